@@ -1,0 +1,37 @@
+# driverplug: every task CI runs has a target here.
+.PHONY: setup generate check-generated lint typecheck build test check clean
+
+BIN := node_modules/.bin
+
+# Install from the lockfile and build: the README's set-up command.
+setup:
+	npm ci
+	$(MAKE) build
+
+# Regenerate generated/ from proto/ with the pinned buf and ts-proto.
+generate:
+	$(BIN)/buf generate
+
+# Fails when generated/ is not what `make generate` makes.
+check-generated: generate
+	@git diff --exit-code --stat -- generated || { echo "generated/ is stale: run 'make generate' and commit it" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- generated)" || { echo "generated/ has untracked files: run 'make generate' and commit it" >&2; git status --porcelain -- generated >&2; exit 1; }
+
+lint:
+	$(BIN)/buf lint
+
+typecheck:
+	$(BIN)/tsc --noEmit -p tsconfig.json
+
+build:
+	$(BIN)/tsc -p tsconfig.build.json
+
+# The README's test command.
+test: build
+	$(BIN)/vitest run
+
+# Everything CI checks.
+check: check-generated lint typecheck test
+
+clean:
+	rm -rf dist

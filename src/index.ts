@@ -1,0 +1,2 @@
+// driverplug's public API.
+export * from "../generated/driverplug/driver/v1/driver.js";
