@@ -1,0 +1,29 @@
+// Names of the environment variables of the plugin protocol, and driverplug's
+// default magic cookie. Both sides read them from here.
+
+/** go-plugin's variables (see docs/protocol.md). */
+export const PLUGIN_PROTOCOL_VERSIONS = "PLUGIN_PROTOCOL_VERSIONS";
+export const PLUGIN_UNIX_SOCKET_DIR = "PLUGIN_UNIX_SOCKET_DIR";
+export const PLUGIN_UNIX_SOCKET_GROUP = "PLUGIN_UNIX_SOCKET_GROUP";
+export const PLUGIN_CLIENT_CERT = "PLUGIN_CLIENT_CERT";
+export const PLUGIN_MULTIPLEX_GRPC = "PLUGIN_MULTIPLEX_GRPC";
+
+/** A base directory for plugin sockets, as in crc-org/machine. */
+export const MACHINE_PLUGIN_SOCKET_DIR = "MACHINE_PLUGIN_SOCKET_DIR";
+
+/** Set to "1" by a host that holds the plugin's stdin pipe: EOF on it means the host died. */
+export const DRIVERPLUG_STDIN_LIFELINE = "DRIVERPLUG_STDIN_LIFELINE";
+
+/** Switches on protocol tracing on stderr (off by default, free when off). */
+export const DRIVERPLUG_TRACE = "DRIVERPLUG_TRACE";
+
+export interface MagicCookie {
+  key: string;
+  value: string;
+}
+
+/** driverplug's default cookie; a driver may choose another pair. */
+export const DEFAULT_COOKIE: Readonly<MagicCookie> = Object.freeze({
+  key: "DRIVERPLUG_PLUGIN",
+  value: "machine-driver",
+});

@@ -1,0 +1,24 @@
+// Types derived from a ts-proto grpc-js service definition, so both the
+// plugin's handler interface and the host's client follow the generated code
+// with no hand-written per-RPC types.
+
+/** One method of a generated service definition. */
+export interface MethodDefinitionShape<Req = any, Res = any> {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestSerialize: (value: Req) => Buffer;
+  requestDeserialize: (bytes: Buffer) => Req;
+  responseSerialize: (value: Res) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
+}
+
+export type ServiceDefinitionShape = Record<string, MethodDefinitionShape>;
+
+export type RequestOf<M> = M extends MethodDefinitionShape<infer Req, any> ? Req : never;
+export type ResponseOf<M> = M extends MethodDefinitionShape<any, infer Res> ? Res : never;
+
+/** Names of the methods whose response is a server stream. */
+export type ServerStreamingMethods<S extends ServiceDefinitionShape> = {
+  [K in keyof S]: S[K]["responseStream"] extends true ? K : never;
+}[keyof S];

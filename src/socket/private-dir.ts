@@ -1,0 +1,139 @@
+// The permission checks a socket directory must pass before anything is
+// created in it: the directory itself and every ancestor (OpenSSH
+// StrictModes style). A failure names the directory, what was found and the fix.
+import { promises as fs, type Stats } from "node:fs";
+import { dirname, isAbsolute } from "node:path";
+
+export class SocketDirError extends Error {
+  override name = "SocketDirError";
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DirPolicy {
+  /** The uid that must own the directory; default: the effective uid. */
+  uid?: number;
+  /** With PLUGIN_UNIX_SOCKET_GROUP: the directory's group may have access if it is this gid. */
+  gid?: number;
+}
+
+/** A directory that passed the checks; dev/ino let a later check see a swap. */
+export interface CheckedDir {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+const STICKY = 0o1000;
+
+const octal = (mode: number) => `0${(mode & 0o7777).toString(8)}`;
+
+export function effectiveUid(): number {
+  return process.geteuid?.() ?? 0;
+}
+
+/** Checks an existing directory and its ancestors. */
+export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Promise<CheckedDir> {
+  if (!isAbsolute(dir)) {
+    throw new SocketDirError(dir, `socket directory ${JSON.stringify(dir)} is relative; give an absolute path`);
+  }
+  const uid = policy.uid ?? effectiveUid();
+  let st: Stats;
+  try {
+    st = await fs.lstat(dir);
+  } catch (err) {
+    throw new SocketDirError(dir, `socket directory ${dir} cannot be read: ${(err as Error).message}`);
+  }
+  if (st.isSymbolicLink()) {
+    const target = await fs.readlink(dir).catch(() => "?");
+    throw new SocketDirError(dir, `socket directory ${dir} is a symlink to ${target}; a symlink can be redirected by whoever owns it: use a real directory you own (remove the link)`);
+  }
+  if (!st.isDirectory()) {
+    throw new SocketDirError(dir, `socket directory ${dir} is not a directory (${kind(st)}); remove it or choose another directory`);
+  }
+  if (st.uid !== uid) {
+    throw new SocketDirError(dir, `socket directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); another user could watch or replace the socket: remove it (or have its owner remove it) and let driverplug create it, or choose a directory you own`);
+  }
+  checkMode(dir, st, policy);
+  const real = await fs.realpath(dir);
+  await checkAncestors(real, uid);
+  return { path: real, dev: st.dev, ino: st.ino };
+}
+
+function checkMode(dir: string, st: Stats, policy: DirPolicy): void {
+  const mode = st.mode & 0o777;
+  if (policy.gid !== undefined) {
+    if (st.gid !== policy.gid) {
+      throw new SocketDirError(dir, `socket directory ${dir} has group ${st.gid}, not the socket group ${policy.gid}; chgrp ${policy.gid} ${dir}`);
+    }
+    if ((mode & 0o007) !== 0 || (mode & 0o020) !== 0) {
+      throw new SocketDirError(dir, `socket directory ${dir} has mode ${octal(mode)}, which lets others in or lets the group write; chmod 0710 ${dir}`);
+    }
+    return;
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new SocketDirError(dir, `socket directory ${dir} has mode ${octal(mode)}, which gives group or other users access; chmod 0700 ${dir}`);
+  }
+}
+
+async function checkAncestors(realDir: string, uid: number): Promise<void> {
+  for (let p = dirname(realDir); ; p = dirname(p)) {
+    const st = await fs.stat(p);
+    if (st.uid !== 0 && st.uid !== uid) {
+      throw new SocketDirError(realDir, `ancestor ${p} of socket directory ${realDir} is owned by uid ${st.uid}, neither root nor this user; its owner could replace the directory: choose a socket directory under a path you or root own`);
+    }
+    const sticky = (st.mode & STICKY) !== 0;
+    if ((st.mode & 0o022) !== 0 && !sticky) {
+      throw new SocketDirError(realDir, `ancestor ${p} of socket directory ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another socket directory`);
+    }
+    if (p === dirname(p)) return;
+  }
+}
+
+function kind(st: Stats): string {
+  if (st.isFile()) return "a regular file";
+  if (st.isSocket()) return "a socket";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a directory";
+}
+
+/**
+ * Creates the directory 0700 if it is missing (its parent must exist), then
+ * checks it. An existing directory is never chmod-ed into shape: a wrong one
+ * is refused, since someone else may have made it.
+ */
+export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Promise<CheckedDir> {
+  if (!isAbsolute(dir)) {
+    throw new SocketDirError(dir, `socket directory ${JSON.stringify(dir)} is relative; give an absolute path`);
+  }
+  let created = false;
+  try {
+    await fs.mkdir(dir, { mode: 0o700 });
+    created = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw new SocketDirError(dir, `cannot create socket directory ${dir}: ${(err as Error).message}`);
+    }
+  }
+  if (created && policy.gid !== undefined) {
+    await fs.chown(dir, -1, policy.gid);
+    await fs.chmod(dir, 0o710);
+  }
+  return checkPrivateDir(dir, policy);
+}
+
+/**
+ * Re-checks, after the socket was bound, that the directory is still the one
+ * that was checked (not swapped for a symlink or another directory).
+ */
+export async function assertDirUnchanged(checked: CheckedDir): Promise<void> {
+  const st = await fs.lstat(checked.path).catch(() => undefined);
+  if (!st || st.isSymbolicLink() || !st.isDirectory() || st.dev !== checked.dev || st.ino !== checked.ino) {
+    throw new SocketDirError(checked.path, `socket directory ${checked.path} was replaced while the socket was being created; someone is tampering with it: check its ancestors' permissions`);
+  }
+}
