@@ -1,0 +1,38 @@
+// How much the bench measures: the full run (`make bench`, under 10 minutes)
+// or BENCH_QUICK=1 (under 2 minutes, for a smoke check of the numbers).
+
+export interface BenchConfig {
+  quick: boolean;
+  unary: { calls: number; rounds: number; warmUpCalls: number };
+  inflight: { calls: number; inFlight: number; rounds: number };
+  echo: { calls: number; rounds: number };
+  stream: { count: number; size: number; rounds: number };
+  startup: { rounds: number };
+  scale: { counts: number[]; rounds: number };
+  goHost: { calls: number; rounds: number };
+}
+
+export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = env.BENCH_QUICK === "1";
+  return quick
+    ? {
+        quick,
+        unary: { calls: 1000, rounds: 5, warmUpCalls: 300 },
+        inflight: { calls: 4000, inFlight: 64, rounds: 3 },
+        echo: { calls: 20, rounds: 3 },
+        stream: { count: 20_000, size: 64, rounds: 3 },
+        startup: { rounds: 5 },
+        scale: { counts: [1, 10, 50], rounds: 1 },
+        goHost: { calls: 1000, rounds: 3 },
+      }
+    : {
+        quick,
+        unary: { calls: 3000, rounds: 9, warmUpCalls: 1000 },
+        inflight: { calls: 20_000, inFlight: 64, rounds: 5 },
+        echo: { calls: 60, rounds: 7 },
+        stream: { count: 100_000, size: 64, rounds: 5 },
+        startup: { rounds: 15 },
+        scale: { counts: [1, 10, 50], rounds: 3 },
+        goHost: { calls: 3000, rounds: 5 },
+      };
+}

@@ -1,0 +1,31 @@
+// The bench-only EchoService (bench/proto/echo.proto), loaded with
+// proto-loader at run time: a payload echo and a burst of small messages,
+// for throughput figures that the driver contract has no RPC for.
+import { loadPackageDefinition, type Client, type ChannelCredentials, type ChannelOptions, type ServiceDefinition } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { fileURLToPath } from "node:url";
+
+/** Runs from dist/bench, so the proto is two levels up in the source tree. */
+const PROTO = fileURLToPath(new URL("../../bench/proto/echo.proto", import.meta.url));
+
+export interface EchoMessage {
+  payload: Buffer;
+}
+
+export interface BurstRequest {
+  count: number;
+  size: number;
+}
+
+type EchoClientConstructor = (new (address: string, credentials: ChannelCredentials, options?: ChannelOptions) => Client) & {
+  service: ServiceDefinition;
+};
+
+function load(): EchoClientConstructor {
+  const definition = loadSync(PROTO, { longs: Number, defaults: true });
+  const pkg = loadPackageDefinition(definition) as unknown as { driverplug: { bench: { v1: { EchoService: EchoClientConstructor } } } };
+  return pkg.driverplug.bench.v1.EchoService;
+}
+
+export const EchoServiceClient: EchoClientConstructor = load();
+export const echoServiceDefinition: ServiceDefinition = EchoServiceClient.service;
