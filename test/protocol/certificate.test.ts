@@ -33,7 +33,7 @@ type HealthCheckResponse = { status: HealthCheckResponse_ServingStatus };
 
 function check(client: HealthClient): Promise<HealthCheckResponse> {
   return new Promise((resolve, reject) =>
-    client.check({ service: "" }, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))),
+    client.check({ service: "" }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))),
   );
 }
 
