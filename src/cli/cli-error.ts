@@ -1,0 +1,19 @@
+// The one error class of the CLI: a user-facing failure whose message is a
+// single sentence saying what was wrong and what to do. main.ts prints it
+// without a stack and exits with its code.
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** 128 + SIGINT, as shells report a command stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILURE,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
