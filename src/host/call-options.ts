@@ -1,0 +1,42 @@
+// Per-call options of the typed client, and the default deadlines: a short
+// one for queries, a long one for lifecycle calls, none for streams (a
+// WatchState stream may rightly run for hours).
+import type { Metadata } from "@grpc/grpc-js";
+import type { MethodDefinitionShape } from "../protocol/service-types.js";
+
+export interface CallOptions {
+  /** Fails the call with DEADLINE_EXCEEDED after this many ms. 0 or Infinity: no deadline. */
+  timeoutMs?: number;
+  /** An absolute deadline; wins over timeoutMs. */
+  deadline?: Date;
+  /** Aborting it cancels the call, which then fails with CANCELLED. */
+  signal?: AbortSignal;
+  metadata?: Metadata;
+}
+
+export interface CallDefaults {
+  /** Default timeout of a method, in ms; undefined for none. */
+  timeoutMs(name: string, method: MethodDefinitionShape): number | undefined;
+}
+
+export const QUERY_TIMEOUT_MS = 10_000;
+export const LIFECYCLE_TIMEOUT_MS = 10 * 60_000;
+
+/** DriverService's unary calls that may take as long as a VM operation. */
+const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(["preCreateCheck", "updateConfig", "stop", "restart", "kill", "remove"]);
+
+export const driverCallDefaults: CallDefaults = {
+  timeoutMs(name, method) {
+    if (method.responseStream) return undefined;
+    return LIFECYCLE_METHODS.has(name) ? LIFECYCLE_TIMEOUT_MS : QUERY_TIMEOUT_MS;
+  },
+};
+
+/** The grpc-js deadline for a call, or undefined for none. */
+export function deadlineFor(options: CallOptions, defaultMs: number | undefined): Date | undefined {
+  if (options.deadline) return options.deadline;
+  const ms = options.timeoutMs ?? defaultMs;
+  if (ms === undefined || ms === 0 || ms === Infinity) return undefined;
+  if (!(ms > 0)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, 0 or Infinity; got ${ms}`);
+  return new Date(Date.now() + ms);
+}

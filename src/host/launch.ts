@@ -1,0 +1,197 @@
+// launch(): starts a driver plugin and returns a handle once its handshake
+// passed every check. The plugin gets the cookie, the versions, its own
+// private socket dir and a stdin lifeline in its environment only; any
+// failure before the handshake kills and reaps it and says what happened.
+import { credentials, Client } from "@grpc/grpc-js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import {
+  DEFAULT_COOKIE,
+  DRIVERPLUG_STDIN_LIFELINE,
+  PLUGIN_CLIENT_CERT,
+  PLUGIN_MULTIPLEX_GRPC,
+  PLUGIN_PROTOCOL_VERSIONS,
+  PLUGIN_UNIX_SOCKET_DIR,
+  PLUGIN_UNIX_SOCKET_GROUP,
+  type MagicCookie,
+} from "../protocol/env.js";
+import { HandshakeError, parseHandshake, type Handshake } from "../protocol/handshake.js";
+import type { ServiceDefinitionShape } from "../protocol/service-types.js";
+import { negotiateVersion, PROTOCOL_VERSIONS, VersionMismatchError } from "../protocol/versions.js";
+import { unixAddress } from "../socket/socket-path.js";
+import { driverCallDefaults, type CallDefaults } from "./call-options.js";
+import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
+import { guardPlugin } from "./host-exit-guard.js";
+import { stderrLogger, type Logger } from "./host-logger.js";
+import { LaunchError } from "./launch-error.js";
+import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
+import { PluginOutput } from "./plugin-output.js";
+import { ChildPluginProcess, describeExit } from "./plugin-process.js";
+import { defaultSocketBaseDir, makePrivateDir, removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
+import { assertHandshakeKind, checkTrustedSocket } from "./trusted-address.js";
+
+export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends FindOptions, CloseOptions {
+  /** Run this executable instead of looking the name up. */
+  executable?: string;
+  args?: readonly string[];
+  /** Extra environment for the plugin, on top of the host's own. */
+  env?: Record<string, string>;
+  cookie?: MagicCookie;
+  /** App protocol versions the host speaks; default PROTOCOL_VERSIONS. */
+  versions?: readonly number[];
+  /** How long the plugin has to print its handshake; default 30 s. */
+  startTimeoutMs?: number;
+  /** Where private socket dirs are made; default $XDG_RUNTIME_DIR/driverplug or <tmpdir>/driverplug-<uid>. */
+  socketBaseDir?: string;
+  logger?: Logger;
+  /** The service the typed client speaks; default DriverService. */
+  service?: S;
+  callDefaults?: CallDefaults;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
+/** After an early exit, how long to wait for the last stderr bytes. */
+const STDERR_DRAIN_MS = 250;
+
+export async function launch<S extends ServiceDefinitionShape = typeof DriverServiceService>(
+  name: string,
+  options: LaunchOptions<S> = {},
+): Promise<PluginHandle<S>> {
+  assertPluginName(name);
+  const executable = options.executable ?? (await findPlugin(name, options)).path;
+  const versions = options.versions ?? PROTOCOL_VERSIONS;
+  const privateDir = (await makePrivateDir(options.socketBaseDir ?? defaultSocketBaseDir())).path;
+  const logger = options.logger ?? stderrLogger();
+
+  let child: ChildProcess;
+  try {
+    child = spawn(executable, options.args ?? [], { env: pluginEnv(options, versions, privateDir), stdio: ["pipe", "pipe", "pipe"] });
+  } catch (err) {
+    await removePrivateDir(privateDir);
+    throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, { cause: err });
+  }
+  // Until a handle owns it, a host exit must still take the child down.
+  const unguard = guardPlugin({
+    killNow: () => {
+      child.kill("SIGKILL");
+      removePrivateDirSync(privateDir);
+    },
+    close: async () => {
+      child.kill("SIGKILL");
+    },
+  });
+  const output = new PluginOutput(name, logger, child.stdout!, child.stderr!);
+  const proc = new ChildPluginProcess(name, child, output.tail);
+  // The lifeline pipe is only ever closed, never written; EPIPE after the plugin's death is expected.
+  child.stdin!.on("error", () => {});
+
+  try {
+    const handshake = await awaitHandshake(name, executable, child, proc, output, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    const socketPath = await checkHandshake(handshake, versions, privateDir);
+    const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
+    const handle = new PluginHandle({
+      name,
+      process: proc,
+      channel,
+      record: { format: 1, driver: name, pid: proc.pid, address: socketPath, appVersion: handshake.appVersion, privateDir },
+      service: (options.service ?? DriverServiceService) as S,
+      callDefaults: options.callDefaults ?? driverCallDefaults,
+      close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
+      release: () => child.stdin!.destroy(),
+      died: proc.exited,
+      guard: true,
+    });
+    unguard();
+    return handle;
+  } catch (err) {
+    child.kill("SIGKILL");
+    // A child that never started (spawn error) may never emit 'exit'.
+    if (child.pid !== undefined) await proc.exited;
+    child.stdin!.destroy();
+    await removePrivateDir(privateDir);
+    unguard();
+    throw err;
+  }
+}
+
+function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: readonly number[], privateDir: string): NodeJS.ProcessEnv {
+  const cookie = options.cookie ?? DEFAULT_COOKIE;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // Inherited from a host that is itself a plugin, these would change the handshake we expect.
+  delete env[PLUGIN_CLIENT_CERT];
+  delete env[PLUGIN_MULTIPLEX_GRPC];
+  delete env[PLUGIN_UNIX_SOCKET_GROUP];
+  env[cookie.key] = cookie.value;
+  env[PLUGIN_PROTOCOL_VERSIONS] = versions.join(",");
+  env[PLUGIN_UNIX_SOCKET_DIR] = privateDir;
+  env[DRIVERPLUG_STDIN_LIFELINE] = "1";
+  return env;
+}
+
+/** Waits for the first stdout line, or the first sign that none will come. */
+async function awaitHandshake(
+  name: string,
+  executable: string,
+  child: ChildProcess,
+  proc: ChildPluginProcess,
+  output: PluginOutput,
+  timeoutMs: number,
+): Promise<Handshake> {
+  const label = `plugin ${name} (${executable})`;
+  const ac = new AbortController();
+  const outcome = new Promise<{ line: string } | { ended: true } | { exited: true } | { spawnError: Error }>((resolve) => {
+    output.onFirstLine({ line: (line) => resolve({ line: line.text }), end: () => resolve({ ended: true }) });
+    void proc.exited.then(() => resolve({ exited: true }));
+    child.once("error", (err) => resolve({ spawnError: err }));
+  });
+  const timeout = sleep(timeoutMs, { timedOut: true as const }, { signal: ac.signal }).catch(() => undefined);
+  const first = await Promise.race([outcome, timeout]);
+  ac.abort();
+
+  if (first === undefined || "timedOut" in first) {
+    throw new LaunchError(
+      "timeout",
+      `${label} printed no handshake within ${timeoutMs} ms, so it was killed${output.tail.describe()}; ` +
+        `raise startTimeoutMs if the plugin is just slow to start`,
+    );
+  }
+  if ("spawnError" in first) {
+    throw new LaunchError("spawn-failed", `cannot start ${label}: ${first.spawnError.message}`, { cause: first.spawnError });
+  }
+  if ("ended" in first || "exited" in first) {
+    // Give the plugin a moment to finish exiting and its stderr to drain: its last words say why.
+    await proc.waitGone(STDERR_DRAIN_MS);
+    if (proc.exit) await drained(child);
+    const how = proc.exit ? describeExit(proc.exit) : "closed its stdout while still running";
+    throw new LaunchError(
+      proc.exit ? "exited" : "bad-handshake",
+      `${label} ${how} before printing its handshake${output.tail.describe()}`,
+    );
+  }
+  try {
+    return parseHandshake(first.line);
+  } catch (err) {
+    if (!(err instanceof HandshakeError)) throw err;
+    throw new LaunchError("bad-handshake", `${label} did not start with a handshake: ${err.message}`, { cause: err });
+  }
+}
+
+/** Resolves once the child's stdio closed, or after a short wait (a grandchild may hold it open). */
+async function drained(child: ChildProcess): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([once(child, "close", { signal: ac.signal }), sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal })]).catch(() => undefined);
+  ac.abort();
+}
+
+async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string): Promise<string> {
+  try {
+    negotiateVersion(versions, [h.appVersion]);
+  } catch (err) {
+    if (!(err instanceof VersionMismatchError)) throw err;
+    throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
+  }
+  assertHandshakeKind(h);
+  return checkTrustedSocket(h.address, privateDir);
+}

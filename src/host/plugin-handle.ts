@@ -1,0 +1,136 @@
+// A running plugin as the host holds it: the typed client, the record to
+// reattach later, and close(). It fails in-flight calls the moment the
+// plugin dies, and closes in go-plugin's order: Shutdown RPC, grace period,
+// SIGTERM, wait, SIGKILL; then the channel and private directory go.
+import { status, type Client } from "@grpc/grpc-js";
+import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
+import type { ServiceDefinitionShape } from "../protocol/service-types.js";
+import type { CallDefaults } from "./call-options.js";
+import { ClientError } from "./client-error.js";
+import { guardPlugin } from "./host-exit-guard.js";
+import type { PluginProcess } from "./plugin-process.js";
+import { removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
+import type { ReattachRecord } from "./reattach-record.js";
+import { createTypedClient, type CallTracker, type TypedClient } from "./typed-client.js";
+
+export interface CloseOptions {
+  /** How long the plugin has to exit after the Shutdown RPC before SIGTERM; default 2000 ms. */
+  graceMs?: number;
+  /** How long it has after SIGTERM before SIGKILL; default 2000 ms. */
+  termGraceMs?: number;
+}
+
+/** How long a transport failure waits for the exit that may explain it. */
+const DEATH_EXPLAIN_MS = 500;
+
+export interface HandleParts<S extends ServiceDefinitionShape> {
+  name: string;
+  process: PluginProcess;
+  channel: Client;
+  record: ReattachRecord;
+  service: S;
+  callDefaults: CallDefaults;
+  close: CloseOptions;
+  /** Ends the launching side's hold on the process (stdin pipe, listeners). */
+  release?: () => void;
+  /** Resolves when the process is gone, for launched plugins. */
+  died?: Promise<unknown>;
+  /**
+   * Kill the plugin when this host process ends: true for plugins it
+   * launched; a reattached plugin follows the lifetime of its launcher.
+   */
+  guard: boolean;
+}
+
+export class PluginHandle<S extends ServiceDefinitionShape> {
+  readonly name: string;
+  readonly pid: number;
+  /** Save as JSON to reattach from another host process. */
+  readonly record: ReattachRecord;
+  readonly client: TypedClient<S>;
+  private readonly process: PluginProcess;
+  private readonly channel: Client;
+  private readonly inflight = new Set<(details: string) => void>();
+  private readonly unguard: () => void;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly parts: HandleParts<S>) {
+    this.name = parts.name;
+    this.pid = parts.process.pid;
+    this.record = Object.freeze({ ...parts.record });
+    this.process = parts.process;
+    this.channel = parts.channel;
+    this.client = createTypedClient(parts.service, parts.channel, { defaults: parts.callDefaults, tracker: this.tracker() });
+    this.unguard = parts.guard ? guardPlugin({ killNow: () => this.killNow(), close: () => this.close() }) : () => {};
+    parts.died?.then(() => this.onDeath());
+  }
+
+  /** True once the plugin's process is known to be gone. */
+  get gone(): boolean {
+    return this.process.gone();
+  }
+
+  /** Stops the plugin; idempotent, and concurrent callers share one promise. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private tracker(): CallTracker {
+    return {
+      track: (fail) => {
+        if (this.process.gone()) {
+          fail(this.process.describeDeath());
+          return () => {};
+        }
+        this.inflight.add(fail);
+        return () => this.inflight.delete(fail);
+      },
+      explain: async (err) => {
+        const transport = err.code === status.UNAVAILABLE || err.code === status.INTERNAL || err.code === status.CANCELLED;
+        if (!transport) return err;
+        const gone = this.process.gone() || (err.code === status.UNAVAILABLE && (await this.process.waitGone(DEATH_EXPLAIN_MS)));
+        if (!gone) return err;
+        return new ClientError(err.path, status.UNAVAILABLE, this.process.describeDeath(), err.metadata, { cause: err });
+      },
+    };
+  }
+
+  private onDeath(): void {
+    const details = this.process.describeDeath();
+    for (const fail of [...this.inflight]) fail(details);
+    this.inflight.clear();
+  }
+
+  private async shutDown(): Promise<void> {
+    const graceMs = this.parts.close.graceMs ?? 2000;
+    const termGraceMs = this.parts.close.termGraceMs ?? 2000;
+    this.process.noteClosedByHost();
+    if (!this.process.gone()) {
+      const ac = new AbortController();
+      const controller = createTypedClient(GRPCControllerService, this.channel);
+      // The plugin may answer and exit, answer and linger, or never answer: the grace period bounds all three.
+      const shutdown = controller.shutdown({}, { timeoutMs: graceMs, signal: ac.signal }).catch(() => undefined);
+      const exited = await this.process.waitGone(graceMs);
+      ac.abort();
+      await shutdown;
+      if (!exited) {
+        this.process.signal("SIGTERM");
+        if (!(await this.process.waitGone(termGraceMs))) {
+          this.process.signal("SIGKILL");
+          await this.process.waitGone(10_000);
+        }
+      }
+    }
+    this.onDeath();
+    this.channel.close();
+    this.parts.release?.();
+    await removePrivateDir(this.record.privateDir);
+    this.unguard();
+  }
+
+  private killNow(): void {
+    this.process.signal("SIGKILL");
+    removePrivateDirSync(this.record.privateDir);
+  }
+}

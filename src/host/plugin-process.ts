@@ -1,0 +1,134 @@
+// The plugin's process as the host sees it: a child it launched (whose exit
+// it hears at once and reaps) or, after reattach, a bare pid it can only
+// signal and poll. close() and death reporting work on either.
+import type { ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { StderrTail } from "./stderr-tail.js";
+
+export interface PluginExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface PluginProcess {
+  readonly pid: number;
+  /** True once the process is known to be gone. */
+  gone(): boolean;
+  /** Resolves true if the process is gone within `ms`, else false. */
+  waitGone(ms: number): Promise<boolean>;
+  signal(sig: NodeJS.Signals): void;
+  /** "plugin fake (pid 12) exited with code 1; last stderr lines: ..." once gone. */
+  describeDeath(): string;
+  /** From now on a death is reported as caused by the host's close(). */
+  noteClosedByHost(): void;
+}
+
+export function describeExit(exit: PluginExit): string {
+  if (exit.signal) return `was killed by signal ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+/** A child this host launched: 'exit' tells us of its death with no delay. */
+export class ChildPluginProcess implements PluginProcess {
+  readonly pid: number;
+  private exitInfo: PluginExit | undefined;
+  readonly exited: Promise<PluginExit>;
+  /** Set by close(), so a death we caused reads as such. */
+  private closedByHost = false;
+
+  constructor(
+    private readonly label: string,
+    private readonly child: ChildProcess,
+    private readonly tail: StderrTail,
+  ) {
+    this.pid = child.pid ?? -1;
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get exit(): PluginExit | undefined {
+    return this.exitInfo;
+  }
+
+  gone(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  async waitGone(ms: number): Promise<boolean> {
+    if (this.exitInfo) return true;
+    const ac = new AbortController();
+    const result = await Promise.race([this.exited.then(() => true), sleep(ms, false, { signal: ac.signal }).catch(() => false)]);
+    ac.abort();
+    return result;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (!this.exitInfo) this.child.kill(sig);
+  }
+
+  noteClosedByHost(): void {
+    this.closedByHost = true;
+  }
+
+  describeDeath(): string {
+    const what = this.exitInfo ? describeExit(this.exitInfo) : "is gone";
+    const cause = this.closedByHost ? " after the host closed it" : "";
+    return `plugin ${this.label} (pid ${this.pid}) ${what}${cause}${this.tail.describe()}`;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A plugin another host process launched. With no parent-child link there is
+ * no exit event, so its death is found by polling the pid.
+ */
+export class ReattachedPluginProcess implements PluginProcess {
+  private isGone = false;
+
+  constructor(
+    private readonly label: string,
+    readonly pid: number,
+    private readonly pollMs = 20,
+  ) {}
+
+  gone(): boolean {
+    if (!this.isGone && !alive(this.pid)) this.isGone = true;
+    return this.isGone;
+  }
+
+  async waitGone(ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!this.gone()) {
+      if (Date.now() >= end) return false;
+      await sleep(this.pollMs);
+    }
+    return true;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.gone()) return;
+    try {
+      process.kill(this.pid, sig);
+    } catch {
+      this.isGone = true;
+    }
+  }
+
+  noteClosedByHost(): void {}
+
+  describeDeath(): string {
+    return `plugin ${this.label} (pid ${this.pid}, reattached) is gone; its exit status went to the host that launched it`;
+  }
+}

@@ -1,0 +1,70 @@
+// reattach(): connects to a plugin another host process launched, from the
+// record that host saved. The record is checked like a fresh handshake (the
+// private dir's owner and mode, the socket's place, type, owner and mode) and
+// its pid must be alive. close() then uses Shutdown and signals by pid.
+import { Client, credentials } from "@grpc/grpc-js";
+import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import type { ServiceDefinitionShape } from "../protocol/service-types.js";
+import { negotiateVersion, PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import { checkPrivateDir } from "../socket/private-dir.js";
+import { unixAddress } from "../socket/socket-path.js";
+import { driverCallDefaults, type CallDefaults } from "./call-options.js";
+import { assertPluginName } from "./find-plugin.js";
+import { LaunchError } from "./launch-error.js";
+import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
+import { ReattachedPluginProcess } from "./plugin-process.js";
+import { parseReattachRecord } from "./reattach-record.js";
+import { checkTrustedSocket } from "./trusted-address.js";
+
+export interface ReattachOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends CloseOptions {
+  versions?: readonly number[];
+  service?: S;
+  callDefaults?: CallDefaults;
+}
+
+function bad(why: string, cause?: unknown): LaunchError {
+  return new LaunchError("bad-record", `cannot reattach: ${why}`, { cause });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `record`: a handle's record, or its JSON text. */
+export async function reattach<S extends ServiceDefinitionShape = typeof DriverServiceService>(
+  record: unknown,
+  options: ReattachOptions<S> = {},
+): Promise<PluginHandle<S>> {
+  const r = parseReattachRecord(record);
+  assertPluginName(r.driver);
+  try {
+    negotiateVersion(options.versions ?? PROTOCOL_VERSIONS, [r.appVersion]);
+  } catch (err) {
+    throw new LaunchError("version-mismatch", `cannot reattach: ${(err as Error).message}`, { cause: err });
+  }
+  if (r.pid === process.pid || r.pid === 1) throw bad(`pid ${r.pid} cannot be a plugin's`);
+  try {
+    const checked = await checkPrivateDir(r.privateDir);
+    if (checked.path !== r.privateDir) throw new Error(`${r.privateDir} resolves to ${checked.path}; records hold real paths`);
+  } catch (err) {
+    throw bad(`the record's private directory fails the checks: ${(err as Error).message}`, err);
+  }
+  const socketPath = await checkTrustedSocket(r.address, r.privateDir);
+  if (!pidAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
+  const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
+  return new PluginHandle({
+    name: r.driver,
+    process: new ReattachedPluginProcess(r.driver, r.pid),
+    channel,
+    record: r,
+    service: (options.service ?? DriverServiceService) as S,
+    callDefaults: options.callDefaults ?? driverCallDefaults,
+    close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
+    guard: false,
+  });
+}

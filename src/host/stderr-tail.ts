@@ -1,0 +1,26 @@
+// The last few lines a plugin wrote to stderr, kept so that "the plugin died"
+// errors can say why. Bounded in line count and line length.
+
+export class StderrTail {
+  private lines: string[] = [];
+
+  constructor(
+    private readonly maxLines = 20,
+    private readonly maxLineChars = 2000,
+  ) {}
+
+  add(line: string): void {
+    this.lines.push(line.length > this.maxLineChars ? `${line.slice(0, this.maxLineChars)}...` : line);
+    if (this.lines.length > this.maxLines) this.lines.shift();
+  }
+
+  get(): readonly string[] {
+    return this.lines;
+  }
+
+  /** "; last stderr lines:\n  ..." or "" when the plugin wrote nothing. */
+  describe(): string {
+    if (this.lines.length === 0) return "; it wrote nothing to stderr";
+    return `; last stderr lines:\n${this.lines.map((l) => `  ${l}`).join("\n")}`;
+  }
+}

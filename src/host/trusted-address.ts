@@ -1,0 +1,37 @@
+// The host's checks on the address a plugin printed in its handshake (or that
+// a reattach record holds): nothing in it is trusted. It must be a unix socket
+// directly inside the private dir the host made, absolute and normalized, a
+// socket (not a symlink or file), owned by the host's uid, with no group or
+// other permission bits.
+import { basename, dirname, isAbsolute, normalize } from "node:path";
+import type { Handshake } from "../protocol/handshake.js";
+import { effectiveUid } from "../socket/private-dir.js";
+import { checkSocketFile } from "../socket/socket-file.js";
+import { assertSocketPathFits } from "../socket/socket-path.js";
+import { LaunchError } from "./launch-error.js";
+
+function untrusted(path: string, why: string): LaunchError {
+  return new LaunchError("untrusted-address", `refusing the plugin's socket address ${JSON.stringify(path)}: ${why}`);
+}
+
+export function assertHandshakeKind(h: Handshake): void {
+  if (h.network !== "unix") throw untrusted(h.address, `network is ${JSON.stringify(h.network)}; driverplug hosts only talk to plugins over unix sockets`);
+  if (h.protocol !== "grpc") throw untrusted(h.address, `protocol is ${JSON.stringify(h.protocol)}; driverplug plugins speak grpc`);
+  if (h.serverCert !== "") throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
+}
+
+/** Returns the socket path once it passed every check. */
+export async function checkTrustedSocket(address: string, privateDir: string): Promise<string> {
+  if (!isAbsolute(address)) throw untrusted(address, "it is not an absolute path");
+  if (normalize(address) !== address) throw untrusted(address, "it is not a normalized path (it holds \"..\", \".\" or repeated slashes)");
+  if (dirname(address) !== privateDir || basename(address) === "") {
+    throw untrusted(address, `it is not directly inside the private directory ${privateDir} the host made for this plugin`);
+  }
+  try {
+    assertSocketPathFits(address);
+    await checkSocketFile(address, { uid: effectiveUid() });
+  } catch (err) {
+    throw untrusted(address, (err as Error).message);
+  }
+  return address;
+}

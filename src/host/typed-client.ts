@@ -1,0 +1,142 @@
+// The typed promise client, derived generically from a ts-proto grpc-js
+// service definition: each unary method becomes `(request, options?) =>
+// Promise<Response>`, each server-streaming method `(request, options?) =>
+// AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
+import { Metadata, status, type Client, type ClientReadableStream } from "@grpc/grpc-js";
+import type { MethodDefinitionShape, RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
+import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
+import { ClientError, toClientError } from "./client-error.js";
+
+type UnaryMethod<M> = (request: RequestOf<M>, options?: CallOptions) => Promise<ResponseOf<M>>;
+type StreamMethod<M> = (request: RequestOf<M>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>;
+
+/** Client-streaming and bidi methods are left out: the driver contract has none. */
+export type TypedClient<S extends ServiceDefinitionShape> = {
+  [K in keyof S as S[K]["requestStream"] extends true ? never : K]: S[K]["responseStream"] extends true
+    ? StreamMethod<S[K]>
+    : UnaryMethod<S[K]>;
+};
+
+/**
+ * How a client learns about the plugin's process: `track` registers an
+ * in-flight call that is failed at once (UNAVAILABLE, with `details`) when the
+ * plugin dies; `explain` turns a transport failure into that same message
+ * when the plugin's death caused it.
+ */
+export interface CallTracker {
+  track(fail: (details: string) => void): () => void;
+  explain(err: ClientError): Promise<ClientError>;
+}
+
+export const untracked: CallTracker = {
+  track: () => () => {},
+  explain: async (err) => err,
+};
+
+function abortError(path: string, signal: AbortSignal): ClientError {
+  return new ClientError(path, status.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), { cause: signal.reason });
+}
+
+/**
+ * Everything one call needs to stop cleanly: its abort listener and its
+ * tracker entry, removed together by `cleanup` so nothing outlives the call.
+ */
+class CallGuard {
+  private override: ClientError | undefined;
+  private readonly untrack: () => void;
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly path: string,
+    private readonly options: CallOptions,
+    tracker: CallTracker,
+    cancel: () => void,
+  ) {
+    this.onAbort = () => {
+      this.override ??= abortError(path, options.signal!);
+      cancel();
+    };
+    options.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.untrack = tracker.track((details) => {
+      this.override ??= new ClientError(path, status.UNAVAILABLE, details);
+      cancel();
+    });
+  }
+
+  cleanup(): void {
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+    this.untrack();
+  }
+
+  async failure(err: unknown, tracker: CallTracker): Promise<ClientError> {
+    if (this.override) return this.override;
+    return tracker.explain(toClientError(this.path, err));
+  }
+}
+
+function callUnary(client: Client, tracker: CallTracker, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): Promise<unknown> {
+  const { path } = method;
+  if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
+  const deadline = deadlineFor(options, defaultMs);
+  return new Promise((resolve, reject) => {
+    let guard: CallGuard | undefined;
+    const call = client.makeUnaryRequest(
+      path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      options.metadata ?? new Metadata(),
+      deadline ? { deadline } : {},
+      (err, response) => {
+        // grpc-js always answers asynchronously, so the guard exists by now.
+        guard?.cleanup();
+        if (!err) return resolve(response);
+        void (guard ? guard.failure(err, tracker) : Promise.resolve(toClientError(path, err))).then(reject);
+      },
+    );
+    guard = new CallGuard(path, options, tracker, () => call.cancel());
+  });
+}
+
+async function* callStream(client: Client, tracker: CallTracker, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): AsyncGenerator<unknown> {
+  const { path } = method;
+  if (options.signal?.aborted) throw abortError(path, options.signal);
+  const deadline = deadlineFor(options, defaultMs);
+  const call: ClientReadableStream<unknown> = client.makeServerStreamRequest(
+    path,
+    method.requestSerialize,
+    method.responseDeserialize,
+    request,
+    options.metadata ?? new Metadata(),
+    deadline ? { deadline } : {},
+  );
+  const guard = new CallGuard(path, options, tracker, () => call.cancel());
+  try {
+    for await (const message of call) yield message;
+  } catch (err) {
+    throw await guard.failure(err, tracker);
+  } finally {
+    guard.cleanup();
+    // Ends the stream on the plugin's side too when the caller stops early.
+    call.cancel();
+  }
+}
+
+export interface TypedClientOptions {
+  defaults?: CallDefaults;
+  tracker?: CallTracker;
+}
+
+/** Builds the typed client for `definition` over an existing grpc-js channel. */
+export function createTypedClient<S extends ServiceDefinitionShape>(definition: S, client: Client, options: TypedClientOptions = {}): TypedClient<S> {
+  const tracker = options.tracker ?? untracked;
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    if (method.requestStream) continue;
+    const defaultMs = options.defaults?.timeoutMs(name, method);
+    out[name] = method.responseStream
+      ? (request: unknown, callOptions: CallOptions = {}) => callStream(client, tracker, method, request, callOptions, defaultMs)
+      : (request: unknown, callOptions: CallOptions = {}) => callUnary(client, tracker, method, request, callOptions, defaultMs);
+  }
+  return Object.freeze(out) as TypedClient<S>;
+}
