@@ -1,0 +1,182 @@
+"""The pyfake driver: an in-memory machine with driverplug's fake lifecycle.
+
+NONE -> Create -> STOPPED -> Start -> RUNNING -> Stop -> STOPPED -> Remove -> NONE,
+with the status codes driver.proto promises, so a host can run the same
+lifecycle against it as against the bundled TypeScript fake driver.
+"""
+
+import hashlib
+import json
+import threading
+
+import grpc
+
+DRIVER_NAME = "pyfake"
+DRIVER_VERSION = "0.1.0"
+INT_FIELDS = ("cpus", "memoryMiB", "diskGiB", "stepDelayMs")
+
+
+def make_servicer(pb2, pb2_grpc, api_versions, log):
+    State = pb2.State
+
+    class Machine(pb2_grpc.DriverServiceServicer):
+        def __init__(self):
+            self._changed = threading.Condition()
+            self._mutating = threading.Lock()  # serializes mutating calls, as the framework does
+            self._config = None
+            self._state = State.Value("STATE_NONE_UNSPECIFIED")
+
+        # --- helpers -------------------------------------------------------
+        def _set_state(self, state):
+            with self._changed:
+                self._state = state
+                self._changed.notify_all()
+
+        def _require_config(self, context):
+            if self._config is None:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no config set: call SetConfig first")
+
+        def _require_machine(self, context):
+            self._require_config(context)
+            if self._state == State.Value("STATE_NONE_UNSPECIFIED"):
+                context.abort(grpc.StatusCode.NOT_FOUND, f"machine {self._config['machineName']!r} does not exist: create it first")
+
+        def _parse_config(self, raw, context):
+            try:
+                config = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as err:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"config is not JSON: {err}")
+            if not isinstance(config, dict):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "config must be a JSON object")
+            for field in ("machineName", "storePath"):
+                if not isinstance(config.get(field), str) or not config[field]:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"config field {field!r} is required and must be a non-empty string")
+            if not config["storePath"].startswith("/"):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "config field 'storePath' must be an absolute path")
+            for field in INT_FIELDS:
+                if field in config and (not isinstance(config[field], int) or config[field] < 0):
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"config field {field!r} must be a non-negative integer")
+            return config
+
+        def _ip(self):
+            octet = 10 + hashlib.sha256(self._config["machineName"].encode()).digest()[0] % 200
+            return f"192.0.2.{octet}"
+
+        def _progress(self, response_type, steps):
+            for i, (step, message) in enumerate(steps, start=1):
+                yield response_type(progress=pb2.Progress(step=step, message=message, percent=i * 100 // len(steps)))
+
+        # --- queries --------------------------------------------------------
+        def GetInfo(self, request, context):
+            return pb2.GetInfoResponse(
+                driver_name=DRIVER_NAME,
+                driver_version=DRIVER_VERSION,
+                api_versions=api_versions,
+                capabilities=[pb2.Capability.Value("CAPABILITY_WATCH_STATE")],
+            )
+
+        def Probe(self, request, context):
+            return pb2.ProbeResponse(ready=True)
+
+        def GetCreateFlags(self, request, context):
+            int_type = pb2.FlagType.Value("FLAG_TYPE_INT")
+            return pb2.GetCreateFlagsResponse(flags=[
+                pb2.CreateFlag(name="cpus", usage="virtual CPUs", type=int_type, default_value=pb2.FlagValue(int_value=2), env_var="PYFAKE_CPUS"),
+                pb2.CreateFlag(name="memory", usage="memory in MiB", type=int_type, default_value=pb2.FlagValue(int_value=2048), env_var="PYFAKE_MEMORY"),
+            ])
+
+        def GetConfig(self, request, context):
+            self._require_config(context)
+            return pb2.GetConfigResponse(config_json=json.dumps(self._config).encode())
+
+        def GetState(self, request, context):
+            return pb2.GetStateResponse(state=self._state)
+
+        def WatchState(self, request, context):
+            # Wake at once when the host cancels: a message yielded to an
+            # already-cancelled stream keeps grpcio's graceful stop waiting
+            # for its whole grace period.
+            def wake():
+                with self._changed:
+                    self._changed.notify_all()
+
+            context.add_callback(wake)
+            with self._changed:
+                last = self._state
+            yield pb2.WatchStateResponse(state=last)
+            while True:
+                with self._changed:
+                    self._changed.wait_for(lambda: self._state != last or not context.is_active())
+                    current = self._state
+                if not context.is_active():
+                    return
+                last = current
+                yield pb2.WatchStateResponse(state=current)
+
+        def GetMachineName(self, request, context):
+            self._require_config(context)
+            return pb2.GetMachineNameResponse(name=self._config["machineName"])
+
+        def GetIP(self, request, context):
+            self._require_machine(context)
+            if self._state != State.Value("STATE_RUNNING"):
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"machine {self._config['machineName']!r} is not running: start it first")
+            return pb2.GetIPResponse(ip=self._ip())
+
+        # --- mutations ------------------------------------------------------
+        def SetConfig(self, request, context):
+            with self._mutating:
+                self._config = self._parse_config(request.config_json, context)
+            return pb2.SetConfigResponse()
+
+        def SetConfigFromFlags(self, request, context):
+            names = {"cpus": "cpus", "memory": "memoryMiB"}
+            with self._mutating:
+                self._require_config(context)
+                for name, value in request.values.items():
+                    if name not in names:
+                        context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown flag {name!r}; known flags: {', '.join(names)}")
+                    if value.WhichOneof("kind") != "int_value":
+                        context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"flag {name!r} takes an integer")
+                    self._config[names[name]] = value.int_value
+            return pb2.SetConfigFromFlagsResponse()
+
+        def Create(self, request, context):
+            with self._mutating:
+                self._require_config(context)
+                if self._state != State.Value("STATE_NONE_UNSPECIFIED"):
+                    context.abort(grpc.StatusCode.ALREADY_EXISTS, f"machine {self._config['machineName']!r} already exists")
+                yield from self._progress(pb2.CreateResponse, [("config", "checking the config"), ("disk", "making the disk"), ("network", "attaching networks")])
+                self._set_state(State.Value("STATE_STOPPED"))
+                log("info", "machine created", machine=self._config["machineName"])
+
+        def Start(self, request, context):
+            with self._mutating:
+                self._require_machine(context)
+                if self._state == State.Value("STATE_RUNNING"):
+                    return
+                self._set_state(State.Value("STATE_STARTING"))
+                yield from self._progress(pb2.StartResponse, [("boot", "booting"), ("ip", "waiting for an address")])
+                self._set_state(State.Value("STATE_RUNNING"))
+
+        def Stop(self, request, context):
+            with self._mutating:
+                self._require_machine(context)
+                self._set_state(State.Value("STATE_STOPPED"))
+            return pb2.StopResponse()
+
+        def Kill(self, request, context):
+            # Never queued behind the mutation lock: it must work while a call hangs.
+            self._require_machine(context)
+            self._set_state(State.Value("STATE_STOPPED"))
+            return pb2.KillResponse()
+
+        def Remove(self, request, context):
+            with self._mutating:
+                self._require_config(context)
+                if self._state == State.Value("STATE_RUNNING"):
+                    context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"machine {self._config['machineName']!r} is running: stop or kill it first")
+                self._set_state(State.Value("STATE_NONE_UNSPECIFIED"))
+            return pb2.RemoveResponse()
+
+    return Machine()
