@@ -1,0 +1,32 @@
+// What every command needs, made once per run: where to write, the store, the
+// Ctrl-C signal, the lock timeout, and how to launch a driver's plugin.
+import type { DriverHandle } from "./driver-launcher.js";
+import type { MachineStore } from "./machine-store.js";
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CliContext {
+  io: Io;
+  store: MachineStore;
+  /** Aborted by Ctrl-C. */
+  signal: AbortSignal;
+  lockTimeoutMs: number;
+  /** The command line as typed, shown to commands waiting for this one's lock. */
+  commandLine: string;
+  launchDriver(driver: string, signal?: AbortSignal): Promise<DriverHandle>;
+}
+
+/** Writes a value as indented JSON; bigints (int64 fields) become numbers or strings. */
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(
+    `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v), 2)}\n`,
+  );
+}
+
+export function println(io: Io, text = ""): void {
+  io.stdout.write(`${text}\n`);
+}

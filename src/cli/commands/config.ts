@@ -1,0 +1,86 @@
+// `driverplug config get|set|update`: read a machine's driver config, or
+// change it through the driver's UpdateConfig (which validates it and may
+// refuse, e.g. while the machine runs), then store what the driver returns.
+import { readFile } from "node:fs/promises";
+import { Command } from "commander";
+import type { CliContext } from "../cli-context.js";
+import { printJson, println } from "../cli-context.js";
+import { CliError, EXIT_USAGE } from "../cli-error.js";
+import { checkMachineName } from "../machine-name.js";
+import { encodeConfig, withMachine } from "../machine-session.js";
+
+/** A value as typed: JSON when it parses (4, true, ["a"]), else the text itself. */
+export function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function parseObject(text: string, where: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${where} is not JSON (${(err as Error).message}): give an object such as '{"cpus": 4}'`, EXIT_USAGE);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CliError(`${where} must be a JSON object of the fields to change, such as '{"cpus": 4}'`, EXIT_USAGE);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function update(c: CliContext, name: string, changes: Record<string, unknown>): Promise<void> {
+  await withMachine(c, name, { mutating: true }, async (m) => {
+    const next = { ...m.record.config, ...changes };
+    await m.client.updateConfig({ configJson: encodeConfig(next) }, { signal: m.signal });
+  });
+  println(c.io, `Machine ${JSON.stringify(name)} updated.`);
+}
+
+export function configCommand(ctx: () => CliContext): Command {
+  const config = new Command("config").description("show or change a machine's driver config");
+  config
+    .command("get")
+    .description("print the driver config, or one field of it")
+    .argument("<machine>", "the machine's name")
+    .argument("[field]", "a top-level field, e.g. cpus")
+    .option("--json", "print JSON (the default for the whole config)")
+    .action(async (machine: string, field: string | undefined, opts: { json?: boolean }) => {
+      const c = ctx();
+      const name = checkMachineName(machine);
+      // The driver is the authority on its config: ask it rather than read the file.
+      const current = await withMachine(c, name, { mutating: false }, async (m) => {
+        const { configJson } = await m.client.getConfig({}, { signal: m.signal });
+        return JSON.parse(Buffer.from(configJson).toString("utf8")) as Record<string, unknown>;
+      });
+      if (field === undefined) return printJson(c.io, current);
+      if (!(field in current)) throw new CliError(`the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`);
+      const value = current[field];
+      if (opts.json === true || typeof value !== "string") printJson(c.io, value);
+      else println(c.io, value);
+    });
+  config
+    .command("set")
+    .description("change one field of the driver config (the driver checks it)")
+    .argument("<machine>", "the machine's name")
+    .argument("<field>", "a top-level field, e.g. cpus")
+    .argument("<value>", 'the new value: JSON (4, true, ["a","b"]) or plain text')
+    .action(async (machine: string, field: string, value: string) => {
+      await update(ctx(), checkMachineName(machine), { [field]: parseValue(value) });
+    });
+  config
+    .command("update")
+    .description("change several fields at once from a JSON object")
+    .argument("<machine>", "the machine's name")
+    .argument("[json]", `the fields to change, e.g. '{"cpus": 4, "memoryMiB": 4096}'`)
+    .option("--file <path>", "read the JSON object from a file instead")
+    .action(async (machine: string, json: string | undefined, opts: { file?: string }) => {
+      const name = checkMachineName(machine);
+      if ((json === undefined) === (opts.file === undefined)) throw new CliError("config update needs the JSON object either as an argument or with --file <path>, not both", EXIT_USAGE);
+      const text = json ?? (await readFile(opts.file!, "utf8"));
+      await update(ctx(), name, parseObject(text, json === undefined ? opts.file! : "the argument"));
+    });
+  return config;
+}

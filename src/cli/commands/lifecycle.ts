@@ -1,0 +1,67 @@
+// start, stop, restart, kill: one driver call each on an existing machine,
+// under its lock; start shows the driver's progress as it comes.
+import { Command } from "commander";
+import type { CliContext } from "../cli-context.js";
+import { println } from "../cli-context.js";
+import { checkMachineName } from "../machine-name.js";
+import { withMachine, type MachineSession } from "../machine-session.js";
+import { progressView } from "../progress-view.js";
+import { stateName } from "../state-names.js";
+
+interface Lifecycle {
+  name: string;
+  description: string;
+  run(m: MachineSession, ctx: CliContext): Promise<void>;
+  done: string;
+}
+
+const COMMANDS: readonly Lifecycle[] = [
+  {
+    name: "start",
+    description: "start a machine (does nothing if it runs)",
+    async run(m, ctx) {
+      const view = progressView(ctx.io.stderr);
+      try {
+        for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
+      } finally {
+        view.done();
+      }
+    },
+    done: "started",
+  },
+  {
+    name: "stop",
+    description: "stop a machine gracefully (does nothing if it is stopped)",
+    run: async (m) => void (await m.client.stop({}, { signal: m.signal })),
+    done: "stopped",
+  },
+  {
+    name: "restart",
+    description: "stop a machine, then start it",
+    run: async (m) => void (await m.client.restart({}, { signal: m.signal })),
+    done: "restarted",
+  },
+  {
+    name: "kill",
+    description: "stop a machine at once, from any state",
+    run: async (m) => void (await m.client.kill({}, { signal: m.signal })),
+    done: "killed",
+  },
+];
+
+export function lifecycleCommands(ctx: () => CliContext): Command[] {
+  return COMMANDS.map((spec) =>
+    new Command(spec.name)
+      .description(spec.description)
+      .argument("<machine>", "the machine's name")
+      .action(async (machine: string) => {
+        const c = ctx();
+        const name = checkMachineName(machine);
+        await withMachine(c, name, { mutating: true }, async (m) => {
+          await spec.run(m, c);
+          const { state } = await m.client.getState({}, { signal: m.signal });
+          println(c.io, `Machine ${JSON.stringify(name)} ${spec.done} (state: ${stateName(state)}).`);
+        });
+      }),
+  );
+}

@@ -1,0 +1,65 @@
+// The read-only machine commands: status, ip, url, ssh-info. They take no
+// lock (they change nothing) and each has --json.
+import { Command } from "commander";
+import type { CliContext } from "../cli-context.js";
+import { printJson, println } from "../cli-context.js";
+import { checkMachineName } from "../machine-name.js";
+import { withMachine, type MachineSession } from "../machine-session.js";
+import { stateName } from "../state-names.js";
+
+interface Query {
+  name: string;
+  description: string;
+  /** The JSON answer; `text` renders it for people. */
+  fetch(m: MachineSession): Promise<Record<string, unknown>>;
+  text(answer: Record<string, unknown>): string;
+}
+
+const QUERIES: readonly Query[] = [
+  {
+    name: "status",
+    description: "show a machine's state (Running, Stopped...)",
+    async fetch(m) {
+      const { state } = await m.client.getState({}, { signal: m.signal });
+      return { name: m.name, driver: m.record.driver, state: stateName(state) };
+    },
+    text: (a) => String(a.state),
+  },
+  {
+    name: "ip",
+    description: "show a running machine's IP address",
+    fetch: async (m) => ({ name: m.name, ip: (await m.client.getIp({}, { signal: m.signal })).ip }),
+    text: (a) => String(a.ip),
+  },
+  {
+    name: "url",
+    description: "show a running machine's service URL",
+    fetch: async (m) => ({ name: m.name, url: (await m.client.getUrl({}, { signal: m.signal })).url }),
+    text: (a) => String(a.url),
+  },
+  {
+    name: "ssh-info",
+    description: "show how to reach a running machine over SSH",
+    async fetch(m) {
+      const info = await m.client.getSshInfo({}, { signal: m.signal });
+      return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
+    },
+    text: (a) =>
+      [`Hostname: ${String(a.hostname)}`, `Port:     ${String(a.port)}`, `Username: ${String(a.username)}`, `Key path: ${String(a.keyPath)}`].join("\n"),
+  },
+];
+
+export function queryCommands(ctx: () => CliContext): Command[] {
+  return QUERIES.map((q) =>
+    new Command(q.name)
+      .description(q.description)
+      .argument("<machine>", "the machine's name")
+      .option("--json", "print JSON")
+      .action(async (machine: string, opts: { json?: boolean }) => {
+        const c = ctx();
+        const answer = await withMachine(c, checkMachineName(machine), { mutating: false }, q.fetch);
+        if (opts.json === true) printJson(c.io, answer);
+        else println(c.io, q.text(answer));
+      }),
+  );
+}

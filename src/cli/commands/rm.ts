@@ -1,0 +1,56 @@
+// `driverplug rm <machine>`: the driver removes the machine, then its
+// directory goes from the store. A running machine is refused unless --force
+// (which kills it first). A directory left by an interrupted create, with no
+// config.json, is simply deleted; a corrupted config.json is never deleted.
+import { Command } from "commander";
+import { status } from "@grpc/grpc-js";
+import type { CliContext } from "../cli-context.js";
+import { println } from "../cli-context.js";
+import { CliError } from "../cli-error.js";
+import { ClientError } from "../../host/client-error.js";
+import { lockMachine } from "../machine-lock.js";
+import { checkMachineName } from "../machine-name.js";
+import { withMachine } from "../machine-session.js";
+
+export function rmCommand(ctx: () => CliContext): Command {
+  return new Command("rm")
+    .description("remove a machine and everything it owns")
+    .argument("<machine>", "the machine's name")
+    .option("-f, --force", "kill the machine first if it is running")
+    .action(async (machine: string, opts: { force?: boolean }) => {
+      const c = ctx();
+      const name = checkMachineName(machine);
+      if (!(await c.store.hasConfig(name))) {
+        if (!(await c.store.dirExists(name))) throw new CliError(`no machine named ${JSON.stringify(name)} in ${c.store.machinesDir}: "driverplug ls" lists the machines`);
+        await removeLeftover(c, name);
+        return;
+      }
+      await withMachine(c, name, { mutating: true }, async (m) => {
+        if (opts.force === true) await m.client.kill({}, { signal: m.signal });
+        try {
+          await m.client.remove({}, { signal: m.signal });
+        } catch (err) {
+          if (err instanceof ClientError && err.code === status.FAILED_PRECONDITION) {
+            throw new CliError(`cannot remove machine ${JSON.stringify(name)}: ${err.details}; stop it first ("driverplug stop ${name}") or use "driverplug rm --force ${name}"`);
+          }
+          throw err;
+        }
+        // The plugin keeps files open in the directory until it stops.
+        await m.driver.close();
+        await c.store.removeDir(name);
+      });
+      println(c.io, `Machine ${JSON.stringify(name)} removed.`);
+    });
+}
+
+/** A directory with no config.json: only a create that never finished leaves one. */
+async function removeLeftover(c: CliContext, name: string): Promise<void> {
+  const lock = await lockMachine(c.store, name, { timeoutMs: c.lockTimeoutMs, command: c.commandLine, signal: c.signal });
+  try {
+    if (await c.store.hasConfig(name)) throw new CliError(`machine ${JSON.stringify(name)} was just created by another command: run "driverplug rm ${name}" again`);
+    await c.store.removeDir(name);
+  } finally {
+    await lock.release();
+  }
+  println(c.io, `Removed the unfinished machine directory ${c.store.machineDir(name)}.`);
+}

@@ -1,0 +1,60 @@
+// Launches a driver's plugin through the host API, with the CLI's choices:
+// plugin dirs from DRIVERPLUG_PLUGIN_DIRS, plugin logs at warn and above on
+// stderr (all of them with DRIVERPLUG_TRACE).
+import { delimiter } from "node:path";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { DRIVERPLUG_TRACE } from "../protocol/env.js";
+import { launch, stderrLogger, type TypedClient } from "../host/index.js";
+import { Interrupted } from "./interrupt.js";
+
+export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
+
+export type DriverClient = TypedClient<typeof DriverServiceService>;
+
+export interface DriverHandle {
+  driver: string;
+  pid: number;
+  /** The plugin's socket, for the curious (the demo shows it is removed). */
+  socketPath: string;
+  client: DriverClient;
+  /** True once the plugin process is known to be gone. */
+  readonly gone: boolean;
+  /** Stops the plugin; idempotent. */
+  close(): Promise<void>;
+}
+
+export function pluginDirsFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env[PLUGIN_DIRS_ENV] ?? "").split(delimiter).filter((d) => d !== "");
+}
+
+export interface LaunchSettings {
+  env: NodeJS.ProcessEnv;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
+export async function launchDriver(driver: string, settings: LaunchSettings, signal?: AbortSignal): Promise<DriverHandle> {
+  signal?.throwIfAborted();
+  const handle = await launch(driver, {
+    pluginDirs: pluginDirsFrom(settings.env),
+    logger: stderrLogger({
+      level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
+      write: (text) => void settings.stderr.write(text),
+    }),
+  });
+  const wrapped: DriverHandle = {
+    driver,
+    pid: handle.pid,
+    socketPath: handle.record.address,
+    client: handle.client,
+    get gone() {
+      return handle.gone;
+    },
+    close: () => handle.close(),
+  };
+  if (signal?.aborted) {
+    await wrapped.close();
+    throw signal.reason instanceof Error ? signal.reason : new Interrupted();
+  }
+  return wrapped;
+}

@@ -1,0 +1,49 @@
+// Turns whatever a command threw into the one line the user sees (plus, for a
+// missing plugin, the places looked): the plugin's own status message for
+// driver errors, with a hint of what to do where the status code implies one.
+import { status } from "@grpc/grpc-js";
+import { CommanderError } from "commander";
+import { ClientError } from "../host/client-error.js";
+import { LaunchError } from "../host/launch-error.js";
+import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE } from "./cli-error.js";
+import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
+import { Interrupted } from "./interrupt.js";
+
+export interface Failure {
+  message: string;
+  exitCode: number;
+  /** Only for unexpected errors: shown with DRIVERPLUG_DEBUG=1. */
+  stack?: string;
+}
+
+const HINTS: Partial<Record<number, string>> = {
+  [status.NOT_FOUND]: "the driver has no such machine",
+  [status.UNIMPLEMENTED]: "this driver does not support it",
+  [status.DEADLINE_EXCEEDED]: "the driver did not answer in time; retry, or check the machine",
+};
+
+/** The method's short name, e.g. "GetIP" from "/driverplug.driver.v1.DriverService/GetIP". */
+function methodName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+export function describeFailure(err: unknown, interrupted: boolean): Failure {
+  if (interrupted || err instanceof Interrupted) return { message: "interrupted: the plugin was closed and the machine's lock released", exitCode: EXIT_INTERRUPTED };
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof CommanderError) return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE };
+  if (err instanceof LaunchError) {
+    const hint = err.reason === "not-found" ? ` (driverplug's plugin dirs: $${PLUGIN_DIRS_ENV}, ":"-separated)` : "";
+    return { message: `${err.message}${hint}`, exitCode: EXIT_FAILURE };
+  }
+  if (err instanceof ClientError) {
+    const hint = HINTS[err.code];
+    const details = err.details === "" ? "(no message)" : err.details;
+    return { message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`, exitCode: EXIT_FAILURE };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    message: `unexpected error: ${e.message} (set DRIVERPLUG_DEBUG=1 for the stack; please report it)`,
+    exitCode: EXIT_FAILURE,
+    ...(e.stack !== undefined ? { stack: e.stack } : {}),
+  };
+}

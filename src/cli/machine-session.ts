@@ -1,0 +1,91 @@
+// The frame every machine command runs in: take the machine's lock (for
+// commands that change it), read its config.json, launch its driver's plugin,
+// load the config with SetConfig, run the command, save the config if the
+// driver changed it, close the plugin, release the lock. Each step is undone
+// on every way out, Ctrl-C included.
+import { isDeepStrictEqual } from "node:util";
+import type { CliContext } from "./cli-context.js";
+import type { DriverClient, DriverHandle } from "./driver-launcher.js";
+import { lockMachine, type MachineLock } from "./machine-lock.js";
+import type { MachineRecord } from "./machine-store.js";
+
+export interface MachineSession {
+  name: string;
+  record: MachineRecord;
+  driver: DriverHandle;
+  client: DriverClient;
+  /** Aborted by Ctrl-C (or the caller's own signal). */
+  signal: AbortSignal;
+}
+
+export interface SessionOptions {
+  /** Commands that change the machine hold its lock; queries do not. */
+  mutating: boolean;
+  /** Overrides the context's signal (e.g. with a per-machine timeout). */
+  signal?: AbortSignal;
+}
+
+export const encodeConfig = (config: unknown): Buffer => Buffer.from(JSON.stringify(config), "utf8");
+
+export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`driver ${JSON.stringify(driver)} returned a config that is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Runs `fn` with the plugin of `driver`, closing the plugin however `fn` ends. */
+export async function withDriver<T>(ctx: CliContext, driver: string, fn: (d: DriverHandle) => Promise<T>, signal = ctx.signal): Promise<T> {
+  const handle = await ctx.launchDriver(driver, signal);
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function withMachine<T>(ctx: CliContext, name: string, options: SessionOptions, fn: (m: MachineSession) => Promise<T>): Promise<T> {
+  const signal = options.signal ?? ctx.signal;
+  let lock: MachineLock | undefined;
+  if (options.mutating) lock = await lockMachine(ctx.store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
+  try {
+    const record = await ctx.store.read(name);
+    return await withDriver(
+      ctx,
+      record.driver,
+      async (driver) => {
+        await driver.client.setConfig({ configJson: encodeConfig(record.config) }, { signal });
+        const session: MachineSession = { name, record, driver, client: driver.client, signal };
+        if (!options.mutating) return fn(session);
+        try {
+          return await fn(session);
+        } finally {
+          await saveChangedConfig(ctx, session);
+        }
+      },
+      signal,
+    );
+  } finally {
+    await lock?.release();
+  }
+}
+
+/**
+ * Stores the driver's config if it changed, also after a failed or
+ * interrupted operation: what the driver did must stay recorded. Not
+ * interruptible, and best effort when the plugin is gone.
+ */
+async function saveChangedConfig(ctx: CliContext, m: MachineSession): Promise<void> {
+  if (m.driver.gone) return;
+  let config: Record<string, unknown>;
+  try {
+    config = decodeConfig((await m.client.getConfig({}, { timeoutMs: 5_000 })).configJson, m.record.driver);
+  } catch {
+    return;
+  }
+  if (!isDeepStrictEqual(config, m.record.config)) {
+    await ctx.store.write(m.name, { driver: m.record.driver, config });
+    m.record = { driver: m.record.driver, config };
+  }
+}

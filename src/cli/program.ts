@@ -1,0 +1,67 @@
+// The `driverplug` command tree (commander 14: maintained, typed, supports
+// Node 20, help groups for the driver's flags; commander 15 needs Node 22).
+import { Command, Option } from "commander";
+import type { CliContext } from "./cli-context.js";
+import { configCommand } from "./commands/config.js";
+import { createCommand, type PreparedDriver } from "./commands/create.js";
+import { driversCommand, inspectCommand } from "./commands/drivers.js";
+import { lifecycleCommands } from "./commands/lifecycle.js";
+import { lsCommand, parseSeconds } from "./commands/ls.js";
+import { queryCommands } from "./commands/queries.js";
+import { rmCommand } from "./commands/rm.js";
+import { STORE_ENV } from "./machine-store.js";
+import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
+
+export const DEFAULT_LOCK_TIMEOUT_S = 30;
+
+export interface ProgramOutput {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}
+
+export function buildProgram(ctx: () => CliContext, prepared: PreparedDriver | undefined, output: ProgramOutput): Command {
+  const program = new Command("driverplug")
+    .description("manage machines whose drivers run as driverplug plugins")
+    .addOption(
+      new Option("--lock-timeout <seconds>", "how long to wait for another command working on the same machine")
+        .argParser(parseSeconds)
+        .default(DEFAULT_LOCK_TIMEOUT_S),
+    )
+    .addHelpText(
+      "after",
+      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
+    );
+  program.addCommand(createCommand(ctx, prepared));
+  for (const cmd of lifecycleCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(rmCommand(ctx));
+  for (const cmd of queryCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(lsCommand(ctx));
+  program.addCommand(configCommand(ctx));
+  program.addCommand(inspectCommand(ctx));
+  program.addCommand(driversCommand(ctx));
+  configureTree(program, output);
+  return program;
+}
+
+/** The full name of a command, e.g. "driverplug config set". */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/**
+ * addCommand() does not pass settings down, so every command gets them here:
+ * throw instead of exiting (main decides the exit code) and one-line errors
+ * that point at the command's help.
+ */
+function configureTree(cmd: Command, output: ProgramOutput): void {
+  cmd
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => output.writeOut(s),
+      writeErr: (s) => output.writeErr(s),
+      outputError: (s, write) => write(`driverplug: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see "${commandPath(cmd)} --help")\n`),
+    });
+  for (const sub of cmd.commands) configureTree(sub, output);
+}
