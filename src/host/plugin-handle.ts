@@ -8,7 +8,7 @@ import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import type { CallDefaults } from "./call-options.js";
 import { ClientError } from "./client-error.js";
 import { guardPlugin } from "./host-exit-guard.js";
-import type { PluginProcess } from "./plugin-process.js";
+import type { PluginExit, PluginProcess } from "./plugin-process.js";
 import { removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import type { ReattachRecord } from "./reattach-record.js";
 import { createTypedClient, type CallTracker, type TypedClient } from "./typed-client.js";
@@ -70,6 +70,11 @@ export class PluginHandle<S extends ServiceDefinitionShape> {
     return this.process.gone();
   }
 
+  /** How the plugin's process ended, once it has (launched plugins only). */
+  get exit(): PluginExit | undefined {
+    return this.process.exit;
+  }
+
   /** Stops the plugin; idempotent, and concurrent callers share one promise. */
   close(): Promise<void> {
     this.closing ??= this.shutDown();
@@ -87,9 +92,11 @@ export class PluginHandle<S extends ServiceDefinitionShape> {
         return () => this.inflight.delete(fail);
       },
       explain: async (err) => {
-        const transport = err.code === status.UNAVAILABLE || err.code === status.INTERNAL || err.code === status.CANCELLED;
-        if (!transport) return err;
-        const gone = this.process.gone() || (err.code === status.UNAVAILABLE && (await this.process.waitGone(DEATH_EXPLAIN_MS)));
+        // A dying plugin's calls end UNAVAILABLE (connection lost) or CANCELLED (its server
+        // shut down); INTERNAL is also a driver's own status, so it is only rewritten after the fact.
+        const mayBeDeath = err.code === status.UNAVAILABLE || err.code === status.CANCELLED;
+        if (!mayBeDeath && err.code !== status.INTERNAL) return err;
+        const gone = this.process.gone() || (mayBeDeath && (await this.process.waitGone(DEATH_EXPLAIN_MS)));
         if (!gone) return err;
         return new ClientError(err.path, status.UNAVAILABLE, this.process.describeDeath(), err.metadata, { cause: err });
       },

@@ -21,6 +21,8 @@ export interface PluginProcess {
   describeDeath(): string;
   /** From now on a death is reported as caused by the host's close(). */
   noteClosedByHost(): void;
+  /** The exit code or signal, when known (only for a child this host launched). */
+  readonly exit: PluginExit | undefined;
 }
 
 export function describeExit(exit: PluginExit): string {
@@ -125,6 +127,8 @@ export class ReattachedPluginProcess implements PluginProcess {
       this.isGone = true;
     }
   }
+
+  readonly exit = undefined;
 
   noteClosedByHost(): void {}
 

@@ -1,0 +1,18 @@
+// Launches the fixture plugin in one of its serving modes for a test.
+import { launch, silentLogger, type LaunchOptions, type PluginHandle } from "../../src/host/index.js";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { FIXTURE, type HostTestEnv } from "./host-test-env.js";
+
+export function launchFixture(env: HostTestEnv, mode: string, options: LaunchOptions = {}): Promise<PluginHandle<typeof DriverServiceService>> {
+  return launch("fixture", {
+    executable: FIXTURE,
+    args: [mode],
+    socketBaseDir: env.base,
+    logger: silentLogger,
+    startTimeoutMs: 10_000,
+    env: { FIXTURE_SCRATCH: env.scratch },
+    graceMs: 500,
+    termGraceMs: 500,
+    ...options,
+  });
+}
