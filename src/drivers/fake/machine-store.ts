@@ -1,0 +1,76 @@
+// Where the fake machine lives on disk: a small JSON record under the
+// config's storePath, written atomically (temp file + rename) so the machine
+// survives plugin restarts and a crash never leaves half a record.
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { invalidArgument } from "../../plugin/driver-error.js";
+
+/** The states a machine rests in; starting and stopping exist only while an operation runs. */
+export type RestingState = "stopped" | "running";
+
+export interface MachineRecord {
+  name: string;
+  state: RestingState;
+}
+
+const RECORD_FILE = "fake-machine.json";
+export const KEY_FILE = "id_ed25519";
+export const DISK_FILE = "disk.json";
+
+export class MachineStore {
+  constructor(readonly storePath: string) {}
+
+  get recordPath(): string {
+    return join(this.storePath, RECORD_FILE);
+  }
+
+  async read(): Promise<MachineRecord | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.recordPath, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    const value = JSON.parse(text) as Partial<MachineRecord>;
+    if (typeof value.name !== "string" || (value.state !== "stopped" && value.state !== "running")) {
+      throw invalidArgument(`machine record ${this.recordPath} is damaged; remove the machine and create it again`);
+    }
+    return { name: value.name, state: value.state };
+  }
+
+  async write(record: MachineRecord): Promise<void> {
+    await this.ensureDir();
+    await writeAtomically(this.recordPath, JSON.stringify(record));
+  }
+
+  /** A file the machine owns (key, disk), written atomically with mode 0600. */
+  async writeOwned(name: string, content: string): Promise<void> {
+    await this.ensureDir();
+    await writeAtomically(join(this.storePath, name), content);
+  }
+
+  /** Deletes the record and every file the machine owns; missing files are fine. */
+  async removeAll(): Promise<void> {
+    for (const name of [RECORD_FILE, KEY_FILE, DISK_FILE]) {
+      await fs.rm(join(this.storePath, name), { force: true });
+    }
+  }
+
+  /** Deletes the files a half-done Create made (never the record of an existing machine). */
+  async removeOwned(): Promise<void> {
+    for (const name of [KEY_FILE, DISK_FILE]) {
+      await fs.rm(join(this.storePath, name), { force: true });
+    }
+  }
+
+  private async ensureDir(): Promise<void> {
+    await fs.mkdir(this.storePath, { recursive: true, mode: 0o700 });
+  }
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await fs.writeFile(temp, content, { mode: 0o600 });
+  await fs.rename(temp, path);
+}

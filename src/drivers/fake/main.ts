@@ -1,0 +1,9 @@
+// Entry point of the driverplug-driver-fake plugin executable.
+import { createLogger } from "../../plugin/logger.js";
+import { serve } from "../../plugin/serve.js";
+import { FakeDriver } from "./fake-driver.js";
+
+export const FAKE_DRIVER_VERSION = "0.1.0";
+
+const log = createLogger("fake");
+await serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: new FakeDriver(log), log });

@@ -1,0 +1,21 @@
+// The one place where whatever a handler threw becomes the status a client
+// sees: a DriverError keeps its code, an aborted call reports why it was
+// aborted, anything else is INTERNAL with its message (the stack goes only
+// to the plugin's log).
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { DriverError } from "./driver-error.js";
+import type { Logger } from "./logger.js";
+
+export function toServiceError(err: unknown, signal: AbortSignal, path: string, log: Logger): Partial<ServiceError> {
+  if (err instanceof DriverError) return statusOf(err.code, err.message);
+  if (signal.aborted && signal.reason instanceof DriverError) {
+    return statusOf(signal.reason.code, signal.reason.message);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  log.error("unexpected error in driver method", { method: path, error: err instanceof Error ? err : String(err) });
+  return statusOf(status.INTERNAL, `${path}: unexpected error in the driver: ${message}`);
+}
+
+function statusOf(code: status, details: string): Partial<ServiceError> {
+  return { code, details, metadata: new Metadata() };
+}

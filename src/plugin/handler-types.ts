@@ -1,0 +1,23 @@
+// The shape a driver author implements, derived from a generated service
+// definition: unary methods are async functions, server-streaming methods are
+// async generators. Nothing here is written per RPC.
+import type { Metadata } from "@grpc/grpc-js";
+import type { RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
+
+/** What every handler receives next to its request. */
+export interface CallContext {
+  /** Fires when the client cancels, the deadline passes, Kill pre-empts the call or the plugin stops. */
+  readonly signal: AbortSignal;
+  /** The request metadata (headers) the client sent. */
+  readonly metadata: Metadata;
+  /** The method's name in the service definition, e.g. "create". */
+  readonly method: string;
+}
+
+/** One handler, chosen by whether the method streams its responses. */
+export type Handler<M> = M extends { responseStream: true }
+  ? (request: RequestOf<M>, ctx: CallContext) => AsyncIterable<ResponseOf<M>>
+  : (request: RequestOf<M>, ctx: CallContext) => Promise<ResponseOf<M>>;
+
+/** Handlers for every method of a service definition. */
+export type ServiceHandlers<S extends ServiceDefinitionShape> = { -readonly [K in keyof S]: Handler<S[K]> };

@@ -1,0 +1,46 @@
+// A small structured logger for the plugin and the driver: one JSON line per
+// record on stderr, in the format go-plugin hosts re-log at their level.
+import { DRIVERPLUG_TRACE } from "../protocol/env.js";
+import { formatLogLine, type LogLevel } from "../protocol/log-line.js";
+import { writeRawStderr } from "./process-output.js";
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  trace(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger for a sub-module: "fake" under "driverplug" logs as "driverplug.fake". */
+  child(module: string): Logger;
+}
+
+export type LogSink = (line: string) => void;
+
+export function createLogger(module: string, sink: LogSink = (line) => writeRawStderr(`${line}\n`)): Logger {
+  // Trace is chatty: only when asked for, and then checked once, not per call.
+  const traceOn = Boolean(process.env[DRIVERPLUG_TRACE]);
+  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    sink(formatLogLine(level, message, module, fields ? jsonSafe(fields) : {}));
+  };
+  return {
+    trace: traceOn ? emit("trace") : () => {},
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    child: (sub) => createLogger(`${module}.${sub}`, sink),
+  };
+}
+
+/** Errors serialise as {} in JSON: log their message and stack instead. */
+function jsonSafe(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) out[key] = value.stack ?? `${value.name}: ${value.message}`;
+    else if (typeof value === "bigint") out[key] = value.toString();
+    else out[key] = value;
+  }
+  return out;
+}

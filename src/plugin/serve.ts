@@ -1,0 +1,117 @@
+// serve(): everything a driver plugin does besides being a driver. Checks the
+// cookie, negotiates the version, puts the driver, health, controller, stdio
+// and reflection services on a private Unix socket, prints the handshake and
+// then watches for the end (lifecycle.ts, host-watch.ts).
+import { Server } from "@grpc/grpc-js";
+import { DriverServiceService, type Capability } from "../../generated/driverplug/driver/v1/driver.js";
+import { HealthService } from "../../generated/grpc/health/v1/health.js";
+import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
+import { GRPCStdioService } from "../../generated/plugin/grpc_stdio.js";
+import { DEFAULT_COOKIE, DRIVERPLUG_STDIN_LIFELINE, PLUGIN_MULTIPLEX_GRPC, type MagicCookie } from "../protocol/env.js";
+import { CORE_PROTOCOL_VERSION, formatHandshake } from "../protocol/handshake.js";
+import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
+import { controllerHandlers } from "./controller-service.js";
+import { cookieProblem } from "./cookie.js";
+import { MUTATING_METHODS, PREEMPTING_METHODS, withDefaults, type Driver } from "./driver.js";
+import { HealthState, healthHandlers } from "./health-service.js";
+import { watchHost } from "./host-watch.js";
+import { PluginLifecycle } from "./lifecycle.js";
+import { createLogger, type Logger } from "./logger.js";
+import { MutationQueue } from "./mutation-queue.js";
+import { writeRawStderr, writeRawStdout } from "./process-output.js";
+import { addLazyReflection } from "./reflection-service.js";
+import { adaptService } from "./service-adapter.js";
+import { listenOnPrivateSocket } from "./socket-listener.js";
+import { StdioCapture } from "./stdio-capture.js";
+import { stdioHandlers } from "./stdio-service.js";
+import { chooseVersion } from "./version-choice.js";
+
+export interface ServeOptions {
+  /** The driver's name: `driverplug-driver-<name>`, and the socket file's prefix. */
+  name: string;
+  version: string;
+  driver: Driver;
+  /** Defaults to the capabilities implied by the optional methods the driver implements. */
+  capabilities?: readonly Capability[];
+  /** Defaults to driverplug's DRIVERPLUG_PLUGIN=machine-driver. */
+  cookie?: MagicCookie;
+  /** App protocol versions this driver speaks; defaults to this release's. */
+  protocolVersions?: readonly number[];
+  /** How long open calls get after Shutdown or SIGTERM before they are cut. */
+  shutdownGraceMs?: number;
+  /** Needed only for hosts that ask for AutoMTLS (see auto-mtls.ts). */
+  autoMtls?: AutoMtlsProvider;
+  /** Defaults to a logger for module `<name>`; the driver may log through it too. */
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ServingPlugin {
+  socketPath: string;
+  appVersion: number;
+  log: Logger;
+  /** Graceful stop, as on SIGTERM; the process exits afterwards. */
+  stop(why?: string): void;
+}
+
+export async function serve(options: ServeOptions): Promise<ServingPlugin> {
+  const env = options.env ?? process.env;
+  const problem = cookieProblem(options.cookie ?? DEFAULT_COOKIE, env, options.name);
+  if (problem) {
+    writeRawStderr(problem);
+    process.exit(1);
+  }
+  const log = options.log ?? createLogger(options.name);
+  // Before anything else runs: nothing may reach stdout ahead of the handshake.
+  const capture = new StdioCapture(log.child("stdio"));
+  capture.install();
+  const lifecycle = new PluginLifecycle(log, options.shutdownGraceMs);
+  lifecycle.install();
+  try {
+    const appVersion = chooseVersion(options.protocolVersions ?? PROTOCOL_VERSIONS, env);
+    const security = await transportSecurity(env, options.autoMtls);
+    const server = new Server();
+    const health = new HealthState();
+    const implementer = `driver "${options.name}"`;
+    server.addService(
+      DriverServiceService,
+      adaptService(DriverServiceService, withDefaults(options.driver, options), {
+        log,
+        implementer,
+        gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+      }),
+    );
+    const stop = (why: string) => lifecycle.requestStop(why);
+    server.addService(HealthService, adaptService(HealthService, healthHandlers(health), { log, implementer }));
+    server.addService(GRPCControllerService, adaptService(GRPCControllerService, controllerHandlers(stop), { log, implementer }));
+    server.addService(GRPCStdioService, adaptService(GRPCStdioService, stdioHandlers(capture), { log, implementer }));
+    addLazyReflection(server);
+    const { path } = await listenOnPrivateSocket(server, {
+      driverName: options.name,
+      credentials: security.credentials,
+      env,
+      log,
+      onBound: (bound) => lifecycle.socketBound(bound),
+    });
+    lifecycle.serving(server, health);
+    writeRawStdout(
+      `${formatHandshake({
+        coreVersion: CORE_PROTOCOL_VERSION,
+        appVersion,
+        network: "unix",
+        address: path,
+        protocol: "grpc",
+        serverCert: security.serverCert,
+        // This plugin serves no broker, so it never multiplexes; say so only when asked.
+        multiplex: env[PLUGIN_MULTIPLEX_GRPC] ? false : undefined,
+      })}\n`,
+    );
+    lifecycle.onStop(watchHost({ stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone: stop }));
+    lifecycle.onStop(() => capture.uninstall());
+    log.debug("plugin serving", { path, appVersion, version: options.version });
+    return { socketPath: path, appVersion, log, stop: (why = "stop() was called") => stop(why) };
+  } catch (err) {
+    return lifecycle.failStart(err);
+  }
+}

@@ -1,0 +1,158 @@
+// The one generic adapter from a generated service definition plus a set of
+// promise/async-iterable handlers to grpc-js handlers. Every method of every
+// service the plugin serves goes through here: admission (CallGate),
+// cancellation and deadlines (AbortSignal), stream backpressure and the
+// mapping of errors to statuses (error-mapping.ts).
+import { once } from "node:events";
+import type {
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { MethodDefinitionShape, ServiceDefinitionShape } from "../protocol/service-types.js";
+import { callContext, type ActiveCall } from "./call-context.js";
+import { OPEN_GATE, untilAborted, type CallGate } from "./call-gate.js";
+import { unimplemented } from "./driver-error.js";
+import { toServiceError } from "./error-mapping.js";
+import type { CallContext, ServiceHandlers } from "./handler-types.js";
+import type { Logger } from "./logger.js";
+
+export interface AdapterOptions {
+  log: Logger;
+  gate?: CallGate;
+  /** Names the implementer in UNIMPLEMENTED messages, e.g. `driver "fake"`. */
+  implementer: string;
+}
+
+type AnyUnary = (request: unknown, ctx: CallContext) => Promise<unknown>;
+type AnyStreaming = (request: unknown, ctx: CallContext) => AsyncIterable<unknown>;
+
+export function adaptService<S extends ServiceDefinitionShape>(
+  definition: S,
+  handlers: Partial<ServiceHandlers<S>>,
+  options: AdapterOptions,
+): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const handler = (handlers as Record<string, unknown>)[name];
+    out[name] = adaptMethod(name, method, typeof handler === "function" ? handler.bind(handlers) : undefined, options);
+  }
+  return out;
+}
+
+function adaptMethod(
+  name: string,
+  method: MethodDefinitionShape,
+  handler: ((...args: never[]) => unknown) | undefined,
+  options: AdapterOptions,
+): UntypedHandleCall {
+  if (method.requestStream) {
+    throw new Error(`${method.path} streams requests; the plugin adapter serves unary and server-streaming methods only`);
+  }
+  const implemented =
+    handler ??
+    (() => {
+      throw unimplemented(`${options.implementer} does not implement ${method.path.split("/").pop()}`);
+    });
+  return method.responseStream
+    ? (call: ServerWritableStream<unknown, unknown>) => void serveStream(name, method.path, implemented as AnyStreaming, call, options)
+    : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        void serveUnary(name, method.path, implemented as AnyUnary, call, callback, options);
+}
+
+async function serveUnary(
+  name: string,
+  path: string,
+  handler: AnyUnary,
+  call: ServerUnaryCall<unknown, unknown>,
+  callback: sendUnaryData<unknown>,
+  options: AdapterOptions,
+): Promise<void> {
+  const active = callContext(call, name);
+  const { signal } = active.ctx;
+  let release = () => {};
+  let running: Promise<unknown> = Promise.resolve();
+  try {
+    release = await (options.gate ?? OPEN_GATE).enter(name, active);
+    running = invoke(() => handler(call.request, active.ctx));
+    // Answer as soon as the call is aborted, even if the handler is slow to notice.
+    const response = await untilAborted(running, signal);
+    callback(null, response);
+  } catch (err) {
+    callback(toServiceError(err, signal, path, options.log));
+  } finally {
+    // The next queued call runs only once this handler has really finished.
+    await running.catch((err: unknown) => options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) }));
+    release();
+    active.dispose();
+  }
+}
+
+async function serveStream(
+  name: string,
+  path: string,
+  handler: AnyStreaming,
+  call: ServerWritableStream<unknown, unknown>,
+  options: AdapterOptions,
+): Promise<void> {
+  const active = callContext(call, name);
+  const { signal } = active.ctx;
+  let release = () => {};
+  let iterator: AsyncIterator<unknown> | undefined;
+  let pending: Promise<unknown> = Promise.resolve();
+  try {
+    release = await (options.gate ?? OPEN_GATE).enter(name, active);
+    iterator = handler(call.request, active.ctx)[Symbol.asyncIterator]();
+    for (;;) {
+      const step = iterator.next();
+      pending = step;
+      const result = await untilAborted(step, signal);
+      if (result.done) break;
+      if (!call.write(result.value)) await drained(call, signal);
+    }
+    call.end();
+  } catch (err) {
+    call.emit("error", toServiceError(err, signal, path, options.log));
+    await finish(iterator, pending, path, options.log);
+  } finally {
+    release();
+    active.dispose();
+  }
+}
+
+/** Lets an abandoned generator run its finally blocks before the gate opens. */
+async function finish(iterator: AsyncIterator<unknown> | undefined, pending: Promise<unknown>, path: string, log: Logger): Promise<void> {
+  if (!iterator) return;
+  const stillRunning = await pending.then(
+    () => true,
+    () => false,
+  );
+  if (!stillRunning) return;
+  await Promise.resolve(iterator.return?.()).catch((err: unknown) =>
+    log.debug("stream handler failed while being closed", { method: path, error: describe(err) }),
+  );
+}
+
+/** Backpressure: wait until grpc-js wants more, or the call is aborted. */
+async function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  try {
+    await once(call, "drain", { signal });
+  } catch (err) {
+    throw signal.aborted ? signal.reason : err;
+  }
+}
+
+/** Runs a handler so that a synchronous throw becomes a rejection. */
+function invoke<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
