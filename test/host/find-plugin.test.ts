@@ -1,0 +1,68 @@
+// Finding plugin executables: plugin dirs before PATH, bundled drivers
+// without a lookup, unsafe names refused, and a miss that lists every place.
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { findPlugin, LaunchError } from "../../src/host/index.js";
+import { bundledDriverPath } from "../../src/host/bundled-drivers.js";
+import { makeHostTestEnv, REPO_ROOT, type HostTestEnv } from "./host-test-env.js";
+
+let env: HostTestEnv;
+let dirA: string;
+let dirB: string;
+beforeEach(async () => {
+  env = await makeHostTestEnv();
+  dirA = join(env.scratch, "a");
+  dirB = join(env.scratch, "b");
+  await fs.mkdir(dirA);
+  await fs.mkdir(dirB);
+});
+afterEach(async () => {
+  await env.cleanup();
+});
+
+async function install(dir: string, name: string, mode = 0o755): Promise<string> {
+  const path = join(dir, `driverplug-driver-${name}`);
+  await fs.writeFile(path, "#!/bin/sh\n", { mode });
+  return path;
+}
+
+describe("findPlugin", () => {
+  it("prefers the configured plugin dirs over PATH", async () => {
+    const inDirs = await install(dirA, "qemu");
+    await install(dirB, "qemu");
+    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toEqual({ name: "qemu", path: inDirs, source: "plugin dir" });
+  });
+
+  it("falls back to PATH", async () => {
+    const onPath = await install(dirB, "qemu");
+    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: `relative:${dirB}` })).resolves.toEqual({ name: "qemu", path: onPath, source: "PATH" });
+  });
+
+  it("skips files that are not executable", async () => {
+    await install(dirA, "qemu", 0o644);
+    const onPath = await install(dirB, "qemu");
+    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toMatchObject({ path: onPath });
+  });
+
+  it("lists every place it looked when the plugin is missing", async () => {
+    const err = await findPlugin("hyperv", { pluginDirs: [dirA], path: dirB }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LaunchError);
+    expect((err as LaunchError).reason).toBe("not-found");
+    expect((err as LaunchError).message).toContain(`${join(dirA, "driverplug-driver-hyperv")} (plugin dir)`);
+    expect((err as LaunchError).message).toContain(`${join(dirB, "driverplug-driver-hyperv")} (PATH)`);
+  });
+
+  it.each(["../evil", "a/b", "", "UPPER", "-dash", "x".repeat(33), "sp ace"])("refuses the unsafe name %j", async (name) => {
+    await expect(findPlugin(name, { path: dirB })).rejects.toThrow(/invalid driver name/);
+  });
+
+  it("refuses relative plugin dirs", async () => {
+    await expect(findPlugin("qemu", { pluginDirs: ["plugins"] })).rejects.toThrow(/relative/);
+  });
+
+  it("resolves the bundled fake driver to this package's bin/ without a lookup", () => {
+    expect(bundledDriverPath("fake")).toBe(join(REPO_ROOT, "bin", "driverplug-driver-fake"));
+    expect(bundledDriverPath("qemu")).toBeUndefined();
+  });
+});

@@ -1,0 +1,120 @@
+// What a plugin writes after its handshake reaches the host's Logger: JSON
+// stderr lines at their own level, everything else as debug records prefixed
+// by the plugin's name; over-long lines are cut; a flood costs no memory.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { stderrLogger, type HostLogRecord, type Logger } from "../../src/host/index.js";
+import { launchFixture } from "./fixture-launch.js";
+import { makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
+
+let env: HostTestEnv;
+beforeEach(async () => {
+  env = await makeHostTestEnv();
+});
+afterEach(async () => {
+  await env.cleanup();
+});
+
+/** Collects records and resolves `seen` once a message containing `marker` arrives. */
+function collectingLogger(marker: string): Logger & { records: HostLogRecord[]; seen: Promise<void> } {
+  const records: HostLogRecord[] = [];
+  let resolve!: () => void;
+  const seen = new Promise<void>((r) => (resolve = r));
+  return {
+    records,
+    seen,
+    log(record) {
+      records.push(record);
+      if (record.message.includes(marker)) resolve();
+    },
+  };
+}
+
+/** A real garbage collection, so heap figures show what is retained rather than garbage not yet collected. */
+function exposeGc(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
+describe("plugin logs", () => {
+  it("re-logs JSON stderr lines at their level and other output as debug records", async () => {
+    const logger = collectingLogger("fixture: done");
+    const plugin = await launchFixture(env, "chatty", { logger });
+    await logger.seen;
+    await plugin.close();
+    const by = (m: string) => logger.records.find((r) => r.message.includes(m));
+    expect(by("disk is slow")).toEqual({
+      level: "warn",
+      message: "disk is slow",
+      plugin: "fixture",
+      module: "fixture.disk",
+      timestamp: "2026-01-02T03:04:05.123456Z",
+      fields: { ms: 40 },
+      source: "stderr-json",
+    });
+    expect(by("detail")).toMatchObject({ level: "debug", source: "stderr-json" });
+    expect(by("plain text on stderr")).toMatchObject({ level: "debug", message: "fixture: plain text on stderr", source: "stderr-text" });
+    expect(by("stray stdout line")).toMatchObject({ level: "debug", message: "fixture: stray stdout line", source: "stdout" });
+    const long = by("xxxx");
+    expect(long?.message.endsWith("[line cut]")).toBe(true);
+    expect(long!.message.length).toBeLessThan(17 * 1024);
+  });
+
+  it("keeps host memory bounded while a plugin floods stdout and stderr", async () => {
+    let records = 0;
+    let bytes = 0;
+    const logger: Logger = {
+      log(record) {
+        records++;
+        bytes += record.message.length;
+      },
+    };
+    const gc = exposeGc();
+    gc();
+    const before = process.memoryUsage();
+    const plugin = await launchFixture(env, "flood", { logger });
+    // Calls still work while the flood runs.
+    const deadline = Date.now() + 3000;
+    let calls = 0;
+    let peakRss = 0;
+    while (Date.now() < deadline) {
+      await expect(plugin.client.getIp({})).resolves.toEqual({ ip: "10.0.0.1" });
+      calls++;
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+    gc();
+    const after = process.memoryUsage();
+    await plugin.close();
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+    const heapGrowth = after.heapUsed - before.heapUsed;
+    console.log(
+      `flood: ${records} records (${mib(bytes)} MiB of messages) in 3 s, ${calls} calls served; ` +
+        `heap after GC ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB, rss ${mib(before.rss)} -> peak ${mib(peakRss)} MiB`,
+    );
+    expect(records).toBeGreaterThan(20_000);
+    expect(calls).toBeGreaterThan(10);
+    // Nothing of the flood is retained (the heap after GC is where it was), and the
+    // transient peak (garbage between collections, allocator slack) stays fixed.
+    expect(bytes).toBeGreaterThan(10 * 2 ** 20);
+    expect(heapGrowth).toBeLessThan(8 * 2 ** 20);
+    expect(peakRss - before.rss).toBeLessThan(160 * 2 ** 20);
+  });
+});
+
+describe("stderrLogger", () => {
+  const record = (level: HostLogRecord["level"]): HostLogRecord => ({ level, message: `a ${level} message`, plugin: "fake", module: "fake.disk", timestamp: "", fields: {}, source: "stderr-json" });
+
+  it("writes info and above, and drops debug unless asked", () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ write: (t) => lines.push(t) });
+    for (const level of ["trace", "debug", "info", "warn", "error"] as const) logger.log(record(level));
+    expect(lines).toEqual(["[fake fake.disk] INFO a info message\n", "[fake fake.disk] WARN a warn message\n", "[fake fake.disk] ERROR a error message\n"]);
+  });
+
+  it("writes debug records when its level is debug", () => {
+    const lines: string[] = [];
+    stderrLogger({ level: "debug", write: (t) => lines.push(t) }).log(record("debug"));
+    expect(lines).toEqual(["[fake fake.disk] DEBUG a debug message\n"]);
+  });
+});
