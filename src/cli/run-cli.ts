@@ -5,7 +5,7 @@ import { CommanderError } from "commander";
 import type { CliContext, Io } from "./cli-context.js";
 import { EXIT_USAGE } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
-import { launchDriver } from "./driver-launcher.js";
+import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
@@ -28,7 +28,12 @@ export function createDriverArg(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+export interface RunHooks {
+  /** Called with every plugin launched (the demo uses it to show the socket is removed). */
+  onLaunch?(handle: DriverHandle): void;
+}
+
+export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = {}): Promise<number> {
   const interrupt = installInterrupt(io.stderr);
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
@@ -40,7 +45,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       return lockTimeoutS * 1000;
     },
     commandLine: ["driverplug", ...argv].join(" "),
-    launchDriver: (driver, signal) => launchDriver(driver, { env: io.env, stderr: io.stderr }, signal ?? interrupt.signal),
+    launchDriver: async (driver, signal) => {
+      const handle = await launchDriver(driver, { env: io.env, stderr: io.stderr }, signal ?? interrupt.signal);
+      hooks.onLaunch?.(handle);
+      return handle;
+    },
   };
   try {
     const driver = createDriverArg(argv);

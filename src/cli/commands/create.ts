@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import type { CreateFlag, FlagValue } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
+import { CliError, EXIT_USAGE } from "../cli-error.js";
 import { driverFlagOptions } from "../create-flags.js";
 import type { DriverHandle } from "../driver-launcher.js";
 import { lockMachine } from "../machine-lock.js";
@@ -20,13 +21,14 @@ export interface PreparedDriver {
 }
 
 /** create's own long options; a driver flag may not reuse them. */
-export const CREATE_OWN_OPTIONS: readonly string[] = ["driver", "help", "json", "lock-timeout"];
+export const CREATE_OWN_OPTIONS: readonly string[] = ["driver", "config", "help", "json", "lock-timeout"];
 
 export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | undefined): Command {
   const cmd = new Command("create")
     .description("create a machine with a driver (add --driver <name> --help for its flags)")
     .argument("<machine>", "the new machine's name")
-    .addOption(new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory());
+    .addOption(new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory())
+    .option("--config <json>", `driver config fields to start from, before the flags, e.g. '{"stepDelayMs": 100}'`);
   if (prepared === undefined) {
     cmd.addHelpText("after", "\nDriver flags: add --driver <name> to see that driver's create flags (driverplug drivers lists the drivers).");
   }
@@ -39,12 +41,26 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       // Not reachable from the command line (main prepares the driver named), but keeps the contract honest.
       throw new Error(`create: the driver ${String(opts.driver)} was not prepared`);
     }
-    await createMachine(c, name, prepared.handle, driverFlags!.collect(opts, c.io.env));
+    const base = opts.config === undefined ? {} : parseConfigOption(String(opts.config));
+    await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
   });
   return cmd;
 }
 
-async function createMachine(ctx: CliContext, name: string, driver: DriverHandle, values: Record<string, FlagValue>): Promise<void> {
+function parseConfigOption(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`--config is not JSON (${(err as Error).message}): give an object such as '{"stepDelayMs": 100}'`, EXIT_USAGE);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CliError(`--config must be a JSON object, such as '{"stepDelayMs": 100}'`, EXIT_USAGE);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function createMachine(ctx: CliContext, name: string, driver: DriverHandle, base: Record<string, unknown>, values: Record<string, FlagValue>): Promise<void> {
   const { store, signal, io } = ctx;
   const lock = await lockMachine(store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
   let created = false;
@@ -52,7 +68,7 @@ async function createMachine(ctx: CliContext, name: string, driver: DriverHandle
     const storePath = await store.createDir(name);
     try {
       const client = driver.client;
-      await client.setConfig({ configJson: encodeConfig({ machineName: name, storePath }) }, { signal });
+      await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, { signal });
       await client.setConfigFromFlags({ values }, { signal });
       await client.preCreateCheck({}, { signal });
       io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);

@@ -37,7 +37,10 @@ export function lsCommand(ctx: () => CliContext): Command {
       const rows = await Promise.all(names.map((name) => machineRow(c, name, opts.timeout * 1000)));
       if (opts.json === true) return printJson(c.io, rows);
       if (rows.length === 0) return println(c.io, `No machines in ${c.store.machinesDir}; "driverplug create --driver fake <name>" makes one.`);
-      println(c.io, renderTable(["NAME", "DRIVER", "STATE", "IP", "ERROR"], rows.map((r) => [r.name, r.driver, r.state, r.ip, r.error ?? ""])));
+      // The ERROR column only when some machine has one.
+      const withErrors = rows.some((r) => r.error !== undefined);
+      const headers = ["NAME", "DRIVER", "STATE", "IP", ...(withErrors ? ["ERROR"] : [])];
+      println(c.io, renderTable(headers, rows.map((r) => [r.name, r.driver, r.state, r.ip, ...(withErrors ? [r.error ?? ""] : [])])));
     });
 }
 
