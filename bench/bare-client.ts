@@ -1,37 +1,42 @@
-// The bare baseline client: the generated ts-proto DriverServiceClient and a
-// proto-loader EchoService client, grpc-js defaults, promisified by hand with
+// The bare baseline client: the generated ts-proto DriverServiceClient (and a
+// proto-loader EchoService client) on grpc-js, promisified by hand with
 // nothing else in the way.
-import { credentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
-import { DriverServiceClient, type GetStateResponse } from "../generated/driverplug/driver/v1/driver.js";
+import { credentials, type ChannelOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { DriverServiceClient, type GetConfigResponse } from "../generated/driverplug/driver/v1/driver.js";
+import type { BenchClient } from "./bench-client.js";
 import { EchoServiceClient, type EchoMessage } from "./echo-service.js";
 
-export interface BareClient {
-  getState(): Promise<GetStateResponse>;
+/** `address` is a grpc-js target: "unix:/abs/path" or "127.0.0.1:port". */
+export function connectBare(address: string, options: ChannelOptions = {}): BenchClient {
+  const driver = new DriverServiceClient(address, credentials.createInsecure(), options);
+  const unary = <T>(start: (cb: (err: ServiceError | null, res: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
+  return {
+    getState: () => unary((cb) => driver.getState({}, cb)),
+    configRoundTrip: async (payload) => {
+      await unary((cb) => driver.setConfig({ configJson: payload }, cb));
+      const res = await unary<GetConfigResponse>((cb) => driver.getConfig({}, cb));
+      return res.configJson.length;
+    },
+    watchBurst: () => countStream(driver.watchState({})),
+    close: () => driver.close(),
+  };
+}
+
+export interface EchoClient {
   echo(payload: Buffer): Promise<Buffer>;
-  /** Resolves with the number of messages received. */
-  burst(count: number, size: number): Promise<number>;
   close(): void;
 }
 
-type UnaryMethod<Req, Res> = (req: Req, cb: (err: ServiceError | null, res: Res) => void) => void;
-type StreamMethod<Req, Res> = (req: Req) => ClientReadableStream<Res>;
-
-/** `address` is a grpc-js target: "unix:/abs/path" or "127.0.0.1:port". */
-export function connectBare(address: string): BareClient {
-  const driver = new DriverServiceClient(address, credentials.createInsecure());
-  const echo = new EchoServiceClient(address, credentials.createInsecure()) as unknown as {
-    Echo: UnaryMethod<EchoMessage, EchoMessage>;
-    Burst: StreamMethod<{ count: number; size: number }, EchoMessage>;
+/** The bench EchoService over grpc-js, with `options` on the channel (e.g. a flow-control window). */
+export function connectEcho(address: string, options: ChannelOptions = {}): EchoClient {
+  const client = new EchoServiceClient(address, credentials.createInsecure(), options) as unknown as {
+    Echo(req: EchoMessage, cb: (err: ServiceError | null, res: EchoMessage) => void): void;
     close(): void;
   };
   return {
-    getState: () => new Promise((resolve, reject) => driver.getState({}, (err, res) => (err ? reject(err) : resolve(res)))),
-    echo: (payload) => new Promise((resolve, reject) => echo.Echo({ payload }, (err, res) => (err ? reject(err) : resolve(res.payload)))),
-    burst: (count, size) => countStream(echo.Burst({ count, size })),
-    close: () => {
-      driver.close();
-      echo.close();
-    },
+    echo: (payload) => new Promise((resolve, reject) => client.Echo({ payload }, (err, res) => (err ? reject(err) : resolve(res.payload)))),
+    close: () => client.close(),
   };
 }
 

@@ -6,7 +6,7 @@ export interface BenchConfig {
   unary: { calls: number; rounds: number; warmUpCalls: number };
   inflight: { calls: number; inFlight: number; rounds: number };
   echo: { calls: number; rounds: number };
-  stream: { count: number; size: number; rounds: number };
+  stream: { count: number; rounds: number };
   startup: { rounds: number };
   scale: { counts: number[]; rounds: number };
   goHost: { calls: number; rounds: number };
@@ -20,7 +20,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         unary: { calls: 1000, rounds: 5, warmUpCalls: 300 },
         inflight: { calls: 4000, inFlight: 64, rounds: 3 },
         echo: { calls: 20, rounds: 3 },
-        stream: { count: 20_000, size: 64, rounds: 3 },
+        stream: { count: 20_000, rounds: 3 },
         startup: { rounds: 5 },
         scale: { counts: [1, 10, 50], rounds: 1 },
         goHost: { calls: 1000, rounds: 3 },
@@ -30,7 +30,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         unary: { calls: 3000, rounds: 9, warmUpCalls: 1000 },
         inflight: { calls: 20_000, inFlight: 64, rounds: 5 },
         echo: { calls: 60, rounds: 7 },
-        stream: { count: 100_000, size: 64, rounds: 5 },
+        stream: { count: 100_000, rounds: 5 },
         startup: { rounds: 15 },
         scale: { counts: [1, 10, 50], rounds: 3 },
         goHost: { calls: 3000, rounds: 5 },

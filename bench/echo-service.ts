@@ -1,7 +1,15 @@
 // The bench-only EchoService (bench/proto/echo.proto), loaded with
-// proto-loader at run time: a payload echo and a burst of small messages,
-// for throughput figures that the driver contract has no RPC for.
-import { loadPackageDefinition, type Client, type ChannelCredentials, type ChannelOptions, type ServiceDefinition } from "@grpc/grpc-js";
+// proto-loader at run time, and its one handler.
+import {
+  loadPackageDefinition,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Client,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
@@ -10,11 +18,6 @@ const PROTO = fileURLToPath(new URL("../../bench/proto/echo.proto", import.meta.
 
 export interface EchoMessage {
   payload: Buffer;
-}
-
-export interface BurstRequest {
-  count: number;
-  size: number;
 }
 
 type EchoClientConstructor = (new (address: string, credentials: ChannelCredentials, options?: ChannelOptions) => Client) & {
@@ -29,3 +32,9 @@ function load(): EchoClientConstructor {
 
 export const EchoServiceClient: EchoClientConstructor = load();
 export const echoServiceDefinition: ServiceDefinition = EchoServiceClient.service;
+
+export const echoHandlers: UntypedServiceImplementation = {
+  Echo(call: ServerUnaryCall<EchoMessage, EchoMessage>, callback: sendUnaryData<EchoMessage>) {
+    callback(null, { payload: call.request.payload });
+  },
+};

@@ -30,7 +30,7 @@ export async function buildGoBinaries(): Promise<GoBinaries> {
   await step("protoc (Go stubs)", "protoc", [`--descriptor_set_in=${descriptors}`, `--go_out=plugins=grpc:${join(gopath, "src")}`, "driverplug/driver/v1/driver.proto"], ROOT);
   await cp(join(GO_SOURCES, "host"), join(pkg, "benchhost"), { recursive: true });
   await cp(join(GO_SOURCES, "plugin"), join(pkg, "benchplugin"), { recursive: true });
-  const env = { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOCACHE: join(work, "cache"), GOFLAGS: "" };
+  const env = { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOPROXY: "off", GOCACHE: join(work, "cache"), GOFLAGS: "" };
   const out: GoBinaries = { host: join(work, "bench-host"), plugin: join(work, "bench-plugin") };
   await step("go build (bench host)", "go", ["build", "-o", out.host, "./benchhost"], pkg, env);
   await step("go build (Go plugin)", "go", ["build", "-o", out.plugin, "./benchplugin"], pkg, env);
@@ -42,6 +42,6 @@ async function step(what: string, file: string, args: string[], cwd: string, env
     await run(file, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`${what} failed: ${(e.stderr ?? "").trim() || e.message}; the Go interop bench needs Debian's golang-go, protobuf-compiler, golang-goprotobuf-dev and golang-github-hashicorp-go-plugin-dev`);
+    throw new Error(`${what} failed: ${(e.stderr ?? "").trim() || e.message}; the Go interop bench needs Debian's Go toolchain, protoc and go-plugin: run test/interop/install-deps.sh (as root)`);
   }
 }

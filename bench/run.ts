@@ -1,61 +1,208 @@
 // Entry of `make bench`: starts every contender's server in its own process,
 // measures them side by side, prints the table and the target verdicts, and
 // writes bench/results.json. Run compiled: node dist/bench/run.js
+// (BENCH_QUICK=1 for a short run). A section that fails is reported and the
+// others still run; the exit code is then 1.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir, availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchConfig } from "./config.js";
+import { connectBare, connectEcho } from "./bare-client.js";
+import type { BenchClient } from "./bench-client.js";
+import { BENCH_BURST } from "./burst.js";
 import { benchScript, startChildServer, type ChildServer } from "./child-server.js";
-import { connectBare, type BareClient } from "./bare-client.js";
-import { connectFloor, type FloorClient } from "./floor-client.js";
+import { benchConfig, type BenchConfig } from "./config.js";
+import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startFake } from "./driverplug-client.js";
+import { connectFloor } from "./floor-client.js";
+import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
+import { medianRatio } from "./stats.js";
+import { runGoHost } from "./suites/go-host.js";
+import { idleRssMib, runScale } from "./suites/scale.js";
+import { runStartup } from "./suites/startup.js";
+import { runInflight, runPayload, runStream } from "./suites/throughput.js";
 import { runUnary } from "./suites/unary.js";
-import { runEcho, runInflight, runStream } from "./suites/throughput.js";
+import { checkTargets } from "./targets.js";
+import { fileURLToPath } from "node:url";
+
+const FAKE_PLUGIN = fileURLToPath(new URL("../../bin/driverplug-driver-fake", import.meta.url));
+/** The window the echo experiment tries on top of grpc-js defaults. */
+const WINDOW_16M = 16 * 1024 * 1024;
+
+/** Everything a section opened, closed in reverse order at the end. */
+class Resources {
+  private readonly closers: (() => unknown)[] = [];
+  add<T>(thing: T, close: (t: T) => unknown): T {
+    this.closers.push(() => close(thing));
+    return thing;
+  }
+  async closeAll(): Promise<void> {
+    for (const close of this.closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        process.stderr.write(`bench: cleanup failed: ${String(err)}\n`);
+      }
+    }
+  }
+}
+
+interface Sections {
+  config: BenchConfig;
+  results: Results;
+  dir: string;
+  res: Resources;
+}
+
+async function bareServer(s: Sections, target: string): Promise<ChildServer> {
+  const server = await startChildServer(benchScript("servers/bare-grpc-server.js"), [target], { [BENCH_BURST]: String(s.config.stream.count) });
+  return s.res.add(server, (x) => x.stop());
+}
+
+async function unaryAndInflight(s: Sections): Promise<void> {
+  const { config, results, res } = s;
+  const bareUnix = await bareServer(s, `unix:${join(s.dir, "bare.sock")}`);
+  const bareTcp = await bareServer(s, "tcp");
+  const floorServer = res.add(await startChildServer(benchScript("servers/floor-server.js"), [join(s.dir, "floor.sock")]), (x) => x.stop());
+  const bare = res.add(connectBare(bareUnix.address), (c) => c.close());
+  const tcp = res.add(connectBare(bareTcp.address), (c) => c.close());
+  const floor = res.add(await connectFloor(floorServer.address), (c) => c.close());
+  const driverplug = res.add(clientOf(await launchConfiguredFake(s.dir)), (c) => c.close());
+  results.note("unary_*.tcp is the bare grpc-js server over TCP 127.0.0.1: a driverplug plugin listens only on its private unix socket (no TCP option), so unix vs tcp compares the bare server on both");
+
+  log("unary, one call at a time");
+  const rounds = await runUnary(
+    [
+      { name: "driverplug", call: driverplug.getState },
+      { name: "bare", call: bare.getState },
+      { name: "floor", call: floor.call },
+      { name: "tcp", call: tcp.getState },
+    ],
+    config.unary,
+    results,
+  );
+  const series = (name: string, key: "p50Us" | "rate") => rounds.get(name)!.map((r) => r[key]);
+  results.add("ratio.overhead_p50", medianRatio(series("driverplug", "p50Us"), series("bare", "p50Us")), "x", "driverplug p50 / bare p50, paired rounds");
+  results.add("ratio.overhead_rate", medianRatio(series("bare", "rate"), series("driverplug", "rate")), "x", "bare calls/s / driverplug calls/s, paired rounds");
+  results.add("ratio.unix_over_tcp", medianRatio(series("bare", "rate"), series("tcp", "rate")), "x", "bare unix calls/s / bare tcp calls/s");
+
+  log("64 calls in flight");
+  await runInflight(
+    [
+      { name: "driverplug", call: driverplug.getState },
+      { name: "bare", call: bare.getState },
+      { name: "tcp", call: tcp.getState },
+    ],
+    config.inflight,
+    results,
+  );
+}
+
+async function payloadAndStream(s: Sections): Promise<void> {
+  const { config, results, res } = s;
+  const server = await bareServer(s, `unix:${join(s.dir, "bare2.sock")}`);
+  const bare = res.add(connectBare(server.address), (c) => c.close());
+  const driverplug: BenchClient = res.add(clientOf(await launchBenchDriver(config.stream.count)), (c) => c.close());
+
+  log("1 MiB each way (SetConfig + GetConfig)");
+  const rounds = await runPayload(
+    "mib1_mibs",
+    "SetConfig 1 MiB + GetConfig 1 MiB, both directions counted",
+    [
+      { name: "driverplug", roundTrip: driverplug.configRoundTrip },
+      { name: "bare_default", roundTrip: bare.configRoundTrip },
+    ],
+    config.echo,
+    results,
+  );
+  results.add("ratio.mib1_over_bare_default", medianRatio(rounds.get("driverplug")!, rounds.get("bare_default")!), "x", "paired rounds");
+
+  log("1 MiB echo, grpc-js defaults vs a 16 MiB client flow-control window");
+  const echoDefault = res.add(connectEcho(server.address), (c) => c.close());
+  // A channel of its own: grpc-js shares connections between clients with equal options only.
+  const echoWindow = res.add(connectEcho(server.address, { "grpc-node.flow_control_window": WINDOW_16M }), (c) => c.close());
+  const echoRounds = await runPayload(
+    "mib1_echo_mibs",
+    "bench EchoService, 1 MiB each way, bare grpc-js",
+    [
+      { name: "bare_default", roundTrip: async (p) => (await echoDefault.echo(p)).length },
+      { name: "bare_window16m", roundTrip: async (p) => (await echoWindow.echo(p)).length },
+    ],
+    config.echo,
+    results,
+  );
+  results.add("ratio.mib1_echo_window16m_over_default", medianRatio(echoRounds.get("bare_window16m")!, echoRounds.get("bare_default")!), "x", "what grpc-node.flow_control_window alone buys");
+
+  log("server stream of small messages");
+  await runStream(
+    [
+      { name: "driverplug", burst: driverplug.watchBurst },
+      { name: "bare", burst: bare.watchBurst },
+    ],
+    config.stream,
+    results,
+  );
+}
+
+async function startupAndScale(s: Sections): Promise<void> {
+  const { config, results } = s;
+  log("start-up");
+  const rounds = await runStartup(startFake, config.startup, results);
+  results.add("ratio.startup_over_node", medianRatio(rounds.get("plugin")!, rounds.get("node")!), "x", "paired rounds");
+  log("scale: 1, 10, 50 plugins at once");
+  await runScale(startFake, config.scale, results);
+  results.add("idle_rss_mib", await idleRssMib(startFake), "MiB", "VmRSS of the fake plugin, idle after one call");
+}
+
+async function goInterop(s: Sections): Promise<void> {
+  log("Go host: building (offline, Debian packages)");
+  const go = await buildGoBinaries();
+  log("Go host: driverplug plugin vs Go go-plugin plugin");
+  await runGoHost(
+    go.host,
+    [
+      { name: "driverplug", plugin: FAKE_PLUGIN, config: fakeConfig(s.dir).toString() },
+      { name: "goplugin", plugin: go.plugin },
+    ],
+    s.config.goHost,
+    s.results,
+  );
+}
 
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
   const dir = mkdtempSync(join(tmpdir(), "dpb-"));
-  const servers: ChildServer[] = [];
-  const clients: { close(): void }[] = [];
   const started = performance.now();
+  let failed = false;
+  const sections: [string, (s: Sections) => Promise<void>][] = [
+    ["unary and 64 in flight", unaryAndInflight],
+    ["1 MiB and stream", payloadAndStream],
+    ["start-up and scale", startupAndScale],
+    ["Go host interop", goInterop],
+  ];
   try {
-    const bareServer = await startChildServer(benchScript("servers/bare-grpc-server.js"), [`unix:${join(dir, "bare.sock")}`]);
-    servers.push(bareServer);
-    const bareTcpServer = await startChildServer(benchScript("servers/bare-grpc-server.js"), ["tcp"]);
-    servers.push(bareTcpServer);
-    const floorServer = await startChildServer(benchScript("servers/floor-server.js"), [join(dir, "floor.sock")]);
-    servers.push(floorServer);
-
-    const bare: BareClient = connectBare(bareServer.address);
-    const bareTcp: BareClient = connectBare(bareTcpServer.address);
-    const floor: FloorClient = await connectFloor(floorServer.address);
-    clients.push(bare, bareTcp, floor);
-
-    log("unary");
-    await runUnary(
-      [
-        { name: "bare", call: bare.getState },
-        { name: "floor", call: floor.call },
-        { name: "bare_tcp", call: bareTcp.getState },
-      ],
-      config.unary,
-      results,
-    );
-    log("64 in flight");
-    await runInflight([{ name: "bare", call: bare.getState }], config.inflight, results);
-    log("1 MiB echo");
-    await runEcho([{ name: "bare_default", echo: bare.echo }], config.echo, results);
-    log("server stream");
-    await runStream([{ name: "bare", burst: bare.burst }], config.stream, results);
+    for (const [name, run] of sections) {
+      const res = new Resources();
+      try {
+        await run({ config, results, dir, res });
+      } catch (err) {
+        failed = true;
+        results.note(`section "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.stderr.write(`bench: section "${name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      } finally {
+        await res.closeAll();
+      }
+    }
   } finally {
-    for (const c of clients) c.close();
-    await Promise.all(servers.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
+  const cores = availableParallelism();
+  checkTargets(results, cores);
   const seconds = (performance.now() - started) / 1000;
   console.log(results.table());
-  writeResults(results, { quick: config.quick, node: process.version, cores: availableParallelism(), seconds: Math.round(seconds), date: new Date().toISOString() });
+  writeResults(results, { quick: config.quick, node: process.version, cores, seconds: Math.round(seconds), date: new Date().toISOString() });
+  process.stderr.write(`bench: done in ${seconds.toFixed(0)} s; wrote bench/results.json\n`);
+  if (failed) process.exitCode = 1;
 }
 
 function log(what: string): void {

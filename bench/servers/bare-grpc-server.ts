@@ -1,11 +1,23 @@
 // A bare grpc-js server with default options: the baseline driverplug is
 // compared against. It serves the same DriverService (GetState answered from
-// a constant) and the bench EchoService, and prints its address when bound.
+// the fake driver's "no machine" state, config bytes kept and returned, WatchState sending BENCH_BURST
+// states) and the bench EchoService, and prints its address when bound.
 // Usage: node bare-grpc-server.js unix:/abs/path.sock | tcp
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
-import { DriverServiceService, State, type GetStateRequest, type GetStateResponse } from "../../generated/driverplug/driver/v1/driver.js";
-import { echoHandlers } from "../echo-handlers.js";
-import { echoServiceDefinition } from "../echo-service.js";
+import { Server, ServerCredentials, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  DriverServiceService,
+  State,
+  type GetConfigRequest,
+  type GetConfigResponse,
+  type GetStateRequest,
+  type GetStateResponse,
+  type SetConfigRequest,
+  type SetConfigResponse,
+  type WatchStateRequest,
+  type WatchStateResponse,
+} from "../../generated/driverplug/driver/v1/driver.js";
+import { burstCount } from "../burst.js";
+import { echoHandlers, echoServiceDefinition } from "../echo-service.js";
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -13,10 +25,36 @@ if (target === undefined) {
   process.exit(2);
 }
 
-// Only GetState is benchmarked; grpc-js answers UNIMPLEMENTED for the rest.
+const burst = burstCount(process.env);
+let config: Buffer = Buffer.alloc(0);
+
+// The calls the bench makes, answered as the bench plugin answers them;
+// grpc-js answers UNIMPLEMENTED for the rest.
 const driver: UntypedServiceImplementation = {
   getState(_call: ServerUnaryCall<GetStateRequest, GetStateResponse>, callback: sendUnaryData<GetStateResponse>) {
-    callback(null, { state: State.STATE_STOPPED });
+    callback(null, { state: State.STATE_NONE_UNSPECIFIED });
+  },
+  getConfig(_call: ServerUnaryCall<GetConfigRequest, GetConfigResponse>, callback: sendUnaryData<GetConfigResponse>) {
+    callback(null, { configJson: config });
+  },
+  setConfig(call: ServerUnaryCall<SetConfigRequest, SetConfigResponse>, callback: sendUnaryData<SetConfigResponse>) {
+    config = call.request.configJson;
+    callback(null, {});
+  },
+  watchState(call: ServerWritableStream<WatchStateRequest, WatchStateResponse>) {
+    let sent = 0;
+    // Honour back-pressure as grpc-js expects: write until it buffers, resume on drain.
+    const pump = () => {
+      while (sent < burst) {
+        sent++;
+        if (!call.write({ state: State.STATE_STOPPED })) {
+          call.once("drain", pump);
+          return;
+        }
+      }
+      call.end();
+    };
+    pump();
   },
 };
 

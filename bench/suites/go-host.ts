@@ -21,15 +21,14 @@ export interface GoHostTarget {
   name: string;
   /** The plugin executable the Go host launches. */
   plugin: string;
-  /** Extra environment the plugin needs (the Go host passes its own env on). */
-  env?: NodeJS.ProcessEnv;
+  /** Config JSON the host sets (SetConfig) before timing GetState, for drivers that need one. */
+  config?: string;
 }
 
 async function runHost(host: string, target: GoHostTarget, calls: number): Promise<HostFigures> {
-  const { stdout } = await run(host, ["-plugin", target.plugin, "-calls", String(calls)], {
-    env: { ...process.env, ...target.env },
-    timeout: 60_000,
-  });
+  const args = ["-plugin", target.plugin, "-calls", String(calls)];
+  if (target.config !== undefined) args.push("-config", target.config);
+  const { stdout } = await run(host, args, { timeout: 60_000 });
   return JSON.parse(stdout.trim().split("\n").pop()!) as HostFigures;
 }
 
@@ -40,6 +39,6 @@ export async function runGoHost(host: string, targets: readonly GoHostTarget[], 
   for (const t of targets) {
     results.add(`go_host_p50_us.${t.name}`, median(field(rounds, t.name, "p50Us")), "us", "Go go-plugin host, GetState p50");
     results.add(`go_host_rate.${t.name}`, median(field(rounds, t.name, "rate")), "calls/s", "Go go-plugin host, one call at a time");
-    results.add(`go_host_startup_ms.${t.name}`, median(field(rounds, t.name, "startupMs")), "ms", "Go host: launch to first GetState");
+    results.add(`go_host_startup_ms.${t.name}`, median(field(rounds, t.name, "startupMs")), "ms", "Go host: launch to first Probe");
   }
 }

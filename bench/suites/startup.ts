@@ -44,7 +44,7 @@ export async function runStartup(start: PluginStarter, opts: { rounds: number },
     { name: "node", run: timeNodeNoop },
   ];
   const rounds = await alternate(contenders, opts.rounds);
-  results.add("startup_ms.plugin", median(rounds.get("plugin")!), "ms", "fake plugin: spawn to first GetState");
+  results.add("startup_ms.plugin", median(rounds.get("plugin")!), "ms", "fake plugin: launch() to first Probe");
   results.add("startup_ms.node", median(rounds.get("node")!), "ms", "node -e 0: spawn to exit");
   return rounds;
 }

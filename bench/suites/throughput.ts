@@ -1,5 +1,5 @@
-// Throughput: many calls in flight, a 1 MiB payload echoed each way, and a
-// server stream of small messages; contenders alternated round by round.
+// Throughput: many calls in flight, a 1 MiB payload each way, and a server
+// stream of small messages; contenders alternated round by round.
 import { alternate, type Contender } from "../rounds.js";
 import { concurrent, warmUp, type Call } from "../load.js";
 import { median } from "../stats.js";
@@ -10,15 +10,16 @@ export interface InflightTarget {
   call: Call;
 }
 
-export interface EchoTarget {
+export interface PayloadTarget {
   name: string;
-  echo(payload: Buffer): Promise<Buffer>;
+  /** Sends `payload` and receives as many bytes back; resolves with the bytes received. */
+  roundTrip(payload: Buffer): Promise<number>;
 }
 
 export interface StreamTarget {
   name: string;
-  /** Receives `count` messages of `size` bytes; resolves with how many arrived. */
-  burst(count: number, size: number): Promise<number>;
+  /** Reads one whole server stream; resolves with the messages received. */
+  burst(): Promise<number>;
 }
 
 export const MIB = 1024 * 1024;
@@ -33,12 +34,18 @@ export async function runInflight(targets: readonly InflightTarget[], opts: { ca
   return rounds;
 }
 
-/** MiB/s counts the payload once per direction: a 1 MiB echo carries 2 MiB. */
-export async function runEcho(targets: readonly EchoTarget[], opts: { calls: number; rounds: number }, results: Results): Promise<Map<string, number[]>> {
+/** MiB/s counts the payload once per direction: a 1 MiB round trip carries 2 MiB. */
+export async function runPayload(
+  figure: string,
+  note: string,
+  targets: readonly PayloadTarget[],
+  opts: { calls: number; rounds: number },
+  results: Results,
+): Promise<Map<string, number[]>> {
   const payload = Buffer.alloc(MIB, 0x5a);
-  const once = async (t: EchoTarget) => {
-    const back = await t.echo(payload);
-    if (back.length !== payload.length) throw new Error(`${t.name} echoed ${back.length} bytes instead of ${payload.length}`);
+  const once = async (t: PayloadTarget) => {
+    const back = await t.roundTrip(payload);
+    if (back !== payload.length) throw new Error(`${t.name} sent back ${back} bytes instead of ${payload.length}`);
   };
   for (const t of targets) await warmUp(() => once(t), 3);
   const contenders: Contender<number>[] = targets.map((t) => ({
@@ -50,22 +57,22 @@ export async function runEcho(targets: readonly EchoTarget[], opts: { calls: num
     },
   }));
   const rounds = await alternate(contenders, opts.rounds);
-  for (const t of targets) results.add(`mib1_mibs.${t.name}`, median(rounds.get(t.name)!), "MiB/s", "1 MiB echo, one at a time, both directions counted");
+  for (const t of targets) results.add(`${figure}.${t.name}`, median(rounds.get(t.name)!), "MiB/s", note);
   return rounds;
 }
 
-export async function runStream(targets: readonly StreamTarget[], opts: { count: number; size: number; rounds: number }, results: Results): Promise<Map<string, number[]>> {
-  for (const t of targets) await t.burst(1000, opts.size);
+export async function runStream(targets: readonly StreamTarget[], opts: { count: number; rounds: number }, results: Results): Promise<Map<string, number[]>> {
+  for (const t of targets) await t.burst();
   const contenders: Contender<number>[] = targets.map((t) => ({
     name: t.name,
     run: async () => {
       const start = performance.now();
-      const got = await t.burst(opts.count, opts.size);
+      const got = await t.burst();
       if (got !== opts.count) throw new Error(`${t.name} streamed ${got} messages instead of ${opts.count}`);
       return got / ((performance.now() - start) / 1000);
     },
   }));
   const rounds = await alternate(contenders, opts.rounds);
-  for (const t of targets) results.add(`stream_msgs_s.${t.name}`, median(rounds.get(t.name)!), "msgs/s", `server stream of ${opts.size}-byte messages`);
+  for (const t of targets) results.add(`stream_msgs_s.${t.name}`, median(rounds.get(t.name)!), "msgs/s", `one WatchState stream of ${opts.count} messages`);
   return rounds;
 }

@@ -1,6 +1,7 @@
 // Bench host: launches one driver plugin through HashiCorp go-plugin (the
-// Debian 1.0.1 package), times spawn to the first successful GetState, then
-// times GetState one call at a time and prints one JSON line of figures.
+// Debian 1.0.1 package), times spawn to the first successful Probe, sets the
+// driver's config when given one, then times GetState one call at a time and
+// prints one JSON line of figures.
 // The Node bench runs it alternately against a driverplug plugin and a Go
 // go-plugin plugin serving the same proto.
 package main
@@ -53,12 +54,13 @@ func main() {
 	pluginPath := flag.String("plugin", "", "plugin executable to launch")
 	calls := flag.Int("calls", 2000, "GetState calls to time, one at a time")
 	warm := flag.Int("warm", 300, "untimed GetState calls before timing")
+	config := flag.String("config", "", "config JSON to SetConfig before timing (drivers that need one)")
 	flag.Parse()
 	if *pluginPath == "" {
-		fmt.Fprintln(os.Stderr, "usage: bench-host -plugin <executable> [-calls N] [-warm N]")
+		fmt.Fprintln(os.Stderr, "usage: bench-host -plugin <executable> [-calls N] [-warm N] [-config JSON]")
 		os.Exit(2)
 	}
-	f, err := run(*pluginPath, *calls, *warm)
+	f, err := run(*pluginPath, *calls, *warm, *config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench host:", err)
 		os.Exit(1)
@@ -67,7 +69,7 @@ func main() {
 	fmt.Println(string(line))
 }
 
-func run(pluginPath string, calls, warm int) (figures, error) {
+func run(pluginPath string, calls, warm int, config string) (figures, error) {
 	var f figures
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
@@ -91,10 +93,15 @@ func run(pluginPath string, calls, warm int) (figures, error) {
 	}
 	driver := raw.(driverv1.DriverServiceClient)
 	ctx := context.Background()
-	if _, err := driver.GetState(ctx, &driverv1.GetStateRequest{}); err != nil {
-		return f, fmt.Errorf("first GetState: %w", err)
+	if _, err := driver.Probe(ctx, &driverv1.ProbeRequest{}); err != nil {
+		return f, fmt.Errorf("first Probe: %w", err)
 	}
 	f.StartupMs = float64(time.Since(started).Microseconds()) / 1000
+	if config != "" {
+		if _, err := driver.SetConfig(ctx, &driverv1.SetConfigRequest{ConfigJson: []byte(config)}); err != nil {
+			return f, fmt.Errorf("SetConfig: %w", err)
+		}
+	}
 
 	for i := 0; i < warm; i++ {
 		if _, err := driver.GetState(ctx, &driverv1.GetStateRequest{}); err != nil {

@@ -1,6 +1,7 @@
 // Bench plugin: a Go go-plugin plugin (Debian's go-plugin 1.0.1) serving the
-// driverplug DriverService, GetState only, with the same constant answer as
-// the bare grpc-js server: the Go-native reference for the Go bench host.
+// driverplug DriverService (Probe and GetState, with the same constant
+// answers as the bare grpc-js server): the Go-native reference for the Go
+// bench host.
 package main
 
 import (
@@ -17,7 +18,7 @@ type driverPlugin struct {
 }
 
 func (driverPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	driverv1.RegisterDriverServiceServer(s, &stoppedDriver{})
+	driverv1.RegisterDriverServiceServer(s, &noMachine{})
 	return nil
 }
 
@@ -25,13 +26,18 @@ func (driverPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Client
 	return nil, nil
 }
 
-// stoppedDriver answers GetState; every other method is UNIMPLEMENTED.
-type stoppedDriver struct {
+// noMachine answers Probe and GetState as the fake driver does before any
+// machine exists; every other method is UNIMPLEMENTED.
+type noMachine struct {
 	driverv1.UnimplementedDriverServiceServer
 }
 
-func (*stoppedDriver) GetState(context.Context, *driverv1.GetStateRequest) (*driverv1.GetStateResponse, error) {
-	return &driverv1.GetStateResponse{State: driverv1.State_STATE_STOPPED}, nil
+func (*noMachine) Probe(context.Context, *driverv1.ProbeRequest) (*driverv1.ProbeResponse, error) {
+	return &driverv1.ProbeResponse{Ready: true}, nil
+}
+
+func (*noMachine) GetState(context.Context, *driverv1.GetStateRequest) (*driverv1.GetStateResponse, error) {
+	return &driverv1.GetStateResponse{State: driverv1.State_STATE_NONE_UNSPECIFIED}, nil
 }
 
 func main() {

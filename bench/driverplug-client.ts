@@ -1,0 +1,65 @@
+// driverplug's contenders: plugins started with the host's launch() and
+// called through its typed promise client, exactly as a host author would.
+import { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
+import { launch, silentLogger, type PluginHandle } from "../src/host/index.js";
+import type { BenchClient } from "./bench-client.js";
+import { BENCH_BURST } from "./burst.js";
+import { benchScript } from "./child-server.js";
+import type { PluginStarter } from "./suites/startup.js";
+
+type DriverHandle = PluginHandle<typeof DriverServiceService>;
+
+export function clientOf(handle: DriverHandle): BenchClient {
+  const c = handle.client;
+  return {
+    getState: () => c.getState({}),
+    configRoundTrip: async (payload) => {
+      await c.setConfig({ configJson: payload });
+      return (await c.getConfig({})).configJson.length;
+    },
+    watchBurst: async () => {
+      let n = 0;
+      for await (const _ of c.watchState({})) n++;
+      return n;
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** The bundled fake driver, found the way a host finds it. */
+export function launchFake(): Promise<DriverHandle> {
+  return launch("fake", { logger: silentLogger });
+}
+
+/** The config the fake driver needs before GetState answers (no machine exists in `storePath`). */
+export function fakeConfig(storePath: string): Buffer {
+  return Buffer.from(JSON.stringify({ machineName: "bench", storePath }));
+}
+
+/** The fake plugin, configured so that GetState answers. */
+export async function launchConfiguredFake(storePath: string): Promise<DriverHandle> {
+  const handle = await launchFake();
+  try {
+    await handle.client.setConfig({ configJson: fakeConfig(storePath) });
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+/** The bench driver (bench/plugins/bench-driver.ts) run by node. */
+export function launchBenchDriver(burst: number): Promise<DriverHandle> {
+  return launch("bench", {
+    executable: process.execPath,
+    args: [benchScript("plugins/bench-driver.js")],
+    env: { [BENCH_BURST]: String(burst) },
+    logger: silentLogger,
+  });
+}
+
+/** Start-up and scale measure the fake plugin: launch, then Probe (it answers before any config). */
+export const startFake: PluginStarter = async () => {
+  const handle = await launchFake();
+  return { pid: handle.pid, call: () => handle.client.probe({}), close: () => handle.close() };
+};

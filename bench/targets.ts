@@ -1,0 +1,30 @@
+// The bench's targets, each checked against the figures of one run and
+// printed PASS or FAIL with the measured value.
+import type { Results } from "./results.js";
+
+export function checkTargets(results: Results, cores: number): void {
+  const r = (name: string) => results.get(name);
+  atMost(results, "driverplug unary p50 over bare grpc-js", r("ratio.overhead_p50"), 1.05);
+  atMost(results, "bare grpc-js calls/s over driverplug calls/s", r("ratio.overhead_rate"), 1.05);
+  atLeast(results, "unix over tcp, sequential calls/s", r("ratio.unix_over_tcp"), 1.1);
+  atMost(results, "plugin start-up over `node -e 0`", r("ratio.startup_over_node"), 1.4);
+  atLeast(results, "1 MiB payload, driverplug over bare grpc-js defaults", r("ratio.mib1_over_bare_default"), 1.25);
+  const one = r("startup_ms.plugin");
+  const fifty = r("scale50_ready_ms");
+  const limit = one === undefined ? undefined : (1.2 * 50 * one) / cores;
+  if (fifty === undefined || limit === undefined) {
+    results.check("50 plugins ready", false, "not measured", `<= 1.2 x 50 x start-up / ${cores} cores`);
+  } else {
+    results.check("50 plugins ready", fifty <= limit, `${fifty.toFixed(0)} ms`, `<= ${limit.toFixed(0)} ms = 1.2 x 50 x ${one!.toFixed(1)} ms / ${cores} cores`);
+  }
+}
+
+function atMost(results: Results, what: string, value: number | undefined, limit: number): void {
+  if (value === undefined) results.check(what, false, "not measured", `<= ${limit}`);
+  else results.check(what, value <= limit, `${value.toFixed(3)}x`, `<= ${limit}x`);
+}
+
+function atLeast(results: Results, what: string, value: number | undefined, limit: number): void {
+  if (value === undefined) results.check(what, false, "not measured", `>= ${limit}`);
+  else results.check(what, value >= limit, `${value.toFixed(3)}x`, `>= ${limit}x`);
+}
