@@ -30,6 +30,10 @@ export class PluginLifecycle {
     process.on("uncaughtException", (err) => this.crash("uncaught exception", err));
     process.on("unhandledRejection", (reason) => this.crash("unhandled promise rejection", reason));
     process.on("exit", () => this.removeSocket());
+    // A host that died takes the read ends of our pipes with it: EPIPE on a
+    // log line must not turn into a crash loop.
+    process.stdout.on("error", () => {});
+    process.stderr.on("error", () => {});
   }
 
   socketBound(path: string): void {
