@@ -81,6 +81,17 @@ export class PluginHandle<S extends ServiceDefinitionShape> {
     return this.closing;
   }
 
+  /**
+   * Disconnects without stopping the plugin (e.g. after reattach, to leave a
+   * long-lived driver running for the next host). Calls in flight are cancelled.
+   */
+  detach(): void {
+    if (this.closing) return;
+    this.closing = Promise.resolve();
+    this.channel.close();
+    this.unguard();
+  }
+
   private tracker(): CallTracker {
     return {
       track: (fail) => {

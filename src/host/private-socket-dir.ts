@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkPrivateDir, effectiveUid, ensurePrivateDir, type CheckedDir } from "../socket/private-dir.js";
 import { MAX_SOCKET_PATH_BYTES } from "../socket/socket-path.js";
+import { reclaimStaleSockets } from "../socket/stale-sockets.js";
 import { LaunchError } from "./launch-error.js";
 
 /** Room a plugin needs for `/<driver up to 32>-<pid>-<8 hex>.sock`. */
@@ -17,12 +18,19 @@ export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env): stri
   return join(tmpdir(), `driverplug-${effectiveUid()}`);
 }
 
-/** Makes `<base>/h-XXXXXX` (0700, checked); returns its real path. */
+/** `h<host pid>-XXXXXX`: the pid lets a later host see that the dir's owner is dead. */
+const PRIVATE_DIR_NAME = /^h([0-9]{1,10})-[A-Za-z0-9]{6}$/;
+
+/**
+ * Makes `<base>/h<pid>-XXXXXX` (0700, checked) and returns its real path.
+ * First it reclaims what hosts that were killed left in the base dir.
+ */
 export async function makePrivateDir(baseDir: string): Promise<CheckedDir> {
   let dir: string;
   try {
     const base = await ensurePrivateDir(baseDir);
-    dir = await fs.mkdtemp(join(base.path, "h-"));
+    await reclaimDeadHostDirs(base.path);
+    dir = await fs.mkdtemp(join(base.path, `h${process.pid}-`));
   } catch (err) {
     throw new LaunchError("socket-dir", `cannot make a private socket directory under ${baseDir}: ${(err as Error).message}`, { cause: err });
   }
@@ -39,6 +47,34 @@ export async function makePrivateDir(baseDir: string): Promise<CheckedDir> {
   } catch (err) {
     removePrivateDirSync(dir);
     throw new LaunchError("socket-dir", (err as Error).message, { cause: err });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A host killed with SIGKILL cannot remove its private dirs; its plugins
+ * notice and remove their sockets. Dirs of dead hosts are removed here, but
+ * only sockets nothing listens on, and only dirs then empty: a plugin that
+ * outlived its host keeps its socket.
+ */
+async function reclaimDeadHostDirs(base: string): Promise<void> {
+  const uid = effectiveUid();
+  for (const name of await fs.readdir(base).catch(() => [])) {
+    const m = PRIVATE_DIR_NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const dir = join(base, name);
+    const st = await fs.lstat(dir).catch(() => undefined);
+    if (!st || !st.isDirectory() || st.uid !== uid) continue;
+    await reclaimStaleSockets(dir, uid).catch(() => undefined);
+    await fs.rmdir(dir).catch(() => undefined);
   }
 }
 
