@@ -10,6 +10,9 @@ directory this host made, be a socket owned by this user, mode 0600.
 usage: host.py --plugin <executable> --store <abs dir> [--socket-base <dir>]
 """
 
+import sys
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+
 import argparse
 import json
 import os
@@ -17,7 +20,6 @@ import select
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
