@@ -74,5 +74,8 @@ describe("go-plugin host x driverplug's bundled fake plugin", () => {
   test("runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket", async () => {
     const summary = await expectGoPluginRun(requireFakePlugin());
     expect(summary.driverName).toBe("fake");
+    // driverplug's stderr log lines parse as go-plugin log entries (6-digit @timestamp).
+    const parsed = Object.values(summary.pluginLogLevels as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(parsed).toBeGreaterThan(0);
   });
 });
