@@ -1,9 +1,8 @@
-// The seam for go-plugin's AutoMTLS (DESIGN.md protocol point 8). When a host
-// sets PLUGIN_CLIENT_CERT, the plugin must serve TLS that requires that
-// client certificate and print its own certificate in handshake field 6.
-// Making a certificate needs an X.509 library; until one is chosen, a plugin
-// given no provider refuses to start with a clear message rather than serve
-// plaintext to a host that expects TLS.
+// go-plugin's AutoMTLS (DESIGN.md protocol point 8). When a host sets
+// PLUGIN_CLIENT_CERT, the plugin serves TLS that requires exactly that client
+// certificate (it is the only trusted root) and prints its own fresh
+// self-signed certificate in handshake field 6 for the host to pin. The X.509
+// code is imported only then, so a plain plugin's start-up does not pay for it.
 import { ServerCredentials } from "@grpc/grpc-js";
 import { PLUGIN_CLIENT_CERT } from "../protocol/env.js";
 
@@ -16,14 +15,24 @@ export interface TlsSetup {
 /** Builds TLS credentials that require the host's client certificate (PEM). */
 export type AutoMtlsProvider = (clientCertPem: string) => Promise<TlsSetup>;
 
-export async function transportSecurity(env: NodeJS.ProcessEnv, provider: AutoMtlsProvider | undefined): Promise<TlsSetup> {
+export const selfSignedMtls: AutoMtlsProvider = async (clientCertPem) => {
+  if (!clientCertPem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error(`${PLUGIN_CLIENT_CERT} does not hold a PEM certificate; the host must pass its client certificate there (or switch AutoMTLS off)`);
+  }
+  const { certificateField, generateCertificate } = await import("../protocol/certificate.js");
+  const own = await generateCertificate();
+  return {
+    credentials: ServerCredentials.createSsl(
+      Buffer.from(clientCertPem),
+      [{ private_key: Buffer.from(own.keyPem), cert_chain: Buffer.from(own.certPem) }],
+      true,
+    ),
+    serverCert: certificateField(own.certDer),
+  };
+};
+
+export async function transportSecurity(env: NodeJS.ProcessEnv, provider: AutoMtlsProvider = selfSignedMtls): Promise<TlsSetup> {
   const clientCert = env[PLUGIN_CLIENT_CERT];
   if (!clientCert) return { credentials: ServerCredentials.createInsecure(), serverCert: "" };
-  if (!provider) {
-    throw new Error(
-      `the host asked for AutoMTLS (${PLUGIN_CLIENT_CERT} is set), which this plugin does not support yet; ` +
-        `switch AutoMTLS off in the host (the socket is already private to its user)`,
-    );
-  }
   return provider(clientCert);
 }

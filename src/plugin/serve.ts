@@ -40,7 +40,7 @@ export interface ServeOptions {
   protocolVersions?: readonly number[];
   /** How long open calls get after Shutdown or SIGTERM before they are cut. */
   shutdownGraceMs?: number;
-  /** Needed only for hosts that ask for AutoMTLS (see auto-mtls.ts). */
+  /** Replaces the built-in AutoMTLS (a fresh self-signed certificate; see auto-mtls.ts). */
   autoMtls?: AutoMtlsProvider;
   /** Defaults to a logger for module `<name>`; the driver may log through it too. */
   log?: Logger;

@@ -3,7 +3,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chmod, chown, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { pluginEnv, removeDir, runToExit, shortTempDir, spawnPlugin, type RunningPlugin } from "./spawn-plugin.js";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { DriverServiceClient } from "../../generated/driverplug/driver/v1/driver.js";
+import { certificateFieldToPem, generateCertificate } from "../../src/protocol/certificate.js";
+import { pluginEnv, unary, removeDir, runToExit, shortTempDir, spawnPlugin, type RunningPlugin } from "./spawn-plugin.js";
 
 let base: string;
 let plugins: RunningPlugin[] = [];
@@ -57,11 +60,35 @@ describe("handshake", () => {
     expect(plugin.handshakeLine).toBe(`1|1|unix|${plugin.socketPath}|grpc||false`);
   });
 
-  it("refuses AutoMTLS it cannot serve, with a message, before creating a socket", async () => {
-    const run = await runToExit({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_CLIENT_CERT: "-----BEGIN CERTIFICATE-----" }) });
+  it("with PLUGIN_CLIENT_CERT serves mTLS, prints its certificate in field 6 and accepts only that client", async () => {
+    const host = await generateCertificate();
+    const stranger = await generateCertificate();
+    const plugin = await launch({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_CLIENT_CERT: host.certPem });
+    const field = plugin.handshake.serverCert;
+    expect(field).toMatch(/^[A-Za-z0-9+/]+$/);
+    const pinned = Buffer.from(certificateFieldToPem(field));
+    const client = (who: { keyPem: string; certPem: string }) =>
+      new DriverServiceClient(`unix:${plugin.socketPath}`, credentials.createSsl(pinned, Buffer.from(who.keyPem), Buffer.from(who.certPem)), {
+        "grpc.ssl_target_name_override": "localhost",
+      });
+    const trusted = client(host);
+    const untrusted = client(stranger);
+    try {
+      const info = await unary<{ driverName: string }>((cb) => trusted.getInfo({}, new Metadata(), { deadline: Date.now() + 5000 }, cb));
+      expect(info.driverName).toBe("fake");
+      const err = await unary((cb) => untrusted.getInfo({}, new Metadata(), { deadline: Date.now() + 2000 }, cb)).catch((e: ServiceError) => e);
+      expect((err as ServiceError).code).toBe(status.UNAVAILABLE);
+    } finally {
+      trusted.close();
+      untrusted.close();
+    }
+  });
+
+  it("refuses a PLUGIN_CLIENT_CERT that is not a certificate, before creating a socket", async () => {
+    const run = await runToExit({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_CLIENT_CERT: "garbage" }) });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain("AutoMTLS");
+    expect(run.stderr).toContain("PLUGIN_CLIENT_CERT does not hold a PEM certificate");
     expect(await readdir(base)).toEqual([]);
   });
 });
