@@ -17,7 +17,7 @@ export interface CliContext {
   lockTimeoutMs: number;
   /** The command line as typed, shown to commands waiting for this one's lock. */
   commandLine: string;
-  launchDriver(driver: string, signal?: AbortSignal): Promise<DriverHandle>;
+  launchDriver(driver: string, signal?: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle>;
 }
 
 /** Writes a value as indented JSON; bigints (int64 fields) become numbers or strings. */

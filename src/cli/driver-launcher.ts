@@ -30,6 +30,8 @@ export function pluginDirsFrom(env: NodeJS.ProcessEnv): string[] {
 export interface LaunchSettings {
   env: NodeJS.ProcessEnv;
   stderr: NodeJS.WritableStream;
+  /** How long the plugin has to start; the host's default (30 s) when unset. */
+  startTimeoutMs?: number;
 }
 
 /** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
@@ -37,6 +39,7 @@ export async function launchDriver(driver: string, settings: LaunchSettings, sig
   signal?.throwIfAborted();
   const handle = await launch(driver, {
     pluginDirs: pluginDirsFrom(settings.env),
+    ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
     logger: stderrLogger({
       level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
       write: (text) => void settings.stderr.write(text),

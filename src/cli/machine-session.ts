@@ -23,6 +23,8 @@ export interface SessionOptions {
   mutating: boolean;
   /** Overrides the context's signal (e.g. with a per-machine timeout). */
   signal?: AbortSignal;
+  /** Bounds the plugin's start, which a signal cannot interrupt. */
+  startTimeoutMs?: number;
 }
 
 export const encodeConfig = (config: unknown): Buffer => Buffer.from(JSON.stringify(config), "utf8");
@@ -36,8 +38,8 @@ export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, 
 }
 
 /** Runs `fn` with the plugin of `driver`, closing the plugin however `fn` ends. */
-export async function withDriver<T>(ctx: CliContext, driver: string, fn: (d: DriverHandle) => Promise<T>, signal = ctx.signal): Promise<T> {
-  const handle = await ctx.launchDriver(driver, signal);
+export async function withDriver<T>(ctx: CliContext, driver: string, fn: (d: DriverHandle) => Promise<T>, signal = ctx.signal, startTimeoutMs?: number): Promise<T> {
+  const handle = await ctx.launchDriver(driver, signal, startTimeoutMs);
   try {
     return await fn(handle);
   } finally {
@@ -65,6 +67,7 @@ export async function withMachine<T>(ctx: CliContext, name: string, options: Ses
         }
       },
       signal,
+      options.startTimeoutMs,
     );
   } finally {
     await lock?.release();

@@ -45,8 +45,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       return lockTimeoutS * 1000;
     },
     commandLine: ["driverplug", ...argv].join(" "),
-    launchDriver: async (driver, signal) => {
-      const handle = await launchDriver(driver, { env: io.env, stderr: io.stderr }, signal ?? interrupt.signal);
+    launchDriver: async (driver, signal, startTimeoutMs) => {
+      const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
+      const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
       hooks.onLaunch?.(handle);
       return handle;
     },

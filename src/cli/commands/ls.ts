@@ -6,6 +6,7 @@ import { State } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { describeFailure } from "../error-message.js";
+import { LaunchError } from "../../host/launch-error.js";
 import { isMachineLocked } from "../machine-lock.js";
 import { withMachine } from "../machine-session.js";
 import { stateName } from "../state-names.js";
@@ -55,15 +56,17 @@ async function machineRow(c: CliContext, name: string, timeoutMs: number): Promi
   const signal = AbortSignal.any([c.signal, timeout]);
   let driver = "-";
   try {
-    return await withMachine(c, name, { mutating: false, signal }, async (m) => {
-      driver = m.record.driver;
+    // Read up front so a driver that never starts still has its name shown.
+    driver = (await c.store.read(name)).driver;
+    return await withMachine(c, name, { mutating: false, signal, startTimeoutMs: Math.max(1, timeoutMs) }, async (m) => {
       const { state } = await m.client.getState({}, { signal });
       const ip = state === State.STATE_RUNNING ? (await m.client.getIp({}, { signal }).catch(() => ({ ip: "-" }))).ip : "-";
       return { name, driver, state: stateName(state), ip };
     });
   } catch (err) {
     if (c.signal.aborted) throw err;
-    if (timeout.aborted) return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: `no answer within ${timeoutMs / 1000} s` };
+    const launchTimedOut = err instanceof LaunchError && err.reason === "timeout";
+    if (timeout.aborted || launchTimedOut) return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: `no answer within ${timeoutMs / 1000} s` };
     return { name, driver, state: stateName(State.STATE_ERROR), ip: "-", error: describeFailure(err, false).message };
   }
 }
