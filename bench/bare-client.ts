@@ -1,18 +1,22 @@
 // The bare baseline client: the generated ts-proto DriverServiceClient (and a
 // proto-loader EchoService client) on grpc-js, promisified by hand with
 // nothing else in the way.
-import { credentials, type ChannelOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, type ChannelOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { DriverServiceClient, type GetConfigResponse } from "../generated/driverplug/driver/v1/driver.js";
 import type { BenchClient } from "./bench-client.js";
 import { EchoServiceClient, type EchoMessage } from "./echo-service.js";
 
-/** `address` is a grpc-js target: "unix:/abs/path" or "127.0.0.1:port". */
-export function connectBare(address: string, options: ChannelOptions = {}): BenchClient {
+/**
+ * `address` is a grpc-js target: "unix:/abs/path" or "127.0.0.1:port".
+ * With `deadlineMs`, GetState carries a deadline, as the host's calls do.
+ */
+export function connectBare(address: string, options: ChannelOptions = {}, deadlineMs?: number): BenchClient {
   const driver = new DriverServiceClient(address, credentials.createInsecure(), options);
+  const callOptions = () => (deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs });
   const unary = <T>(start: (cb: (err: ServiceError | null, res: T) => void) => void) =>
     new Promise<T>((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
   return {
-    getState: () => unary((cb) => driver.getState({}, cb)),
+    getState: () => unary((cb) => driver.getState({}, new Metadata(), callOptions(), cb)),
     configRoundTrip: async (payload) => {
       await unary((cb) => driver.setConfig({ configJson: payload }, cb));
       const res = await unary<GetConfigResponse>((cb) => driver.getConfig({}, cb));

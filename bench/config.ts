@@ -17,22 +17,22 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   return quick
     ? {
         quick,
-        unary: { calls: 1000, rounds: 5, warmUpCalls: 300 },
-        inflight: { calls: 4000, inFlight: 64, rounds: 3 },
-        echo: { calls: 20, rounds: 3 },
-        stream: { count: 20_000, rounds: 3 },
-        startup: { rounds: 5 },
+        unary: { calls: 600, rounds: 5, warmUpCalls: 300 },
+        inflight: { calls: 3000, inFlight: 64, rounds: 3 },
+        echo: { calls: 15, rounds: 3 },
+        stream: { count: 10_000, rounds: 3 },
+        startup: { rounds: 4 },
         scale: { counts: [1, 10, 50], rounds: 1 },
-        goHost: { calls: 1000, rounds: 3 },
+        goHost: { calls: 600, rounds: 3 },
       }
     : {
         quick,
-        unary: { calls: 3000, rounds: 9, warmUpCalls: 1000 },
+        unary: { calls: 3000, rounds: 11, warmUpCalls: 1000 },
         inflight: { calls: 20_000, inFlight: 64, rounds: 5 },
-        echo: { calls: 60, rounds: 7 },
-        stream: { count: 100_000, rounds: 5 },
+        echo: { calls: 40, rounds: 11 },
+        stream: { count: 50_000, rounds: 7 },
         startup: { rounds: 15 },
         scale: { counts: [1, 10, 50], rounds: 3 },
-        goHost: { calls: 3000, rounds: 5 },
+        goHost: { calls: 3000, rounds: 7 },
       };
 }

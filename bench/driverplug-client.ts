@@ -1,17 +1,24 @@
 // driverplug's contenders: plugins started with the host's launch() and
 // called through its typed promise client, exactly as a host author would.
 import { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
-import { launch, silentLogger, type PluginHandle } from "../src/host/index.js";
+import { Client, credentials } from "@grpc/grpc-js";
+import { createTypedClient, driverCallDefaults, launch, silentLogger, type PluginHandle } from "../src/host/index.js";
 import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
 import { benchScript } from "./child-server.js";
-import type { PluginStarter } from "./suites/startup.js";
+import type { PluginStarter, StartedPlugin } from "./suites/startup.js";
 
 type DriverHandle = PluginHandle<typeof DriverServiceService>;
 
-export function clientOf(handle: DriverHandle): BenchClient {
+export interface DriverplugClient extends BenchClient {
+  /** The plugin's socket path, for the breakdown that calls it with a bare client. */
+  address: string;
+}
+
+export function clientOf(handle: DriverHandle): DriverplugClient {
   const c = handle.client;
   return {
+    address: handle.record.address,
     getState: () => c.getState({}),
     configRoundTrip: async (payload) => {
       await c.setConfig({ configJson: payload });
@@ -23,6 +30,26 @@ export function clientOf(handle: DriverHandle): BenchClient {
       return n;
     },
     close: () => handle.close(),
+  };
+}
+
+/**
+ * The host's typed client (with its default deadlines) on a plain grpc-js
+ * channel to `address`, without a launched plugin: the host side's share of
+ * the per-call overhead, measured against the bare server.
+ */
+export function typedClientOn(address: string): BenchClient {
+  const channel = new Client(address, credentials.createInsecure());
+  const c = createTypedClient(DriverServiceService, channel, { defaults: driverCallDefaults });
+  return {
+    getState: () => c.getState({}),
+    configRoundTrip: async () => {
+      throw new Error("typedClientOn is only used for GetState");
+    },
+    watchBurst: async () => {
+      throw new Error("typedClientOn is only used for GetState");
+    },
+    close: () => channel.close(),
   };
 }
 
@@ -59,7 +86,13 @@ export function launchBenchDriver(burst: number): Promise<DriverHandle> {
 }
 
 /** Start-up and scale measure the fake plugin: launch, then Probe (it answers before any config). */
-export const startFake: PluginStarter = async () => {
-  const handle = await launchFake();
+export const startFake: PluginStarter = async () => starter(await launchFake());
+
+/** The same plugin from one bundled file (see fake-bundle.ts), run by node. */
+export function startBundledFake(bundle: string): PluginStarter {
+  return async () => starter(await launch("fake", { executable: process.execPath, args: [bundle], logger: silentLogger }));
+}
+
+function starter(handle: DriverHandle): StartedPlugin {
   return { pid: handle.pid, call: () => handle.client.probe({}), close: () => handle.close() };
-};
+}

@@ -11,7 +11,9 @@ import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
 import { benchScript, startChildServer, type ChildServer } from "./child-server.js";
 import { benchConfig, type BenchConfig } from "./config.js";
-import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startFake } from "./driverplug-client.js";
+import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startBundledFake, startFake, typedClientOn } from "./driverplug-client.js";
+import { bundleFakePlugin } from "./fake-bundle.js";
+import { QUERY_TIMEOUT_MS } from "../src/host/index.js";
 import { connectFloor } from "./floor-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
@@ -85,6 +87,23 @@ async function unaryAndInflight(s: Sections): Promise<void> {
   results.add("ratio.overhead_rate", medianRatio(series("bare", "rate"), series("driverplug", "rate")), "x", "bare calls/s / driverplug calls/s, paired rounds");
   results.add("ratio.unix_over_tcp", medianRatio(series("bare", "rate"), series("tcp", "rate")), "x", "bare unix calls/s / bare tcp calls/s");
 
+  log("unary breakdown: which side of driverplug costs what");
+  const plugin = res.add(connectBare(`unix:${driverplug.address}`), (c) => c.close());
+  const hostOnBare = res.add(typedClientOn(bareUnix.address), (c) => c.close());
+  const bareDeadline = res.add(connectBare(bareUnix.address, {}, QUERY_TIMEOUT_MS), (c) => c.close());
+  await runUnary(
+    [
+      { name: "driverplug", call: driverplug.getState },
+      { name: "bare", call: bare.getState },
+      { name: "host_client_on_bare_server", call: hostOnBare.getState },
+      { name: "bare_client_on_plugin", call: plugin.getState },
+      { name: "bare_with_deadline", call: bareDeadline.getState },
+    ],
+    { ...config.unary, rounds: Math.max(3, config.unary.rounds >> 1) },
+    results,
+    "breakdown",
+  );
+
   log("64 calls in flight");
   await runInflight(
     [
@@ -145,11 +164,20 @@ async function payloadAndStream(s: Sections): Promise<void> {
 
 async function startupAndScale(s: Sections): Promise<void> {
   const { config, results } = s;
-  log("start-up");
-  const rounds = await runStartup(startFake, config.startup, results);
+  log("start-up (building the bundled variant first)");
+  const bundle = await bundleFakePlugin();
+  const rounds = await runStartup(
+    [
+      { name: "plugin", note: "fake plugin (bin/, dist/ ESM files): launch() to first Probe", start: startFake },
+      { name: "plugin_bundle", note: "same plugin as one esbuild bundle, run by node", start: startBundledFake(bundle) },
+    ],
+    config.startup,
+    results,
+  );
   results.add("ratio.startup_over_node", medianRatio(rounds.get("plugin")!, rounds.get("node")!), "x", "paired rounds");
+  results.add("ratio.startup_bundle_over_node", medianRatio(rounds.get("plugin_bundle")!, rounds.get("node")!), "x", "paired rounds");
   log("scale: 1, 10, 50 plugins at once");
-  await runScale(startFake, config.scale, results);
+  await runScale(startFake, config.scale, results, { name: "bundle", start: startBundledFake(bundle) });
   results.add("idle_rss_mib", await idleRssMib(startFake), "MiB", "VmRSS of the fake plugin, idle after one call");
 }
 

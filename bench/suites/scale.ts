@@ -1,6 +1,7 @@
 // Scale: n plugins launched at once by one host, timed until every one has
 // answered a call; and the resident memory of an idle plugin.
 import { readFile } from "node:fs/promises";
+import { alternate, type Contender } from "../rounds.js";
 import { median } from "../stats.js";
 import type { Results } from "../results.js";
 import type { PluginStarter, StartedPlugin } from "./startup.js";
@@ -20,11 +21,25 @@ export async function timeAllReady(start: PluginStarter, n: number): Promise<num
   return elapsed;
 }
 
-export async function runScale(start: PluginStarter, opts: { counts: number[]; rounds: number }, results: Results): Promise<void> {
+/**
+ * scale<n>_ready_ms for every count; with `alternative`, its n=max figure is
+ * measured in alternation with the main one (scale<n>_<name>_ready_ms).
+ */
+export async function runScale(
+  start: PluginStarter,
+  opts: { counts: number[]; rounds: number },
+  results: Results,
+  alternative?: { name: string; start: PluginStarter },
+): Promise<void> {
+  const largest = Math.max(...opts.counts);
   for (const n of opts.counts) {
-    const samples: number[] = [];
-    for (let r = 0; r < opts.rounds; r++) samples.push(await timeAllReady(start, n));
-    results.add(`scale${n}_ready_ms`, median(samples), "ms", `${n} plugins launched at once until all served a call`);
+    const contenders: Contender<number>[] = [{ name: "main", run: () => timeAllReady(start, n) }];
+    if (alternative && n === largest) contenders.push({ name: alternative.name, run: () => timeAllReady(alternative.start, n) });
+    const rounds = await alternate(contenders, opts.rounds);
+    results.add(`scale${n}_ready_ms`, median(rounds.get("main")!), "ms", `${n} plugins launched at once until all served a call`);
+    if (alternative && n === largest) {
+      results.add(`scale${n}_${alternative.name}_ready_ms`, median(rounds.get(alternative.name)!), "ms", `the same, ${alternative.name} plugin`);
+    }
   }
 }
 
