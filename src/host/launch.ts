@@ -73,15 +73,11 @@ export async function launch<S extends ServiceDefinitionShape = typeof DriverSer
     throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, { cause: err });
   }
   // Until a handle owns it, a host exit must still take the child down.
-  const unguard = guardPlugin({
-    killNow: () => {
-      child.kill("SIGKILL");
-      removePrivateDirSync(privateDir);
-    },
-    close: async () => {
-      child.kill("SIGKILL");
-    },
-  });
+  const killNow = () => {
+    child.kill("SIGKILL");
+    removePrivateDirSync(privateDir);
+  };
+  const unguard = guardPlugin({ killNow, close: async () => killNow() });
   const output = new PluginOutput(name, logger, child.stdout!, child.stderr!);
   const proc = new ChildPluginProcess(name, child, output.tail);
   // The lifeline pipe is only ever closed, never written; EPIPE after the plugin's death is expected.

@@ -25,8 +25,8 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-async function startHost(count: number): Promise<ReattachRecord[]> {
-  host = spawn(process.execPath, [HOST_SCRIPT, "launch", String(count), env.base], { stdio: ["ignore", "pipe", "inherit"] });
+async function startHost(count: number, command = "launch"): Promise<ReattachRecord[]> {
+  host = spawn(process.execPath, [HOST_SCRIPT, command, String(count), env.base], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: host.stdout! });
   const [line] = (await once(lines, "line")) as [string];
   lines.close();
@@ -58,6 +58,15 @@ describe("host death", () => {
     expect(await entries(env.base)).toEqual([next.record.privateDir.split("/").at(-1)]);
     await next.close();
     expect(await entries(env.base)).toEqual([]);
+  });
+
+  it("kills its plugins and removes their dirs synchronously when it calls process.exit", async () => {
+    const exited = startHost(3, "exit");
+    const records = await exited;
+    await once(host!, "exit");
+    // The 'exit' handler removed the dirs before the host was gone; the SIGKILLed plugins follow at once.
+    expect(await entries(env.base)).toEqual([]);
+    expect(await allGoneWithin(records.map((r) => r.pid), 2000)).toBe(true);
   });
 
   it("closes its plugins on SIGTERM and then dies of SIGTERM itself", async () => {
