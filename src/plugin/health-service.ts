@@ -15,6 +15,11 @@ export class HealthState {
   private status = ServingStatus.SERVING;
   private readonly changes = new EventEmitter();
 
+  constructor() {
+    // One listener per Watch stream; any number of hosts may watch.
+    this.changes.setMaxListeners(0);
+  }
+
   get current(): ServingStatus {
     return this.status;
   }
