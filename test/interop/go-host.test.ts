@@ -4,16 +4,20 @@
 // before go-plugin's 2 s SIGKILL fallback and take its socket with it.
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { expectFullLifecycle } from "./lifecycle-expectations.js";
 import { buildGoHost, preparePython, PYFAKE_PLUGIN, requireFakePlugin, runHost, shortTempDir } from "./toolchain.js";
 
-let goHost: string;
 const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  goHost = (await buildGoHost()).binary;
-}, 240_000);
+// Built (or found in the cache) by the first test that needs it. Not in a
+// beforeAll: there a missing tool would show the tests as skipped, and a
+// missing tool must fail every test with the install hint.
+let goHost: Promise<string> | undefined;
+const goHostBinary = () => (goHost ??= buildGoHost().then((b) => b.binary));
+let python: Promise<string> | undefined;
+const pythonReady = () => (python ??= preparePython());
+/** Long enough for a cold Go build on 2 cores; a cached run takes about a second. */
+const BUILD_TIMEOUT_MS = 240_000;
 
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
@@ -29,7 +33,7 @@ async function runGoHost(plugin: string, extraArgs: string[] = []) {
   // go-plugin 1.0.1 sets no PLUGIN_UNIX_SOCKET_DIR; the plugin falls back to this base dir.
   const env: NodeJS.ProcessEnv = { ...process.env, MACHINE_PLUGIN_SOCKET_DIR: base };
   delete env.PLUGIN_UNIX_SOCKET_DIR;
-  const result = await runHost([goHost, "-plugin", plugin, "-store", store, ...extraArgs], env);
+  const result = await runHost([await goHostBinary(), "-plugin", plugin, "-store", store, ...extraArgs], env);
   if (result.code !== 0) throw new Error(`Go host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
   return { ...result, base };
 }
@@ -51,23 +55,23 @@ async function expectGoPluginRun(plugin: string, extraArgs: string[] = []) {
 
 describe("go-plugin host x Python plugin (driverplug-driver-pyfake)", () => {
   test("runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket", async () => {
-    await preparePython();
+    await pythonReady();
     const summary = await expectGoPluginRun(PYFAKE_PLUGIN);
     expect(summary.driverName).toBe("pyfake");
     expect(summary.autoMTLS).toBe(false);
-  });
+  }, BUILD_TIMEOUT_MS);
 
   test("go-plugin re-logs the plugin's JSON stderr lines at their own level (6-digit @timestamp parsed)", async () => {
-    await preparePython();
+    await pythonReady();
     const { summary } = await runGoHost(PYFAKE_PLUGIN);
     expect((summary.pluginLogLevels as Record<string, number>).info).toBeGreaterThanOrEqual(2);
-  });
+  }, BUILD_TIMEOUT_MS);
 
   test("with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS", async () => {
-    await preparePython();
+    await pythonReady();
     const summary = await expectGoPluginRun(PYFAKE_PLUGIN, ["-automtls"]);
     expect(summary.autoMTLS).toBe(true);
-  });
+  }, BUILD_TIMEOUT_MS);
 });
 
 describe("go-plugin host x driverplug's bundled fake plugin", () => {
@@ -77,5 +81,5 @@ describe("go-plugin host x driverplug's bundled fake plugin", () => {
     // driverplug's stderr log lines parse as go-plugin log entries (6-digit @timestamp).
     const parsed = Object.values(summary.pluginLogLevels as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(parsed).toBeGreaterThan(0);
-  });
+  }, BUILD_TIMEOUT_MS);
 });

@@ -5,14 +5,17 @@
 // plugin.GRPCController/Shutdown and checks it exits and its socket is gone.
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { expectFullLifecycle } from "./lifecycle-expectations.js";
 import { INTEROP, preparePython, PYFAKE_PLUGIN, PYTHON, requireFakePlugin, runHost, shortTempDir } from "./toolchain.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  await preparePython();
+// In beforeEach, not beforeAll: a missing tool must fail each test with the
+// install hint, and vitest shows tests under a failed beforeAll as skipped.
+let python: Promise<string> | undefined;
+beforeEach(async () => {
+  await (python ??= preparePython());
 }, 120_000);
 
 afterEach(async () => {

@@ -5,15 +5,18 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { promises as fs } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "../../generated/grpc/health/v1/health.js";
 import { preparePython, PYFAKE_PLUGIN, shortTempDir } from "./toolchain.js";
 
 const COOKIE = { DRIVERPLUG_PLUGIN: "machine-driver" };
 const cleanups: Array<() => Promise<void> | void> = [];
 
-beforeAll(async () => {
-  await preparePython();
+// In beforeEach, not beforeAll: a missing tool must fail each test with the
+// install hint, and vitest shows tests under a failed beforeAll as skipped.
+let python: Promise<string> | undefined;
+beforeEach(async () => {
+  await (python ??= preparePython());
 }, 120_000);
 
 afterEach(async () => {
