@@ -82,4 +82,9 @@ describe("go-plugin host x driverplug's bundled fake plugin", () => {
     const parsed = Object.values(summary.pluginLogLevels as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(parsed).toBeGreaterThan(0);
   }, BUILD_TIMEOUT_MS);
+
+  test("with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS", async () => {
+    const summary = await expectGoPluginRun(requireFakePlugin(), ["-automtls"]);
+    expect(summary.autoMTLS).toBe(true);
+  }, BUILD_TIMEOUT_MS);
 });
