@@ -93,6 +93,12 @@ export function startBundledFake(bundle: string): PluginStarter {
   return async () => starter(await launch("fake", { executable: process.execPath, args: [bundle], logger: silentLogger }));
 }
 
+/** The CommonJS bundle run through the V8 code-cache loader. */
+export function startCachedFake(cjsBundle: string): PluginStarter {
+  const loader = benchScript("plugins/code-cache-loader.js");
+  return async () => starter(await launch("fake", { executable: process.execPath, args: [loader, cjsBundle], logger: silentLogger }));
+}
+
 function starter(handle: DriverHandle): StartedPlugin {
   return { pid: handle.pid, call: () => handle.client.probe({}), close: () => handle.close() };
 }
