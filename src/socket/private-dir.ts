@@ -124,7 +124,13 @@ export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Pro
     await fs.chown(dir, -1, policy.gid);
     await fs.chmod(dir, 0o710);
   }
-  return checkPrivateDir(dir, policy);
+  try {
+    return await checkPrivateDir(dir, policy);
+  } catch (err) {
+    // A refused directory we made (e.g. under an ancestor others can write) must not stay behind.
+    if (created) await fs.rmdir(dir).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
