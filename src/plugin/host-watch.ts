@@ -4,6 +4,11 @@
 // stdin, whose EOF says nothing about the host).
 
 export interface HostWatchOptions {
+  /**
+   * The parent pid read when the plugin started: read later (after the
+   * handshake), a host that died in between would never be noticed.
+   */
+  parentPid: number;
   stdinLifeline: boolean;
   onHostGone(why: string): void;
   pollMs?: number;
@@ -11,17 +16,19 @@ export interface HostWatchOptions {
 
 /** Starts watching; the returned function stops it. */
 export function watchHost(options: HostWatchOptions): () => void {
-  const parent = process.ppid;
+  const parent = options.parentPid;
   let gone = false;
   const report = (why: string) => {
     if (gone) return;
     gone = true;
     options.onHostGone(why);
   };
-  const timer = setInterval(() => {
+  const check = () => {
     if (process.ppid !== parent) report(`the host process (pid ${parent}) is gone`);
-  }, options.pollMs ?? 250);
+  };
+  const timer = setInterval(check, options.pollMs ?? 250);
   timer.unref();
+  check();
   const onEnd = () => report("stdin reached end-of-file: the host closed its lifeline pipe");
   if (options.stdinLifeline) {
     process.stdin.on("end", onEnd);

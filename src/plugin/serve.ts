@@ -56,6 +56,7 @@ export interface ServingPlugin {
 }
 
 export async function serve(options: ServeOptions): Promise<ServingPlugin> {
+  const parentPid = process.ppid;
   const env = options.env ?? process.env;
   const problem = cookieProblem(options.cookie ?? DEFAULT_COOKIE, env, options.name);
   if (problem) {
@@ -107,7 +108,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
         multiplex: env[PLUGIN_MULTIPLEX_GRPC] ? false : undefined,
       })}\n`,
     );
-    lifecycle.onStop(watchHost({ stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone: stop }));
+    lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone: stop }));
     lifecycle.onStop(() => capture.uninstall());
     log.debug("plugin serving", { path, appVersion, version: options.version });
     return { socketPath: path, appVersion, log, stop: (why = "stop() was called") => stop(why) };
