@@ -5,7 +5,7 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Sandbox } from "./driverplug-process.js";
+import { expectOk, Sandbox } from "./driverplug-process.js";
 
 let box: Sandbox;
 beforeEach(async () => {
@@ -18,7 +18,7 @@ afterEach(async () => {
 describe("help", () => {
   it("lists every command at the top level", async () => {
     const r = await box.run(["--help"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     for (const cmd of ["create", "start", "stop", "restart", "kill", "rm", "status", "ls", "ip", "url", "ssh-info", "config", "inspect", "drivers"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, "m"));
     }
@@ -26,7 +26,7 @@ describe("help", () => {
 
   it("lists the driver's create flags with type, default and env var under create --driver fake --help", async () => {
     const r = await box.run(["create", "--driver", "fake", "--help"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const help = r.stdout.replace(/\s+/g, " ");
     expect(help).toContain("Driver flags (fake):");
     expect(help).toContain("--cpus <int> Number of virtual CPUs (int, default: 2, env: FAKE_CPUS)");
@@ -37,7 +37,7 @@ describe("help", () => {
 
   it("says how to see driver flags when create --help has no driver", async () => {
     const r = await box.run(["create", "--help"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/add --driver <name> to see that driver's create flags/);
   });
 
@@ -50,8 +50,8 @@ describe("help", () => {
 
 describe("--json", () => {
   it("prints JSON that parses from every read command", async () => {
-    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
-    expect((await box.run(["start", "m1"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
+    await expectOk(box, ["start", "m1"]);
     const json = async (args: string[]) => {
       const r = await box.run([...args, "--json"]);
       expect(r.code, r.stderr).toBe(0);
@@ -76,7 +76,7 @@ describe("--json", () => {
     expect(inspect).toMatchObject({ name: "fake", apiVersions: [1], capabilities: expect.arrayContaining(["watch-state", "ssh"]) });
     expect((inspect as { createFlags: { name: string }[] }).createFlags.map((f) => f.name)).toContain("cpus");
     expect(drivers).toEqual(expect.arrayContaining([expect.objectContaining({ name: "fake", source: "bundled", shadowed: false })]));
-    expect((await box.run(["rm", "--force", "m1"])).code).toBe(0);
+    await expectOk(box, ["rm", "--force", "m1"]);
   });
 });
 
@@ -120,15 +120,15 @@ describe("errors", () => {
     await writeFile(plugin, "#!/bin/sh\nexit 1\n");
     await chmod(plugin, 0o755);
     const r = await box.run(["drivers"], { DRIVERPLUG_PLUGIN_DIRS: pluginDir });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^fake +bundled +\S+driverplug-driver-fake$/m);
     expect(r.stdout).toMatch(new RegExp(`^other +plugin dir +${plugin}$`, "m"));
     await rm(pluginDir, { recursive: true });
   });
 
   it("names a corrupted config.json, never rewrites it, and still lists the other machines", async () => {
-    expect((await box.run(["create", "--driver", "fake", "good"])).code).toBe(0);
-    expect((await box.run(["create", "--driver", "fake", "bad"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "good"]);
+    await expectOk(box, ["create", "--driver", "fake", "bad"]);
     const garbage = Buffer.from('{"version":1,"driver":"fake","config":{"cpus":\u0000 oops');
     await writeFile(box.configPath("bad"), garbage);
 

@@ -1,7 +1,7 @@
 // A machine's whole life through bin/driverplug, as a user types it: every
 // command exits 0, says what happened, and leaves no plugin, socket or lock.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Sandbox } from "./driverplug-process.js";
+import { expectOk, Sandbox } from "./driverplug-process.js";
 
 let box: Sandbox;
 beforeEach(async () => {
@@ -44,7 +44,7 @@ describe("driverplug lifecycle on the fake driver", () => {
   });
 
   it("changes a stopped machine's config through the driver, which refuses bad values", async () => {
-    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
     const set = await box.run(["config", "set", "m1", "cpus", "6"]);
     expect(set.code, set.stderr).toBe(0);
     expect((await box.readConfig("m1")).config.cpus).toBe(6);
@@ -60,8 +60,8 @@ describe("driverplug lifecycle on the fake driver", () => {
   });
 
   it("refuses to remove a running machine unless --force, saying how", async () => {
-    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
-    expect((await box.run(["start", "m1"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
+    await expectOk(box, ["start", "m1"]);
     const refused = await box.run(["rm", "m1"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^driverplug: cannot remove machine "m1": .*; stop it first \("driverplug stop m1"\) or use "driverplug rm --force m1"\n$/);
@@ -72,8 +72,8 @@ describe("driverplug lifecycle on the fake driver", () => {
   });
 
   it("restarts and kills a machine", async () => {
-    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
-    expect((await box.run(["start", "m1"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
+    await expectOk(box, ["start", "m1"]);
     const restart = await box.run(["restart", "m1"]);
     expect(restart.code, restart.stderr).toBe(0);
     expect(restart.stdout).toMatch(/restarted \(state: Running\)/);
@@ -84,7 +84,7 @@ describe("driverplug lifecycle on the fake driver", () => {
   });
 
   it("answers a query on a stopped machine with the driver's reason", async () => {
-    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
     const ip = await box.run(["ip", "m1"]);
     expect(ip.code).toBe(1);
     expect(ip.stderr).toMatch(/^driverplug: GetIP failed \(FAILED_PRECONDITION\): .+\n$/);

@@ -3,7 +3,7 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Sandbox } from "./driverplug-process.js";
+import { expectOk, Sandbox } from "./driverplug-process.js";
 
 let box: Sandbox;
 beforeEach(async () => {
@@ -16,14 +16,15 @@ afterEach(async () => {
 describe("driverplug ls", () => {
   it("says how to make a machine when the store is empty", async () => {
     const r = await box.run(["ls"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^No machines in .*; "driverplug create --driver fake <name>" makes one\.\n$/);
-    expect(JSON.parse((await box.run(["ls", "--json"])).stdout)).toEqual([]);
+    const json = await expectOk(box, ["ls", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual([]);
   });
 
   it("shows running, stopped, interrupted and stuck machines side by side, within the per-machine timeout", async () => {
     await Promise.all([box.run(["create", "--driver", "fake", "up"]), box.run(["create", "--driver", "fake", "down"])]);
-    expect((await box.run(["start", "up"])).code).toBe(0);
+    await expectOk(box, ["start", "up"]);
     // What an interrupted create leaves when it is killed outright: a directory with no config.json.
     await mkdir(join(box.store, "machines", "half"));
     // A machine whose driver never answers.

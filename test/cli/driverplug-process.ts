@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 export const DRIVERPLUG = resolve(fileURLToPath(new URL("../../bin/driverplug", import.meta.url)));
 
@@ -139,4 +140,11 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs a command that must succeed; a failure shows its stderr. */
+export async function expectOk(box: Sandbox, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+  const r = await box.run(args, extraEnv);
+  expect(r.code, `driverplug ${args.join(" ")}: ${r.stderr}`).toBe(0);
+  return r;
 }
