@@ -68,7 +68,7 @@ async function unaryAndInflight(s: Sections): Promise<void> {
   const bare = res.add(connectBare(bareUnix.address), (c) => c.close());
   const tcp = res.add(connectBare(bareTcp.address), (c) => c.close());
   const floor = res.add(await connectFloor(floorServer.address), (c) => c.close());
-  const driverplug = res.add(clientOf(await launchConfiguredFake(s.dir)), (c) => c.close());
+  const driverplug = res.add(clientOf(await launchConfiguredFake(join(s.dir, "store"))), (c) => c.close());
   results.note("unary_*.tcp is the bare grpc-js server over TCP 127.0.0.1: a driverplug plugin listens only on its private unix socket (no TCP option), so unix vs tcp compares the bare server on both");
 
   log("unary, one call at a time");
@@ -118,7 +118,7 @@ async function unaryAndInflight(s: Sections): Promise<void> {
 
 async function payloadAndStream(s: Sections): Promise<void> {
   const { config, results, res } = s;
-  const server = await bareServer(s, `unix:${join(s.dir, "bare2.sock")}`);
+  const server = await bareServer(s, `unix:${join(s.dir, "bare.sock")}`);
   const bare = res.add(connectBare(server.address), (c) => c.close());
   const driverplug: BenchClient = res.add(clientOf(await launchBenchDriver(config.stream.count)), (c) => c.close());
 
@@ -191,7 +191,7 @@ async function goInterop(s: Sections): Promise<void> {
   await runGoHost(
     go.host,
     [
-      { name: "driverplug", plugin: FAKE_PLUGIN, config: fakeConfig(s.dir).toString() },
+      { name: "driverplug", plugin: FAKE_PLUGIN, config: fakeConfig(join(s.dir, "store")).toString() },
       { name: "goplugin", plugin: go.plugin },
     ],
     s.config.goHost,
@@ -202,7 +202,6 @@ async function goInterop(s: Sections): Promise<void> {
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
-  const dir = mkdtempSync(join(tmpdir(), "dpb-"));
   const started = performance.now();
   let failed = false;
   const sections: [string, (s: Sections) => Promise<void>][] = [
@@ -211,21 +210,20 @@ async function main(): Promise<void> {
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
   ];
-  try {
-    for (const [name, run] of sections) {
-      const res = new Resources();
-      try {
-        await run({ config, results, dir, res });
-      } catch (err) {
-        failed = true;
-        results.note(`section "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.stderr.write(`bench: section "${name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      } finally {
-        await res.closeAll();
-      }
+  for (const [name, run] of sections) {
+    // A fresh directory per section for sockets and the fake driver's store.
+    const dir = mkdtempSync(join(tmpdir(), "dpb-"));
+    const res = new Resources();
+    try {
+      await run({ config, results, dir, res });
+    } catch (err) {
+      failed = true;
+      results.note(`section "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.stderr.write(`bench: section "${name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    } finally {
+      await res.closeAll();
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
   const cores = availableParallelism();
   checkTargets(results, cores);
