@@ -2,4 +2,13 @@
 // compiled file): run the command line, exit with its code.
 import { runCli } from "./run-cli.js";
 
+// `driverplug ls | head -1` closes the pipe early: stop quietly, as other
+// Unix tools do, instead of crashing with an EPIPE stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });

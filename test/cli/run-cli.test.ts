@@ -1,0 +1,48 @@
+// How runCli finds the driver of a create before parsing, and how failures
+// become the one line a user reads.
+import { Metadata, status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { ClientError } from "../../src/host/client-error.js";
+import { LaunchError } from "../../src/host/launch-error.js";
+import { CliError } from "../../src/cli/cli-error.js";
+import { describeFailure } from "../../src/cli/error-message.js";
+import { createDriverArg } from "../../src/cli/run-cli.js";
+
+describe("createDriverArg", () => {
+  it("finds --driver <name> and --driver=<name> of a create, wherever they stand", () => {
+    expect(createDriverArg(["create", "--driver", "fake", "m1"])).toBe("fake");
+    expect(createDriverArg(["create", "m1", "--cpus", "2", "--driver=fake"])).toBe("fake");
+    expect(createDriverArg(["--lock-timeout", "5", "create", "--driver", "fake", "m1"])).toBe("fake");
+  });
+  it("ignores other commands, a missing driver and anything after --", () => {
+    expect(createDriverArg(["start", "--driver", "fake"])).toBeUndefined();
+    expect(createDriverArg(["create", "m1"])).toBeUndefined();
+    expect(createDriverArg(["create", "--", "--driver", "fake"])).toBeUndefined();
+    expect(createDriverArg([])).toBeUndefined();
+  });
+});
+
+describe("describeFailure", () => {
+  it("shows a driver's status as the method, the code name and the driver's own message", () => {
+    const err = new ClientError("/driverplug.driver.v1.DriverService/SetConfigFromFlags", status.INVALID_ARGUMENT, 'flag "cpus": too many', new Metadata());
+    expect(describeFailure(err, false)).toEqual({ message: 'SetConfigFromFlags failed (INVALID_ARGUMENT): flag "cpus": too many', exitCode: 1 });
+  });
+  it("adds a hint where the code implies one", () => {
+    const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", status.UNIMPLEMENTED, "no URL");
+    expect(describeFailure(err, false).message).toBe("GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)");
+  });
+  it("keeps a CliError's message and exit code", () => {
+    expect(describeFailure(new CliError("bad name", 2), false)).toEqual({ message: "bad name", exitCode: 2 });
+  });
+  it("points a missing plugin at driverplug's plugin dirs variable", () => {
+    expect(describeFailure(new LaunchError("not-found", "driver plugin \"x\" not found"), false).message).toMatch(/\$DRIVERPLUG_PLUGIN_DIRS/);
+  });
+  it("reports anything after Ctrl-C as interrupted, exit 130", () => {
+    expect(describeFailure(new Error("CANCELLED"), true)).toEqual({ message: expect.stringMatching(/^interrupted/), exitCode: 130 });
+  });
+  it("keeps the stack of an unexpected error out of the message", () => {
+    const f = describeFailure(new TypeError("x is undefined"), false);
+    expect(f.message).toBe("unexpected error: x is undefined (set DRIVERPLUG_DEBUG=1 for the stack; please report it)");
+    expect(f.stack).toMatch(/TypeError: x is undefined\n\s+at /);
+  });
+});
