@@ -27,8 +27,8 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       }
     : {
         quick,
-        unary: { calls: 3000, rounds: 11, warmUpCalls: 1000 },
-        inflight: { calls: 20_000, inFlight: 64, rounds: 5 },
+        unary: { calls: 3000, rounds: 9, warmUpCalls: 1000 },
+        inflight: { calls: 10_000, inFlight: 64, rounds: 5 },
         echo: { calls: 40, rounds: 11 },
         stream: { count: 50_000, rounds: 7 },
         startup: { rounds: 15 },
