@@ -15,8 +15,8 @@ export interface CliContext {
   /** Aborted by Ctrl-C. */
   signal: AbortSignal;
   lockTimeoutMs: number;
-  /** The command line as typed, shown to commands waiting for this one's lock. */
-  commandLine: string;
+  /** The command and its operands (e.g. "driverplug stop m1"), shown to commands waiting for this one's lock. */
+  readonly commandLine: string;
   launchDriver(driver: string, signal?: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle>;
 }
 

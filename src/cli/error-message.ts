@@ -28,7 +28,7 @@ function methodName(path: string): string {
 }
 
 export function describeFailure(err: unknown, interrupted: boolean): Failure {
-  if (interrupted || err instanceof Interrupted) return { message: "interrupted: the plugin was closed and the machine's lock released", exitCode: EXIT_INTERRUPTED };
+  if (interrupted || err instanceof Interrupted) return { message: "interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held", exitCode: EXIT_INTERRUPTED };
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof CommanderError) return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE };
   if (err instanceof LaunchError) {

@@ -80,7 +80,8 @@ export async function withMachine<T>(ctx: CliContext, name: string, options: Ses
  * interruptible, and best effort when the plugin is gone.
  */
 async function saveChangedConfig(ctx: CliContext, m: MachineSession): Promise<void> {
-  if (m.driver.gone) return;
+  // Nothing to save once the plugin is gone or the machine was removed.
+  if (m.driver.gone || !(await ctx.store.hasConfig(m.name))) return;
   let config: Record<string, unknown>;
   try {
     config = decodeConfig((await m.client.getConfig({}, { timeoutMs: 5_000 })).configJson, m.record.driver);

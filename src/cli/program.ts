@@ -44,7 +44,7 @@ export function buildProgram(ctx: () => CliContext, prepared: PreparedDriver | u
 }
 
 /** The full name of a command, e.g. "driverplug config set". */
-function commandPath(cmd: Command): string {
+export function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c !== null; c = c.parent) names.unshift(c.name());
   return names.join(" ");

@@ -9,7 +9,7 @@ import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
-import { buildProgram, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
+import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
 /** Global options that take a value, to skip when looking for the command. */
 const VALUE_OPTIONS = new Set(["--lock-timeout"]);
@@ -37,6 +37,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   const interrupt = installInterrupt(io.stderr);
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
+  let commandLine = "driverplug";
   const ctx: CliContext = {
     io,
     store: new MachineStore(storeRoot(io.env)),
@@ -44,7 +45,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     get lockTimeoutMs() {
       return lockTimeoutS * 1000;
     },
-    commandLine: ["driverplug", ...argv].join(" "),
+    get commandLine() {
+      return commandLine;
+    },
     launchDriver: async (driver, signal, startTimeoutMs) => {
       const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
       const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
@@ -60,8 +63,11 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       prepared.flags = (await handle.client.getCreateFlags({}, { signal: interrupt.signal })).flags;
     }
     const program = buildProgram(() => ctx, prepared, { writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
-    program.hook("preAction", (cmd) => {
-      lockTimeoutS = (cmd.optsWithGlobals() as { lockTimeout: number }).lockTimeout;
+    program.hook("preAction", (_program, action) => {
+      lockTimeoutS = (action.optsWithGlobals() as { lockTimeout: number }).lockTimeout;
+      // The command and its operands, not its options: an option such as
+      // --config may carry a secret that has no place in the lock's holder file.
+      commandLine = [commandPath(action), ...action.args].join(" ");
     });
     await program.parseAsync([...argv], { from: "user" });
     return 0;

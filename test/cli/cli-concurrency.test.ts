@@ -22,7 +22,7 @@ describe("per-machine lock", () => {
     const stop = await box.run(["stop", "m1", "--lock-timeout", "0.3"]);
     expect(stop.code).toBe(1);
     expect(stop.stderr).toMatch(
-      new RegExp(`^driverplug: machine "m1" is busy: process ${create.pid} \\("driverplug create --driver fake --config .* m1", since [^)]+\\) holds its lock \\S+m1\\.lock; wait for it to finish, or give more time with --lock-timeout <seconds>\\n$`),
+      new RegExp(`^driverplug: machine "m1" is busy: process ${create.pid} \\("driverplug create m1", since [^)]+\\) holds its lock \\S+m1\\.lock; wait for it to finish, or give more time with --lock-timeout <seconds>\\n$`),
     );
     const ls = await box.run(["ls"]);
     expect(ls.stdout).toMatch(/^m1 +- +Creating/m);
@@ -67,7 +67,7 @@ describe("Ctrl-C", () => {
     create.child.kill("SIGINT");
     const result = await create.done;
     expect(result.code).toBe(130);
-    expect(result.stderr).toMatch(/driverplug: interrupted: the plugin was closed and the machine's lock released\n$/);
+    expect(result.stderr).toMatch(/driverplug: interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held\n$/);
     expect(isAlive(plugins[0]!)).toBe(false);
     expect(await box.pluginDirs()).toEqual([]);
     expect(await box.machines()).toEqual([]);
