@@ -95,7 +95,11 @@ export async function launch<S extends ServiceDefinitionShape = typeof DriverSer
       service: (options.service ?? DriverServiceService) as S,
       callDefaults: options.callDefaults ?? driverCallDefaults,
       close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
-      release: () => child.stdin!.destroy(),
+      release: async () => {
+        // The pipes normally close with the process; a grandchild holding them must not keep them open.
+        await drained(child);
+        for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      },
       died: proc.exited,
       guard: true,
     });

@@ -32,7 +32,7 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   callDefaults: CallDefaults;
   close: CloseOptions;
   /** Ends the launching side's hold on the process (stdin pipe, listeners). */
-  release?: () => void;
+  release?: () => Promise<void>;
   /** Resolves when the process is gone, for launched plugins. */
   died?: Promise<unknown>;
   /**
@@ -142,7 +142,7 @@ export class PluginHandle<S extends ServiceDefinitionShape> {
     }
     this.onDeath();
     this.channel.close();
-    this.parts.release?.();
+    await this.parts.release?.();
     await removePrivateDir(this.record.privateDir);
     this.unguard();
   }

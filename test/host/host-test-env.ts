@@ -1,7 +1,7 @@
 // Shared set-up for the host tests: a temp socket base dir and scratch dir
 // per test, the fixture plugin's path, and what /proc says about this
 // process's children and open fds (to prove nothing leaked).
-import { promises as fs, readdirSync, readFileSync } from "node:fs";
+import { promises as fs, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,6 +67,15 @@ export function processExists(pid: number): boolean {
   }
 }
 
-export function openFdCount(): number {
-  return readdirSync("/proc/self/fd").length;
+/** This process's open fds and what each points at (sorted), so a leak says what leaked. */
+export function openFds(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      out.push(`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`).replace(/\[[0-9]+\]$/, "[...]")}`);
+    } catch {
+      // The fd readdir itself used, closed by now.
+    }
+  }
+  return out.sort();
 }
