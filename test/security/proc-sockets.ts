@@ -2,6 +2,7 @@
 // /proc/<pid>/fd, matched against /proc/net/{tcp,tcp6,udp,udp6} (any
 // internet socket) and /proc/net/unix (paths; abstract names start with "@").
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { basename } from "node:path";
 
 export function socketInodes(pid: number): Set<string> {
   const out = new Set<string>();
@@ -56,7 +57,7 @@ export function unixSockets(): Map<string, UnixSocketEntry> {
   return out;
 }
 
-/** The fd number under which `pid` holds its listening socket bound to `path`. */
+/** The fd under which `pid` holds its listening socket for `path` (bound by that path or through /proc/self/fd/<dir>/<name>). */
 export function listeningFd(pid: number, path: string): number | undefined {
   const unix = unixSockets();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
@@ -68,7 +69,7 @@ export function listeningFd(pid: number, path: string): number | undefined {
     }
     const inode = /^socket:\[([0-9]+)\]$/.exec(target)?.[1];
     const entry = inode ? unix.get(inode) : undefined;
-    if (entry?.listening && entry.path === path) return Number(fd);
+    if (entry?.listening && (entry.path === path || entry.path.endsWith(`/${basename(path)}`))) return Number(fd);
   }
   return undefined;
 }
