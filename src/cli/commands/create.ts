@@ -38,8 +38,8 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
     const c = ctx();
     const name = checkMachineName(machine);
     if (prepared === undefined || prepared.handle.driver !== opts.driver) {
-      // Not reachable from the command line (main prepares the driver named), but keeps the contract honest.
-      throw new Error(`create: the driver ${String(opts.driver)} was not prepared`);
+      // run-cli prepares the first --driver; commander keeps the last.
+      throw new CliError("create takes --driver once; give only the driver you want", EXIT_USAGE);
     }
     const base = opts.config === undefined ? {} : parseConfigOption(String(opts.config));
     await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
