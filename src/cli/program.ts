@@ -58,6 +58,8 @@ export function commandPath(cmd: Command): string {
 function configureTree(cmd: Command, output: ProgramOutput): void {
   cmd
     .exitOverride()
+    // --lock-timeout works on every command: show it in every command's help.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => output.writeOut(s),
       writeErr: (s) => output.writeErr(s),
