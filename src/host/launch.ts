@@ -20,6 +20,7 @@ import {
 import { HandshakeError, parseHandshake, type Handshake } from "../protocol/handshake.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { negotiateVersion, PROTOCOL_VERSIONS, VersionMismatchError } from "../protocol/versions.js";
+import { resolveSocketGroup } from "../socket/socket-group.js";
 import { unixAddress } from "../socket/socket-path.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
@@ -45,6 +46,11 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
   startTimeoutMs?: number;
   /** Where private socket dirs are made; default $XDG_RUNTIME_DIR/driverplug or <tmpdir>/driverplug-<uid>. */
   socketBaseDir?: string;
+  /**
+   * Group mode (go-plugin's PLUGIN_UNIX_SOCKET_GROUP): a group name or gid whose
+   * members may connect to the socket (0660), e.g. a monitoring agent.
+   */
+  socketGroup?: string | number;
   logger?: Logger;
   /** The service the typed client speaks; default DriverService. */
   service?: S;
@@ -62,12 +68,13 @@ export async function launch<S extends ServiceDefinitionShape = typeof DriverSer
   assertPluginName(name);
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   const versions = options.versions ?? PROTOCOL_VERSIONS;
-  const privateDir = (await makePrivateDir(options.socketBaseDir ?? defaultSocketBaseDir())).path;
+  const gid = socketGroupId(options.socketGroup);
+  const privateDir = (await makePrivateDir(options.socketBaseDir ?? defaultSocketBaseDir(process.env, gid), gid)).path;
   const logger = options.logger ?? stderrLogger();
 
   let child: ChildProcess;
   try {
-    child = spawn(executable, options.args ?? [], { env: pluginEnv(options, versions, privateDir), stdio: ["pipe", "pipe", "pipe"] });
+    child = spawn(executable, options.args ?? [], { env: pluginEnv(options, versions, privateDir, gid), stdio: ["pipe", "pipe", "pipe"] });
   } catch (err) {
     await removePrivateDir(privateDir);
     throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, { cause: err });
@@ -85,13 +92,13 @@ export async function launch<S extends ServiceDefinitionShape = typeof DriverSer
 
   try {
     const handshake = await awaitHandshake(name, executable, child, proc, output, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-    const socketPath = await checkHandshake(handshake, versions, privateDir);
+    const socketPath = await checkHandshake(handshake, versions, privateDir, gid);
     const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
     const handle = new PluginHandle({
       name,
       process: proc,
       channel,
-      record: { format: 1, driver: name, pid: proc.pid, address: socketPath, appVersion: handshake.appVersion, privateDir },
+      record: { format: 1, driver: name, pid: proc.pid, address: socketPath, appVersion: handshake.appVersion, privateDir, ...(gid === undefined ? {} : { gid }) },
       service: (options.service ?? DriverServiceService) as S,
       callDefaults: options.callDefaults ?? driverCallDefaults,
       close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
@@ -116,7 +123,16 @@ export async function launch<S extends ServiceDefinitionShape = typeof DriverSer
   }
 }
 
-function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: readonly number[], privateDir: string): NodeJS.ProcessEnv {
+function socketGroupId(group: string | number | undefined): number | undefined {
+  if (group === undefined) return undefined;
+  try {
+    return resolveSocketGroup(String(group));
+  } catch (err) {
+    throw new LaunchError("socket-dir", (err as Error).message, { cause: err });
+  }
+}
+
+function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: readonly number[], privateDir: string, gid: number | undefined): NodeJS.ProcessEnv {
   const cookie = options.cookie ?? DEFAULT_COOKIE;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Inherited from a host that is itself a plugin, these would change the handshake we expect.
@@ -127,6 +143,7 @@ function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: rea
   env[PLUGIN_PROTOCOL_VERSIONS] = versions.join(",");
   env[PLUGIN_UNIX_SOCKET_DIR] = privateDir;
   env[DRIVERPLUG_STDIN_LIFELINE] = "1";
+  if (gid !== undefined) env[PLUGIN_UNIX_SOCKET_GROUP] = String(gid);
   return env;
 }
 
@@ -185,7 +202,7 @@ async function drained(child: ChildProcess): Promise<void> {
   ac.abort();
 }
 
-async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string): Promise<string> {
+async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined): Promise<string> {
   try {
     negotiateVersion(versions, [h.appVersion]);
   } catch (err) {
@@ -193,5 +210,5 @@ async function checkHandshake(h: Handshake, versions: readonly number[], private
     throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
   }
   assertHandshakeKind(h);
-  return checkTrustedSocket(h.address, privateDir);
+  return checkTrustedSocket(h.address, privateDir, gid);
 }

@@ -12,10 +12,15 @@ import { LaunchError } from "./launch-error.js";
 /** Room a plugin needs for `/<driver up to 32>-<pid>-<8 hex>.sock`. */
 const SOCKET_NAME_ROOM = 1 + 32 + 1 + 10 + 1 + 8 + 5;
 
-/** `$XDG_RUNTIME_DIR/driverplug` when set, else `<tmpdir>/driverplug-<uid>`. */
-export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, "driverplug");
-  return join(tmpdir(), `driverplug-${effectiveUid()}`);
+/**
+ * `$XDG_RUNTIME_DIR/driverplug` when set, else `<tmpdir>/driverplug-<uid>`.
+ * In group mode the base must be traversable by the group, so it is another
+ * dir (`...-g<gid>`) rather than a private one made earlier.
+ */
+export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env, gid?: number): string {
+  const suffix = gid === undefined ? "" : `-g${gid}`;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, `driverplug${suffix}`);
+  return join(tmpdir(), `driverplug-${effectiveUid()}${suffix}`);
 }
 
 /** `h<host pid>-XXXXXX`: the pid lets a later host see that the dir's owner is dead. */
@@ -23,19 +28,27 @@ const PRIVATE_DIR_NAME = /^h([0-9]{1,10})-[A-Za-z0-9]{6}$/;
 
 /**
  * Makes `<base>/h<pid>-XXXXXX` (0700, checked) and returns its real path.
+ * With `gid` (group mode) the base and the dir belong to that group, 0710:
+ * its members may reach the socket, not list or change the dirs.
  * First it reclaims what hosts that were killed left in the base dir.
  */
-export async function makePrivateDir(baseDir: string): Promise<CheckedDir> {
+export async function makePrivateDir(baseDir: string, gid?: number): Promise<CheckedDir> {
+  const policy = gid === undefined ? {} : { gid };
   let dir: string;
   try {
-    const base = await ensurePrivateDir(baseDir);
+    const base = await ensurePrivateDir(baseDir, policy);
     await reclaimDeadHostDirs(base.path);
     dir = await fs.mkdtemp(join(base.path, `h${process.pid}-`));
+    if (gid !== undefined) {
+      // Group first, then widen: the dir is never open to the wrong group.
+      await fs.chown(dir, -1, gid);
+      await fs.chmod(dir, 0o710);
+    }
   } catch (err) {
     throw new LaunchError("socket-dir", `cannot make a private socket directory under ${baseDir}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const checked = await checkPrivateDir(dir);
+    const checked = await checkPrivateDir(dir, policy);
     const bytes = Buffer.byteLength(checked.path) + SOCKET_NAME_ROOM;
     if (bytes > MAX_SOCKET_PATH_BYTES) {
       throw new Error(

@@ -14,6 +14,8 @@ export interface ReattachRecord {
   appVersion: number;
   /** The private directory the launching host made; the socket lives directly inside it. */
   privateDir: string;
+  /** In group mode, the gid that may reach the socket. */
+  gid?: number;
 }
 
 function bad(why: string): LaunchError {
@@ -35,7 +37,12 @@ export function parseReattachRecord(value: unknown): ReattachRecord {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw bad(`${key} is not a positive integer`);
     return v;
   };
-  return { format: 1, driver: str("driver"), pid: int("pid"), address: str("address"), appVersion: int("appVersion"), privateDir: str("privateDir") };
+  const record: ReattachRecord = { format: 1, driver: str("driver"), pid: int("pid"), address: str("address"), appVersion: int("appVersion"), privateDir: str("privateDir") };
+  if (r.gid !== undefined) {
+    if (typeof r.gid !== "number" || !Number.isSafeInteger(r.gid) || r.gid < 0) throw bad("gid is not a group id");
+    record.gid = r.gid;
+  }
+  return record;
 }
 
 function safeParse(text: string): unknown {

@@ -49,12 +49,12 @@ export async function reattach<S extends ServiceDefinitionShape = typeof DriverS
   }
   if (r.pid === process.pid || r.pid === 1) throw bad(`pid ${r.pid} cannot be a plugin's`);
   try {
-    const checked = await checkPrivateDir(r.privateDir);
+    const checked = await checkPrivateDir(r.privateDir, r.gid === undefined ? {} : { gid: r.gid });
     if (checked.path !== r.privateDir) throw new Error(`${r.privateDir} resolves to ${checked.path}; records hold real paths`);
   } catch (err) {
     throw bad(`the record's private directory fails the checks: ${(err as Error).message}`, err);
   }
-  const socketPath = await checkTrustedSocket(r.address, r.privateDir);
+  const socketPath = await checkTrustedSocket(r.address, r.privateDir, r.gid);
   if (!pidAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
   const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
   return new PluginHandle({

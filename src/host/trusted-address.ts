@@ -2,7 +2,7 @@
 // a reattach record holds): nothing in it is trusted. It must be a unix socket
 // directly inside the private dir the host made, absolute and normalized, a
 // socket (not a symlink or file), owned by the host's uid, with no group or
-// other permission bits.
+// other permission bits (group bits only for the group of group mode).
 import { basename, dirname, isAbsolute, normalize } from "node:path";
 import type { Handshake } from "../protocol/handshake.js";
 import { effectiveUid } from "../socket/private-dir.js";
@@ -20,8 +20,8 @@ export function assertHandshakeKind(h: Handshake): void {
   if (h.serverCert !== "") throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
 }
 
-/** Returns the socket path once it passed every check. */
-export async function checkTrustedSocket(address: string, privateDir: string): Promise<string> {
+/** Returns the socket path once it passed every check; `gid`: group mode's group may have access. */
+export async function checkTrustedSocket(address: string, privateDir: string, gid?: number): Promise<string> {
   if (!isAbsolute(address)) throw untrusted(address, "it is not an absolute path");
   if (normalize(address) !== address) throw untrusted(address, "it is not a normalized path (it holds \"..\", \".\" or repeated slashes)");
   if (dirname(address) !== privateDir || basename(address) === "") {
@@ -29,7 +29,7 @@ export async function checkTrustedSocket(address: string, privateDir: string): P
   }
   try {
     assertSocketPathFits(address);
-    await checkSocketFile(address, { uid: effectiveUid() });
+    await checkSocketFile(address, gid === undefined ? { uid: effectiveUid() } : { uid: effectiveUid(), gid });
   } catch (err) {
     throw untrusted(address, (err as Error).message);
   }
