@@ -1,6 +1,8 @@
 // start, stop, restart, kill: one driver call each on an existing machine,
 // under its lock; start shows the driver's progress as it comes.
+import { status } from "@grpc/grpc-js";
 import { Command } from "commander";
+import { ClientError } from "../../host/client-error.js";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
 import { checkMachineName } from "../machine-name.js";
@@ -15,18 +17,20 @@ interface Lifecycle {
   done: string;
 }
 
+async function startWithProgress(m: MachineSession, ctx: CliContext): Promise<void> {
+  const view = progressView(ctx.io.stderr);
+  try {
+    for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
+  } finally {
+    view.done();
+  }
+}
+
 const COMMANDS: readonly Lifecycle[] = [
   {
     name: "start",
     description: "start a machine (does nothing if it runs)",
-    async run(m, ctx) {
-      const view = progressView(ctx.io.stderr);
-      try {
-        for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
-      } finally {
-        view.done();
-      }
-    },
+    run: startWithProgress,
     done: "started",
   },
   {
@@ -38,7 +42,16 @@ const COMMANDS: readonly Lifecycle[] = [
   {
     name: "restart",
     description: "stop a machine, then start it",
-    run: async (m) => void (await m.client.restart({}, { signal: m.signal })),
+    async run(m, ctx) {
+      try {
+        await m.client.restart({}, { signal: m.signal });
+      } catch (err) {
+        // A driver without Restart: the contract lets the host stop, then start.
+        if (!(err instanceof ClientError && err.code === status.UNIMPLEMENTED)) throw err;
+        await m.client.stop({}, { signal: m.signal });
+        await startWithProgress(m, ctx);
+      }
+    },
     done: "restarted",
   },
   {
