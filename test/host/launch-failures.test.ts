@@ -57,9 +57,10 @@ describe("launch failures", () => {
 
   it("kills a plugin that prints no handshake in time and says so", async () => {
     const started = Date.now();
-    const err = await launchFailure("hang", 400);
-    expectReason(err, "timeout", "within 400 ms", "killed", "fixture: thinking...");
-    expect(Date.now() - started).toBeLessThan(3000);
+    const err = await launchFailure("hang", 1000);
+    // Its stderr (if it got that far on a loaded machine) is quoted too.
+    expectReason(err, "timeout", "within 1000 ms", "killed", /fixture: thinking\.\.\.|wrote nothing to stderr/);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it("reports a plugin that closes stdout without a handshake", async () => {
