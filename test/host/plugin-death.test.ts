@@ -32,7 +32,7 @@ describe("plugin death", () => {
     const killedAt = Date.now();
     process.kill(plugin.pid, "SIGKILL");
     const err = await call;
-    expect(Date.now() - killedAt).toBeLessThan(1000);
+    expect(Date.now() - killedAt).toBeLessThan(2000);
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.path).toBe("/driverplug.driver.v1.DriverService/Stop");
     expect(err.details).toContain(`(pid ${plugin.pid}) was killed by signal SIGKILL`);
@@ -49,7 +49,7 @@ describe("plugin death", () => {
     const killedAt = Date.now();
     process.kill(plugin.pid, "SIGKILL");
     const err = await failure(it.next());
-    expect(Date.now() - killedAt).toBeLessThan(1000);
+    expect(Date.now() - killedAt).toBeLessThan(2000);
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toContain("was killed by signal SIGKILL");
     await plugin.close();
@@ -85,7 +85,7 @@ describe("close", () => {
     await plugin.close();
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(550);
-    expect(took).toBeLessThan(3000);
+    expect(took).toBeLessThan(5000);
     expect(plugin.exit).toEqual({ code: null, signal: "SIGKILL" });
     expect(await entries(env.base)).toEqual([]);
     expect(childProcesses()).toEqual([]);
