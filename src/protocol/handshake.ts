@@ -39,6 +39,8 @@ export function parseHandshake(line: string): Handshake {
         `CORE|APP|NETWORK|ADDRESS|PROTOCOL|CERT, e.g. "1|1|unix|/run/p/x.sock|grpc|"`,
     );
   if (text.length > MAX_LINE) throw bad(`longer than ${MAX_LINE} bytes`);
+  // A NUL, CR or escape in an address would pass the path checks as text yet name another file or garble logs.
+  if (/[\x00-\x1f\x7f]/.test(text)) throw bad("it holds control characters, which no field may contain");
   const fields = text.split("|");
   if (fields.length < 6 || fields.length > 7) throw bad(`${fields.length} fields, expected 6 (or 7 with multiplexing)`);
   const [core, app, network, address, protocol, cert, multiplex] = fields as [string, string, string, string, string, string, string?];
