@@ -136,9 +136,10 @@ async function payloadAndStream(s: Sections): Promise<void> {
   results.add("ratio.mib1_over_bare_default", medianRatio(rounds.get("driverplug")!, rounds.get("bare_default")!), "x", "paired rounds");
 
   log("1 MiB echo, grpc-js defaults vs a 16 MiB client flow-control window");
-  const echoDefault = res.add(connectEcho(server.address), (c) => c.close());
+  const echoServer = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo.sock")}`]), (x) => x.stop());
+  const echoDefault = res.add(connectEcho(echoServer.address), (c) => c.close());
   // A channel of its own: grpc-js shares connections between clients with equal options only.
-  const echoWindow = res.add(connectEcho(server.address, { "grpc-node.flow_control_window": WINDOW_16M }), (c) => c.close());
+  const echoWindow = res.add(connectEcho(echoServer.address, { "grpc-node.flow_control_window": WINDOW_16M }), (c) => c.close());
   const echoRounds = await runPayload(
     "mib1_echo_mibs",
     "bench EchoService, 1 MiB each way, bare grpc-js",

@@ -1,7 +1,9 @@
 // A bare grpc-js server with default options: the baseline driverplug is
 // compared against. It serves the same DriverService (GetState answered from
 // the fake driver's "no machine" state, config bytes kept and returned, WatchState sending BENCH_BURST
-// states) and the bench EchoService, and prints its address when bound.
+// states), and prints its address when bound. Nothing else is loaded in its
+// process: proto-loader and protobufjs in the same process measurably slowed
+// its 1 MiB calls, so the echo experiment has a server of its own.
 // Usage: node bare-grpc-server.js unix:/abs/path.sock | tcp
 import { Server, ServerCredentials, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import {
@@ -17,7 +19,6 @@ import {
   type WatchStateResponse,
 } from "../../generated/driverplug/driver/v1/driver.js";
 import { burstCount } from "../burst.js";
-import { echoHandlers, echoServiceDefinition } from "../echo-service.js";
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -60,7 +61,6 @@ const driver: UntypedServiceImplementation = {
 
 const server = new Server();
 server.addService(DriverServiceService, driver);
-server.addService(echoServiceDefinition, echoHandlers);
 const bindTo = target === "tcp" ? "127.0.0.1:0" : target;
 server.bindAsync(bindTo, ServerCredentials.createInsecure(), (err, port) => {
   if (err) {
