@@ -7,7 +7,8 @@ import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
 import { checkMachineName } from "../machine-name.js";
-import { encodeConfig, withMachine } from "../machine-session.js";
+import { parseJsonObjectArg } from "../json-object-arg.js";
+import { decodeConfig, encodeConfig, withMachine } from "../machine-session.js";
 
 /** A value as typed: JSON when it parses (4, true, ["a"]), else the text itself. */
 export function parseValue(text: string): unknown {
@@ -16,19 +17,6 @@ export function parseValue(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function parseObject(text: string, where: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`${where} is not JSON (${(err as Error).message}): give an object such as '{"cpus": 4}'`, EXIT_USAGE);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CliError(`${where} must be a JSON object of the fields to change, such as '{"cpus": 4}'`, EXIT_USAGE);
-  }
-  return value as Record<string, unknown>;
 }
 
 async function update(c: CliContext, name: string, changes: Record<string, unknown>): Promise<void> {
@@ -53,7 +41,7 @@ export function configCommand(ctx: () => CliContext): Command {
       // The driver is the authority on its config: ask it rather than read the file.
       const current = await withMachine(c, name, { mutating: false }, async (m) => {
         const { configJson } = await m.client.getConfig({}, { signal: m.signal });
-        return JSON.parse(Buffer.from(configJson).toString("utf8")) as Record<string, unknown>;
+        return decodeConfig(configJson, m.record.driver);
       });
       if (field === undefined) return printJson(c.io, current);
       if (!(field in current)) throw new CliError(`the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`);
@@ -80,7 +68,7 @@ export function configCommand(ctx: () => CliContext): Command {
       const name = checkMachineName(machine);
       if ((json === undefined) === (opts.file === undefined)) throw new CliError("config update needs the JSON object either as an argument or with --file <path>, not both", EXIT_USAGE);
       const text = json ?? (await readFile(opts.file!, "utf8"));
-      await update(ctx(), name, parseObject(text, json === undefined ? opts.file! : "the argument"));
+      await update(ctx(), name, parseJsonObjectArg(text, json === undefined ? opts.file! : "the argument", '{"cpus": 4}'));
     });
   return config;
 }

@@ -8,6 +8,7 @@ import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
 import { driverFlagOptions } from "../create-flags.js";
+import { parseJsonObjectArg } from "../json-object-arg.js";
 import type { DriverHandle } from "../driver-launcher.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
@@ -41,23 +42,10 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       // run-cli prepares the first --driver; commander keeps the last.
       throw new CliError("create takes --driver once; give only the driver you want", EXIT_USAGE);
     }
-    const base = opts.config === undefined ? {} : parseConfigOption(String(opts.config));
+    const base = opts.config === undefined ? {} : parseJsonObjectArg(String(opts.config), "--config", '{"stepDelayMs": 100}');
     await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
   });
   return cmd;
-}
-
-function parseConfigOption(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`--config is not JSON (${(err as Error).message}): give an object such as '{"stepDelayMs": 100}'`, EXIT_USAGE);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CliError(`--config must be a JSON object, such as '{"stepDelayMs": 100}'`, EXIT_USAGE);
-  }
-  return value as Record<string, unknown>;
 }
 
 async function createMachine(ctx: CliContext, name: string, driver: DriverHandle, base: Record<string, unknown>, values: Record<string, FlagValue>): Promise<void> {
