@@ -1,0 +1,68 @@
+// The smallest useful driver plugin: a machine that lives in this process's
+// memory. It shows what a driver author writes: the DriverService methods as
+// async functions (streams as async generators), DriverError for statuses a
+// host acts on, and one call to serve(). The fake driver (src/drivers/fake)
+// is the complete version, with a config schema, flags and a state file.
+//
+// Run it through a host, e.g.:
+//   launch("minimal", { executable: process.execPath, args: ["dist/examples/minimal-driver.js"] })
+import { State } from "../generated/driverplug/driver/v1/driver.js";
+import { type Driver, failedPrecondition, invalidArgument, notFound, serve } from "../src/plugin/index.js";
+
+let config: { machineName: string } | undefined;
+let state = State.STATE_NONE_UNSPECIFIED;
+
+function requireMachine(): void {
+  if (!config) throw failedPrecondition("no config: call SetConfig first");
+  if (state === State.STATE_NONE_UNSPECIFIED) throw notFound(`machine ${config.machineName} does not exist: create it first`);
+}
+
+const driver: Driver = {
+  async setConfig({ configJson }) {
+    const parsed: unknown = JSON.parse(Buffer.from(configJson).toString("utf8") || "null");
+    const name = (parsed as { machineName?: unknown } | null)?.machineName;
+    if (typeof name !== "string" || name === "") throw invalidArgument('config needs a "machineName" string');
+    config = { machineName: name };
+    return {};
+  },
+  async getConfig() {
+    if (!config) throw failedPrecondition("no config: call SetConfig first");
+    return { configJson: Buffer.from(JSON.stringify(config)) };
+  },
+  async *create(_request, { signal }) {
+    if (!config) throw failedPrecondition("no config: call SetConfig first");
+    yield { progress: { step: "disk", message: "Making the disk", percent: 50 } };
+    signal.throwIfAborted();
+    state = State.STATE_STOPPED;
+    yield { progress: { step: "done", message: `Machine ${config.machineName} created`, percent: 100 } };
+  },
+  async *start() {
+    requireMachine();
+    state = State.STATE_RUNNING;
+    yield { progress: { step: "boot", message: "Running", percent: 100 } };
+  },
+  async stop() {
+    requireMachine();
+    state = State.STATE_STOPPED;
+    return {};
+  },
+  async kill() {
+    requireMachine();
+    state = State.STATE_STOPPED;
+    return {};
+  },
+  async remove() {
+    state = State.STATE_NONE_UNSPECIFIED;
+    return {};
+  },
+  async getState() {
+    return { state };
+  },
+  async getIp() {
+    requireMachine();
+    if (state !== State.STATE_RUNNING) throw failedPrecondition("the machine is not running: start it first");
+    return { ip: "192.0.2.1" };
+  },
+};
+
+await serve({ name: "minimal", version: "1.0.0", driver });
