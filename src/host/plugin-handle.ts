@@ -3,6 +3,7 @@
 // plugin dies, and closes in go-plugin's order: Shutdown RPC, grace period,
 // SIGTERM, wait, SIGKILL; then the channel and private directory go.
 import { status, type Client } from "@grpc/grpc-js";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import type { CallDefaults } from "./call-options.js";
@@ -42,7 +43,8 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   guard: boolean;
 }
 
-export class PluginHandle<S extends ServiceDefinitionShape> {
+/** A running plugin; `S` is the service its client speaks (DriverService unless launched with another). */
+export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServiceService> {
   readonly name: string;
   readonly pid: number;
   /** Save as JSON to reattach from another host process. */

@@ -2,7 +2,7 @@
 // service definition: each unary method becomes `(request, options?) =>
 // Promise<Response>`, each server-streaming method `(request, options?) =>
 // AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
-import { Metadata, status, type Client, type ClientReadableStream } from "@grpc/grpc-js";
+import { Metadata, status, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
 import type { MethodDefinitionShape, RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
 import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
 import { ClientError, toClientError } from "./client-error.js";
@@ -32,6 +32,11 @@ export const untracked: CallTracker = {
   track: () => () => {},
   explain: async (err) => err,
 };
+
+/** grpc-js throws synchronously, rather than failing the call, once the channel is closed. */
+function closedError(path: string, err: unknown): ClientError {
+  return new ClientError(path, status.UNAVAILABLE, `the client is closed (${(err as Error).message}): the plugin handle was closed or detached`, new Metadata(), { cause: err });
+}
 
 function abortError(path: string, signal: AbortSignal): ClientError {
   return new ClientError(path, status.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), { cause: signal.reason });
@@ -80,20 +85,25 @@ function callUnary(client: Client, tracker: CallTracker, method: MethodDefinitio
   const deadline = deadlineFor(options, defaultMs);
   return new Promise((resolve, reject) => {
     let guard: CallGuard | undefined;
-    const call = client.makeUnaryRequest(
-      path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      request,
-      options.metadata ?? new Metadata(),
-      deadline ? { deadline } : {},
-      (err, response) => {
-        // grpc-js always answers asynchronously, so the guard exists by now.
-        guard?.cleanup();
-        if (!err) return resolve(response);
-        void (guard ? guard.failure(err, tracker) : Promise.resolve(toClientError(path, err))).then(reject);
-      },
-    );
+    let call: ClientUnaryCall;
+    try {
+      call = client.makeUnaryRequest(
+        path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        options.metadata ?? new Metadata(),
+        deadline ? { deadline } : {},
+        (err, response) => {
+          // grpc-js always answers asynchronously, so the guard exists by now.
+          guard?.cleanup();
+          if (!err) return resolve(response);
+          void (guard ? guard.failure(err, tracker) : Promise.resolve(toClientError(path, err))).then(reject);
+        },
+      );
+    } catch (err) {
+      return reject(closedError(path, err));
+    }
     guard = new CallGuard(path, options, tracker, () => call.cancel());
   });
 }
@@ -102,14 +112,12 @@ async function* callStream(client: Client, tracker: CallTracker, method: MethodD
   const { path } = method;
   if (options.signal?.aborted) throw abortError(path, options.signal);
   const deadline = deadlineFor(options, defaultMs);
-  const call: ClientReadableStream<unknown> = client.makeServerStreamRequest(
-    path,
-    method.requestSerialize,
-    method.responseDeserialize,
-    request,
-    options.metadata ?? new Metadata(),
-    deadline ? { deadline } : {},
-  );
+  let call: ClientReadableStream<unknown>;
+  try {
+    call = client.makeServerStreamRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), deadline ? { deadline } : {});
+  } catch (err) {
+    throw closedError(path, err);
+  }
   const guard = new CallGuard(path, options, tracker, () => call.cancel());
   try {
     for await (const message of call) yield message;

@@ -101,6 +101,15 @@ describe("close", () => {
     expect(childProcesses()).toEqual([]);
   });
 
+  it("fails calls and streams made after close with UNAVAILABLE rather than a raw error", async () => {
+    const plugin = await launchFixture(env, "serve");
+    await plugin.close();
+    const err = await failure(plugin.client.getIp({}));
+    expect(err.code).toBe(status.UNAVAILABLE);
+    const streamErr = await failure(plugin.client.watchState({})[Symbol.asyncIterator]().next());
+    expect(streamErr.code).toBe(status.UNAVAILABLE);
+  });
+
   it("fails calls still in flight with UNAVAILABLE saying the host closed the plugin", async () => {
     const plugin = await launchFixture(env, "serve");
     const call = failure(plugin.client.stop({}, { timeoutMs: 30_000 }));
