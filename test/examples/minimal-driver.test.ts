@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { State } from "../../generated/driverplug/driver/v1/driver.js";
-import { ClientError, launch, silentLogger } from "../../src/host/index.js";
+import { DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
+import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 
 const example = fileURLToPath(new URL("../../dist/examples/minimal-driver.js", import.meta.url));
 let base: string;
-let plugin: Awaited<ReturnType<typeof launch>> | undefined;
+let plugin: PluginHandle<typeof DriverServiceService> | undefined;
 
 afterEach(async () => {
   await plugin?.close();
