@@ -61,10 +61,14 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** After an early exit, how long to wait for the last stderr bytes. */
 const STDERR_DRAIN_MS = 250;
 
-export async function launch<S extends ServiceDefinitionShape = typeof DriverServiceService>(
-  name: string,
-  options: LaunchOptions<S> = {},
-): Promise<PluginHandle<S>> {
+/**
+ * Starts plugin `name` and resolves once it serves. The client speaks
+ * DriverService, or `options.service`. (The DriverService overload comes last
+ * so that `ReturnType<typeof launch>` names the usual handle.)
+ */
+export function launch<S extends ServiceDefinitionShape>(name: string, options: LaunchOptions<S> & { service: S }): Promise<PluginHandle<S>>;
+export function launch(name: string, options?: LaunchOptions): Promise<PluginHandle>;
+export async function launch<S extends ServiceDefinitionShape>(name: string, options: LaunchOptions<S> = {}): Promise<PluginHandle<S>> {
   assertPluginName(name);
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   const versions = options.versions ?? PROTOCOL_VERSIONS;

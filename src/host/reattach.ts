@@ -36,10 +36,9 @@ function pidAlive(pid: number): boolean {
 }
 
 /** `record`: a handle's record, or its JSON text. */
-export async function reattach<S extends ServiceDefinitionShape = typeof DriverServiceService>(
-  record: unknown,
-  options: ReattachOptions<S> = {},
-): Promise<PluginHandle<S>> {
+export function reattach<S extends ServiceDefinitionShape>(record: unknown, options: ReattachOptions<S> & { service: S }): Promise<PluginHandle<S>>;
+export function reattach(record: unknown, options?: ReattachOptions): Promise<PluginHandle>;
+export async function reattach<S extends ServiceDefinitionShape>(record: unknown, options: ReattachOptions<S> = {}): Promise<PluginHandle<S>> {
   const r = parseReattachRecord(record);
   assertPluginName(r.driver);
   try {

@@ -6,6 +6,7 @@ import { getEventListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError, driverCallDefaults, LIFECYCLE_TIMEOUT_MS, QUERY_TIMEOUT_MS, type PluginHandle } from "../../src/host/index.js";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import { launchFixture } from "./fixture-launch.js";
 import { makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
@@ -119,5 +120,15 @@ describe("typed client", () => {
     await it.next();
     const err = await failure(it.next());
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+  });
+});
+
+describe("typed client for another service", () => {
+  it("derives the client from whichever generated service definition the host passes", async () => {
+    const other = await launchFixture(env, "serve", { service: GRPCControllerService });
+    // The type follows the definition: shutdown exists, DriverService's methods do not.
+    await expect(other.client.shutdown({})).resolves.toEqual({});
+    await expect.poll(() => other.exit).toEqual({ code: 0, signal: null });
+    await other.close();
   });
 });
