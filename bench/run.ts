@@ -135,22 +135,28 @@ async function payloadAndStream(s: Sections): Promise<void> {
   );
   results.add("ratio.mib1_over_bare_default", medianRatio(rounds.get("driverplug")!, rounds.get("bare_default")!), "x", "paired rounds");
 
-  log("1 MiB echo, grpc-js defaults vs a 16 MiB client flow-control window");
-  const echoServer = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo.sock")}`]), (x) => x.stop());
-  const echoDefault = res.add(connectEcho(echoServer.address), (c) => c.close());
-  // A channel of its own: grpc-js shares connections between clients with equal options only.
-  const echoWindow = res.add(connectEcho(echoServer.address, { "grpc-node.flow_control_window": WINDOW_16M }), (c) => c.close());
+  log("1 MiB echo: grpc-js defaults vs 16 MiB flow-control windows");
+  const plain = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo.sock")}`]), (x) => x.stop());
+  const wide = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo-wide.sock")}`, String(WINDOW_16M)]), (x) => x.stop());
+  const window = { "grpc-node.flow_control_window": WINDOW_16M };
+  // Clients with different options get connections of their own in grpc-js.
+  const echoDefault = res.add(connectEcho(plain.address), (c) => c.close());
+  const echoClientWindow = res.add(connectEcho(plain.address, window), (c) => c.close());
+  const echoBothWindows = res.add(connectEcho(wide.address, window), (c) => c.close());
   const echoRounds = await runPayload(
     "mib1_echo_mibs",
     "bench EchoService, 1 MiB each way, bare grpc-js",
     [
       { name: "bare_default", roundTrip: async (p) => (await echoDefault.echo(p)).length },
-      { name: "bare_window16m", roundTrip: async (p) => (await echoWindow.echo(p)).length },
+      { name: "bare_client_window16m", roundTrip: async (p) => (await echoClientWindow.echo(p)).length },
+      { name: "bare_both_windows16m", roundTrip: async (p) => (await echoBothWindows.echo(p)).length },
     ],
     config.echo,
     results,
   );
-  results.add("ratio.mib1_echo_window16m_over_default", medianRatio(echoRounds.get("bare_window16m")!, echoRounds.get("bare_default")!), "x", "what grpc-node.flow_control_window alone buys");
+  const overDefault = (name: string) => medianRatio(echoRounds.get(name)!, echoRounds.get("bare_default")!);
+  results.add("ratio.mib1_echo_client_window_over_default", overDefault("bare_client_window16m"), "x", "grpc-node.flow_control_window on the client (all grpc-js 1.14 offers)");
+  results.add("ratio.mib1_echo_both_windows_over_default", overDefault("bare_both_windows16m"), "x", "plus the server's receive windows (http2 wrapped, bench-only)");
 
   log("server stream of small messages");
   await runStream(
