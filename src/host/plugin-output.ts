@@ -4,7 +4,7 @@
 // is bounded (line length, stderr tail) so floods cost CPU, not memory.
 import type { Readable } from "node:stream";
 import { parseLogLine } from "../protocol/log-line.js";
-import type { Logger } from "./host-logger.js";
+import type { HostLogRecord, Logger } from "./host-logger.js";
 import { LineSplitter, type Line } from "./line-splitter.js";
 import { StderrTail } from "./stderr-tail.js";
 
@@ -64,13 +64,22 @@ export class PluginOutput {
       this.logText("stderr-text", line);
       return;
     }
-    this.logger.log({ ...record, plugin: this.plugin, source: "stderr-json" });
+    this.emit({ ...record, plugin: this.plugin, source: "stderr-json" });
+  }
+
+  /** A throwing Logger must not take down the host from inside a stream callback. */
+  private emit(record: HostLogRecord): void {
+    try {
+      this.logger.log(record);
+    } catch {
+      // Logging is best effort; the plugin keeps running either way.
+    }
   }
 
   private logText(source: "stdout" | "stderr-text", line: Line): void {
     if (line.text === "") return;
     const suffix = line.cut ? " [line cut]" : "";
-    this.logger.log({
+    this.emit({
       level: "debug",
       message: `${this.plugin}: ${line.text}${suffix}`,
       plugin: this.plugin,

@@ -54,6 +54,35 @@ describe("the plugin's environment", () => {
   });
 });
 
+describe("the host's own process", () => {
+  it("listens for SIGINT and SIGTERM only while plugins run", async () => {
+    const before = { int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM"), exit: process.listenerCount("exit") };
+    const [a, b] = await Promise.all([launchFixture(env, "serve"), launchFixture(env, "serve")]);
+    expect(process.listenerCount("SIGINT")).toBe(before.int + 1);
+    expect(process.listenerCount("SIGTERM")).toBe(before.term + 1);
+    expect(process.listenerCount("exit")).toBe(before.exit + 1);
+    await a.close();
+    expect(process.listenerCount("SIGINT")).toBe(before.int + 1);
+    await b.close();
+    expect({ int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM"), exit: process.listenerCount("exit") }).toEqual(before);
+  });
+
+  it("survives a Logger that throws", async () => {
+    let calls = 0;
+    const plugin = await launchFixture(env, "chatty", {
+      logger: {
+        log() {
+          calls++;
+          throw new Error("logger broke");
+        },
+      },
+    });
+    await expect.poll(() => calls).toBeGreaterThan(3);
+    await expect(plugin.client.getIp({})).resolves.toEqual({ ip: "10.0.0.1" });
+    await plugin.close();
+  });
+});
+
 describe("the socket base dir", () => {
   async function baseFailure(socketBaseDir: string): Promise<LaunchError> {
     const err = await launch("fixture", { executable: FIXTURE, args: ["serve"], socketBaseDir, logger: silentLogger }).catch((e: unknown) => e);
