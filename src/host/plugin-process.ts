@@ -2,6 +2,7 @@
 // it hears at once and reaps) or, after reattach, a bare pid it can only
 // signal and poll. close() and death reporting work on either.
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StderrTail } from "./stderr-tail.js";
 
@@ -86,9 +87,19 @@ export class ChildPluginProcess implements PluginProcess {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !isZombie(pid);
+}
+
+/** A dead process its parent has not reaped yet still answers kill(pid, 0); Linux's /proc tells. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
   }
 }
 
