@@ -84,7 +84,8 @@ export class ChildPluginProcess implements PluginProcess {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while `pid` runs (a zombie does not count). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -117,7 +118,7 @@ export class ReattachedPluginProcess implements PluginProcess {
   ) {}
 
   gone(): boolean {
-    if (!this.isGone && !alive(this.pid)) this.isGone = true;
+    if (!this.isGone && !processAlive(this.pid)) this.isGone = true;
     return this.isGone;
   }
 

@@ -8,6 +8,7 @@ import { checkPrivateDir, effectiveUid, ensurePrivateDir, type CheckedDir } from
 import { MAX_SOCKET_PATH_BYTES } from "../socket/socket-path.js";
 import { reclaimStaleSockets } from "../socket/stale-sockets.js";
 import { LaunchError } from "./launch-error.js";
+import { processAlive } from "./plugin-process.js";
 
 /** Room a plugin needs for `/<driver up to 32>-<pid>-<8 hex>.sock`. */
 const SOCKET_NAME_ROOM = 1 + 32 + 1 + 10 + 1 + 8 + 5;
@@ -63,15 +64,6 @@ export async function makePrivateDir(baseDir: string, gid?: number): Promise<Che
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * A host killed with SIGKILL cannot remove its private dirs; its plugins
  * notice and remove their sockets. Dirs of dead hosts are removed here, but
@@ -82,7 +74,7 @@ async function reclaimDeadHostDirs(base: string): Promise<void> {
   const uid = effectiveUid();
   for (const name of await fs.readdir(base).catch(() => [])) {
     const m = PRIVATE_DIR_NAME.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     const dir = join(base, name);
     const st = await fs.lstat(dir).catch(() => undefined);
     if (!st || !st.isDirectory() || st.uid !== uid) continue;

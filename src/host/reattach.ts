@@ -12,7 +12,7 @@ import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName } from "./find-plugin.js";
 import { LaunchError } from "./launch-error.js";
 import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
-import { ReattachedPluginProcess } from "./plugin-process.js";
+import { processAlive, ReattachedPluginProcess } from "./plugin-process.js";
 import { parseReattachRecord } from "./reattach-record.js";
 import { checkTrustedSocket } from "./trusted-address.js";
 
@@ -24,15 +24,6 @@ export interface ReattachOptions<S extends ServiceDefinitionShape = typeof Drive
 
 function bad(why: string, cause?: unknown): LaunchError {
   return new LaunchError("bad-record", `cannot reattach: ${why}`, { cause });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** `record`: a handle's record, or its JSON text. */
@@ -54,7 +45,7 @@ export async function reattach<S extends ServiceDefinitionShape>(record: unknown
     throw bad(`the record's private directory fails the checks: ${(err as Error).message}`, err);
   }
   const socketPath = await checkTrustedSocket(r.address, r.privateDir, r.gid);
-  if (!pidAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
+  if (!processAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
   const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
   return new PluginHandle({
     name: r.driver,
