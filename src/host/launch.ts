@@ -98,6 +98,8 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
     const handshake = await awaitHandshake(name, executable, child, proc, output, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     const socketPath = await checkHandshake(handshake, versions, privateDir, gid);
     const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
+  // Start connecting now (the socket is listening), so the first call need not wait for it.
+  channel.getChannel().getConnectivityState(true);
     const handle = new PluginHandle({
       name,
       process: proc,

@@ -47,6 +47,8 @@ export async function reattach<S extends ServiceDefinitionShape>(record: unknown
   const socketPath = await checkTrustedSocket(r.address, r.privateDir, r.gid);
   if (!processAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
   const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
+  // Start connecting now (the socket is listening), so the first call need not wait for it.
+  channel.getChannel().getConnectivityState(true);
   return new PluginHandle({
     name: r.driver,
     process: new ReattachedPluginProcess(r.driver, r.pid),
