@@ -77,7 +77,8 @@ const sharedDirList: FieldCheck = (value, field) => {
 function sharedDir(value: unknown, field: string): SharedDir {
   if (!isObject(value)) throw invalidArgument(`config field "${field}" must be an object, got ${describe(value)}`);
   for (const [key, v] of Object.entries(value)) {
-    const kind = SHARED_DIR_FIELDS[key as keyof SharedDir];
+    // Own keys only: "toString" or "__proto__" must not find Object.prototype's members.
+    const kind = Object.hasOwn(SHARED_DIR_FIELDS, key) ? SHARED_DIR_FIELDS[key as keyof SharedDir] : undefined;
     if (!kind) throw invalidArgument(`config field "${field}.${key}" is unknown; a shared directory has ${Object.keys(SHARED_DIR_FIELDS).join(", ")}`);
     // Never echo the password's value, even in an error.
     if (typeof v !== kind) throw invalidArgument(`config field "${field}.${key}" must be a ${kind}, got ${key === "password" ? "another type" : describe(v)}`);
@@ -122,7 +123,7 @@ export function validateConfig(value: unknown): FakeConfig {
   const merged: Record<string, unknown> = { ...CONFIG_DEFAULTS, ...value };
   const out: Record<string, unknown> = {};
   for (const [field, v] of Object.entries(merged)) {
-    const check = FIELDS[field as keyof FakeConfig];
+    const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof FakeConfig] : undefined;
     if (!check) throw invalidArgument(`config field "${field}" is unknown; the fake driver accepts ${Object.keys(FIELDS).join(", ")}`);
     out[field] = check(v, field);
   }
