@@ -86,11 +86,26 @@ async function stillServing(): Promise<void> {
 }
 
 const configValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(0, -1, 1.5, 2 ** 53, "", "/abs", "rel", [], {}, null, true));
+/** Values the fake driver accepts, so some inputs pass and the accepted path is fuzzed too. */
+const goodExtras = fc.record(
+  {
+    cpus: fc.integer({ min: 1, max: 64 }),
+    memoryMiB: fc.integer({ min: 128, max: 65536 }),
+    diskGiB: fc.integer({ min: 1, max: 1000 }),
+    networks: fc.array(fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/), { minLength: 1, maxLength: 3 }),
+    nestedVirtualization: fc.boolean(),
+    bundleName: fc.string({ minLength: 1, maxLength: 10 }),
+  },
+  { requiredKeys: [] },
+);
+const randomExtras = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom(...TRICKY_KEYS), fc.string({ maxLength: 8 })), configValue, { maxKeys: 6 });
 const configLike = fc
-  .dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom(...TRICKY_KEYS), fc.string({ maxLength: 8 })), configValue, { maxKeys: 6 })
-  .map((extra) => JSON.stringify({ ...valid(), ...extra }))
-  // JSON.stringify drops an own "__proto__" set by spread; write such keys into the text directly.
-  .chain((text) => fc.constantFrom(...TRICKY_KEYS).map((k) => text.replace(/^\{/, `{${JSON.stringify(k)}:1,`)));
+  .tuple(fc.oneof(goodExtras, randomExtras), fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.constantFrom(...TRICKY_KEYS), weight: 1 }))
+  .map(([extra, tricky]) => {
+    const text = JSON.stringify({ ...extra, ...valid() });
+    // JSON.stringify drops an own "__proto__" set by spread; write such keys into the text directly.
+    return tricky === null ? text : text.replace(/^\{/, `{${JSON.stringify(tricky)}:1,`);
+  });
 
 describe("SetConfig and UpdateConfig with random input", () => {
   it("random JSON documents: OK or INVALID_ARGUMENT, and an accepted config holds only known fields", async () => {
