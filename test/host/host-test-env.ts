@@ -67,6 +67,10 @@ export function processExists(pid: number): boolean {
   }
 }
 
+export function openFdCount(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
 /** This process's open fds and what each points at (sorted), so a leak says what leaked. */
 export function openFds(): string[] {
   const out: string[] = [];

@@ -123,6 +123,29 @@ describe("typed client", () => {
   });
 });
 
+describe("typed client resources", () => {
+  /** Counted after a turn of the event loop: grpc-js clears a call's deadline timer just after the call's callback. */
+  const timers = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  };
+
+  it("leaves no timer behind after calls that succeed, fail, time out or are aborted", async () => {
+    await plugin.client.getIp({}, { timeoutMs: 5000 });
+    const baseline = await timers();
+    await plugin.client.getIp({}, { timeoutMs: 5000 });
+    await plugin.client.getMachineName({}, { timeoutMs: 5000 }).catch(() => undefined);
+    await plugin.client.stop({}, { timeoutMs: 100 }).catch(() => undefined);
+    const ac = new AbortController();
+    const aborted = plugin.client.stop({}, { signal: ac.signal, timeoutMs: 5000 }).catch(() => undefined);
+    ac.abort();
+    await aborted;
+    for await (const _ of plugin.client.watchState({}, { timeoutMs: 5000 })) break;
+    // At most the baseline: a timer grpc-js set up before (channel housekeeping) may have ended meanwhile.
+    expect(await timers()).toBeLessThanOrEqual(baseline);
+  });
+});
+
 describe("typed client for another service", () => {
   it("derives the client from whichever generated service definition the host passes", async () => {
     const other = await launchFixture(env, "serve", { service: GRPCControllerService });
