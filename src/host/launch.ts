@@ -4,8 +4,6 @@
 // failure before the handshake kills and reaps it and says what happened.
 import { credentials, Client } from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import {
   DEFAULT_COOKIE,
@@ -17,21 +15,21 @@ import {
   PLUGIN_UNIX_SOCKET_GROUP,
   type MagicCookie,
 } from "../protocol/env.js";
-import { HandshakeError, parseHandshake, type Handshake } from "../protocol/handshake.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
-import { negotiateVersion, PROTOCOL_VERSIONS, VersionMismatchError } from "../protocol/versions.js";
+import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { resolveSocketGroup } from "../socket/socket-group.js";
 import { unixAddress } from "../socket/socket-path.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
+import { awaitHandshake, drained } from "./handshake-wait.js";
 import { guardPlugin } from "./host-exit-guard.js";
 import { stderrLogger, type Logger } from "./host-logger.js";
 import { LaunchError } from "./launch-error.js";
 import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 import { PluginOutput } from "./plugin-output.js";
-import { ChildPluginProcess, describeExit } from "./plugin-process.js";
+import { ChildPluginProcess } from "./plugin-process.js";
 import { defaultSocketBaseDir, makePrivateDir, removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
-import { assertHandshakeKind, checkTrustedSocket } from "./trusted-address.js";
+import { checkHandshake } from "./trusted-address.js";
 
 export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends FindOptions, CloseOptions {
   /** Run this executable instead of looking the name up. */
@@ -58,8 +56,6 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
 }
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
-/** After an early exit, how long to wait for the last stderr bytes. */
-const STDERR_DRAIN_MS = 250;
 
 /**
  * Starts plugin `name` and resolves once it serves. The client speaks
@@ -153,68 +149,3 @@ function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: rea
   return env;
 }
 
-/** Waits for the first stdout line, or the first sign that none will come. */
-async function awaitHandshake(
-  name: string,
-  executable: string,
-  child: ChildProcess,
-  proc: ChildPluginProcess,
-  output: PluginOutput,
-  timeoutMs: number,
-): Promise<Handshake> {
-  const label = `plugin ${name} (${executable})`;
-  const ac = new AbortController();
-  const outcome = new Promise<{ line: string } | { ended: true } | { exited: true } | { spawnError: Error }>((resolve) => {
-    output.onFirstLine({ line: (line) => resolve({ line: line.text }), end: () => resolve({ ended: true }) });
-    void proc.exited.then(() => resolve({ exited: true }));
-    child.once("error", (err) => resolve({ spawnError: err }));
-  });
-  const timeout = sleep(timeoutMs, { timedOut: true as const }, { signal: ac.signal }).catch(() => undefined);
-  const first = await Promise.race([outcome, timeout]);
-  ac.abort();
-
-  if (first === undefined || "timedOut" in first) {
-    throw new LaunchError(
-      "timeout",
-      `${label} printed no handshake within ${timeoutMs} ms, so it was killed${output.tail.describe()}; ` +
-        `raise startTimeoutMs if the plugin is just slow to start`,
-    );
-  }
-  if ("spawnError" in first) {
-    throw new LaunchError("spawn-failed", `cannot start ${label}: ${first.spawnError.message}`, { cause: first.spawnError });
-  }
-  if ("ended" in first || "exited" in first) {
-    // Give the plugin a moment to finish exiting and its stderr to drain: its last words say why.
-    await proc.waitGone(STDERR_DRAIN_MS);
-    if (proc.exit) await drained(child);
-    const how = proc.exit ? describeExit(proc.exit) : "closed its stdout while still running";
-    throw new LaunchError(
-      proc.exit ? "exited" : "bad-handshake",
-      `${label} ${how} before printing its handshake${output.tail.describe()}`,
-    );
-  }
-  try {
-    return parseHandshake(first.line);
-  } catch (err) {
-    if (!(err instanceof HandshakeError)) throw err;
-    throw new LaunchError("bad-handshake", `${label} did not start with a handshake: ${err.message}`, { cause: err });
-  }
-}
-
-/** Resolves once the child's stdio closed, or after a short wait (a grandchild may hold it open). */
-async function drained(child: ChildProcess): Promise<void> {
-  const ac = new AbortController();
-  await Promise.race([once(child, "close", { signal: ac.signal }), sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal })]).catch(() => undefined);
-  ac.abort();
-}
-
-async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined): Promise<string> {
-  try {
-    negotiateVersion(versions, [h.appVersion]);
-  } catch (err) {
-    if (!(err instanceof VersionMismatchError)) throw err;
-    throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
-  }
-  assertHandshakeKind(h);
-  return checkTrustedSocket(h.address, privateDir, gid);
-}

@@ -1,10 +1,11 @@
-// The host's checks on the address a plugin printed in its handshake (or that
-// a reattach record holds): nothing in it is trusted. It must be a unix socket
+// The host's checks on a plugin's handshake (its version and kind) and on the
+// address it printed (or that a reattach record holds): nothing is trusted. It must be a unix socket
 // directly inside the private dir the host made, absolute and normalized, a
 // socket (not a symlink or file), owned by the host's uid, with no group or
 // other permission bits (group bits only for the group of group mode).
 import { basename, dirname, isAbsolute, normalize } from "node:path";
 import type { Handshake } from "../protocol/handshake.js";
+import { negotiateVersion, VersionMismatchError } from "../protocol/versions.js";
 import { effectiveUid } from "../socket/private-dir.js";
 import { checkSocketFile } from "../socket/socket-file.js";
 import { assertSocketPathFits } from "../socket/socket-path.js";
@@ -34,4 +35,16 @@ export async function checkTrustedSocket(address: string, privateDir: string, gi
     throw untrusted(address, (err as Error).message);
   }
   return address;
+}
+
+/** All of a handshake's checks: version, kind, then the socket; returns the socket path. */
+export async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined): Promise<string> {
+  try {
+    negotiateVersion(versions, [h.appVersion]);
+  } catch (err) {
+    if (!(err instanceof VersionMismatchError)) throw err;
+    throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
+  }
+  assertHandshakeKind(h);
+  return checkTrustedSocket(h.address, privateDir, gid);
 }
