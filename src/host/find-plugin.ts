@@ -3,6 +3,7 @@
 // A miss is an error listing every place looked.
 import { constants, promises as fs } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
+import { assertDriverName } from "../socket/socket-path.js";
 import { bundledDriverPath } from "./bundled-drivers.js";
 import { LaunchError } from "./launch-error.js";
 
@@ -23,14 +24,12 @@ export interface FoundPlugin {
   source: "bundled" | "plugin dir" | "PATH";
 }
 
-const SAFE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
+/** Names become file and socket names: socket/'s safe alphabet, as a LaunchError. */
 export function assertPluginName(name: string): void {
-  if (!SAFE_NAME.test(name)) {
-    throw new LaunchError(
-      "not-found",
-      `invalid driver name ${JSON.stringify(name)}: use 1 to 32 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
-    );
+  try {
+    assertDriverName(name);
+  } catch (err) {
+    throw new LaunchError("not-found", (err as Error).message, { cause: err });
   }
 }
 

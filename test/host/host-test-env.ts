@@ -5,6 +5,8 @@ import { promises as fs, readdirSync, readFileSync, readlinkSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { ClientError } from "../../src/host/index.js";
 
 export const FIXTURE = fileURLToPath(new URL("../fixtures/hosts/fixture-plugin.mjs", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -82,4 +84,14 @@ export function openFds(): string[] {
     }
   }
   return out.sort();
+}
+
+/** The ClientError a call fails with; fails the test if the call succeeds. */
+export async function clientFailure(p: Promise<unknown>): Promise<ClientError> {
+  const err = await p.then(
+    () => new Error("the call succeeded, expected a ClientError"),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ClientError);
+  return err as ClientError;
 }

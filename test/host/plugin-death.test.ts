@@ -3,9 +3,8 @@
 // fail the same way, and close() still cleans up.
 import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClientError } from "../../src/host/index.js";
 import { launchFixture } from "./fixture-launch.js";
-import { childProcesses, entries, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
+import { childProcesses, clientFailure, entries, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 let env: HostTestEnv;
 beforeEach(async () => {
@@ -15,19 +14,10 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-async function failure(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(
-    () => new Error("the call succeeded, expected a ClientError"),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  return err as ClientError;
-}
-
 describe("plugin death", () => {
   it("fails a unary call in flight at once when the plugin is SIGKILLed", async () => {
     const plugin = await launchFixture(env, "serve");
-    const call = failure(plugin.client.stop({}, { timeoutMs: 30_000 }));
+    const call = clientFailure(plugin.client.stop({}, { timeoutMs: 30_000 }));
     await plugin.client.getIp({}); // the stop call is on the wire by now
     const killedAt = Date.now();
     process.kill(plugin.pid, "SIGKILL");
@@ -48,7 +38,7 @@ describe("plugin death", () => {
     await expect(it.next()).resolves.toMatchObject({ value: { state: 1 } });
     const killedAt = Date.now();
     process.kill(plugin.pid, "SIGKILL");
-    const err = await failure(it.next());
+    const err = await clientFailure(it.next());
     expect(Date.now() - killedAt).toBeLessThan(2000);
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toContain("was killed by signal SIGKILL");
@@ -60,7 +50,7 @@ describe("plugin death", () => {
     const plugin = await launchFixture(env, "serve");
     process.kill(plugin.pid, "SIGKILL");
     await expect.poll(() => plugin.gone).toBe(true);
-    const err = await failure(plugin.client.getIp({}));
+    const err = await clientFailure(plugin.client.getIp({}));
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toContain("was killed by signal SIGKILL");
     await plugin.close();
@@ -104,15 +94,15 @@ describe("close", () => {
   it("fails calls and streams made after close with UNAVAILABLE rather than a raw error", async () => {
     const plugin = await launchFixture(env, "serve");
     await plugin.close();
-    const err = await failure(plugin.client.getIp({}));
+    const err = await clientFailure(plugin.client.getIp({}));
     expect(err.code).toBe(status.UNAVAILABLE);
-    const streamErr = await failure(plugin.client.watchState({})[Symbol.asyncIterator]().next());
+    const streamErr = await clientFailure(plugin.client.watchState({})[Symbol.asyncIterator]().next());
     expect(streamErr.code).toBe(status.UNAVAILABLE);
   });
 
   it("fails calls still in flight with UNAVAILABLE saying the host closed the plugin", async () => {
     const plugin = await launchFixture(env, "serve");
-    const call = failure(plugin.client.stop({}, { timeoutMs: 30_000 }));
+    const call = clientFailure(plugin.client.stop({}, { timeoutMs: 30_000 }));
     await plugin.client.getIp({});
     await plugin.close();
     const err = await call;

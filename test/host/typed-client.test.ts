@@ -4,11 +4,11 @@
 import { status } from "@grpc/grpc-js";
 import { getEventListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientError, driverCallDefaults, LIFECYCLE_TIMEOUT_MS, QUERY_TIMEOUT_MS, type PluginHandle } from "../../src/host/index.js";
+import { driverCallDefaults, LIFECYCLE_TIMEOUT_MS, QUERY_TIMEOUT_MS, type PluginHandle } from "../../src/host/index.js";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import { launchFixture } from "./fixture-launch.js";
-import { makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
+import { clientFailure, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 let env: HostTestEnv;
 let plugin: PluginHandle<typeof DriverServiceService>;
@@ -24,22 +24,13 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-async function failure(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(
-    () => new Error("the call succeeded, expected a ClientError"),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  return err as ClientError;
-}
-
 describe("typed client", () => {
   it("resolves a unary call with the decoded response", async () => {
     await expect(plugin.client.getIp({})).resolves.toEqual({ ip: "10.0.0.1" });
   });
 
   it("rejects with a ClientError carrying path, code and details", async () => {
-    const err = await failure(plugin.client.getMachineName({}));
+    const err = await clientFailure(plugin.client.getMachineName({}));
     expect(err.code).toBe(status.NOT_FOUND);
     expect(err.path).toBe("/driverplug.driver.v1.DriverService/GetMachineName");
     expect(err.details).toBe("no machine m1");
@@ -47,20 +38,20 @@ describe("typed client", () => {
   });
 
   it("passes UNIMPLEMENTED through as a status, not a string to compare", async () => {
-    const err = await failure(plugin.client.getUrl({}));
+    const err = await clientFailure(plugin.client.getUrl({}));
     expect(err.code).toBe(status.UNIMPLEMENTED);
   });
 
   it("fails with DEADLINE_EXCEEDED after the per-call timeout", async () => {
     const started = Date.now();
-    const err = await failure(plugin.client.stop({}, { timeoutMs: 150 }));
+    const err = await clientFailure(plugin.client.stop({}, { timeoutMs: 150 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("applies the method's default timeout when the call gives none", async () => {
     const started = Date.now();
-    const err = await failure(plugin.client.stop({}));
+    const err = await clientFailure(plugin.client.stop({}));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
@@ -78,7 +69,7 @@ describe("typed client", () => {
     const call = plugin.client.stop({}, { signal: ac.signal });
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(1);
     ac.abort();
-    const err = await failure(call);
+    const err = await clientFailure(call);
     expect(err.code).toBe(status.CANCELLED);
     expect(err.message).toContain("AbortSignal");
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
@@ -91,7 +82,7 @@ describe("typed client", () => {
   });
 
   it("fails at once with CANCELLED when the signal is already aborted", async () => {
-    const err = await failure(plugin.client.getIp({}, { signal: AbortSignal.abort() }));
+    const err = await clientFailure(plugin.client.getIp({}, { signal: AbortSignal.abort() }));
     expect(err.code).toBe(status.CANCELLED);
   });
 
@@ -110,7 +101,7 @@ describe("typed client", () => {
     const it = plugin.client.watchState({}, { signal: ac.signal })[Symbol.asyncIterator]();
     await expect(it.next()).resolves.toMatchObject({ value: { state: 1 } });
     ac.abort();
-    const err = await failure(it.next());
+    const err = await clientFailure(it.next());
     expect(err.code).toBe(status.CANCELLED);
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
@@ -118,7 +109,7 @@ describe("typed client", () => {
   it("fails a stream with DEADLINE_EXCEEDED after its timeout", async () => {
     const it = plugin.client.watchState({}, { timeoutMs: 200 })[Symbol.asyncIterator]();
     await it.next();
-    const err = await failure(it.next());
+    const err = await clientFailure(it.next());
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
   });
 });
