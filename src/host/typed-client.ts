@@ -54,7 +54,7 @@ class CallGuard {
   constructor(
     private readonly path: string,
     private readonly options: CallOptions,
-    tracker: CallTracker,
+    private readonly tracker: CallTracker,
     cancel: () => void,
   ) {
     this.onAbort = () => {
@@ -73,17 +73,18 @@ class CallGuard {
     this.untrack();
   }
 
-  async failure(err: unknown, tracker: CallTracker): Promise<ClientError> {
+  /** The caller's abort or the plugin's death, if either ended the call; else grpc-js's status, explained. */
+  async failure(err: unknown): Promise<ClientError> {
     if (this.override) return this.override;
-    return tracker.explain(toClientError(this.path, err));
+    return this.tracker.explain(toClientError(this.path, err));
   }
 }
 
 function callUnary(client: Client, tracker: CallTracker, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): Promise<unknown> {
   const { path } = method;
   if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
-  const deadline = deadlineFor(options, defaultMs);
   return new Promise((resolve, reject) => {
+    const deadline = deadlineFor(options, defaultMs);
     let guard: CallGuard | undefined;
     let call: ClientUnaryCall;
     try {
@@ -98,7 +99,7 @@ function callUnary(client: Client, tracker: CallTracker, method: MethodDefinitio
           // grpc-js always answers asynchronously, so the guard exists by now.
           guard?.cleanup();
           if (!err) return resolve(response);
-          void (guard ? guard.failure(err, tracker) : Promise.resolve(toClientError(path, err))).then(reject);
+          void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
         },
       );
     } catch (err) {
@@ -122,7 +123,7 @@ async function* callStream(client: Client, tracker: CallTracker, method: MethodD
   try {
     for await (const message of call) yield message;
   } catch (err) {
-    throw await guard.failure(err, tracker);
+    throw await guard.failure(err);
   } finally {
     guard.cleanup();
     // Ends the stream on the plugin's side too when the caller stops early.
