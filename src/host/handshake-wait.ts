@@ -67,3 +67,15 @@ export async function drained(child: ChildProcess): Promise<void> {
   ac.abort();
 }
 
+
+/**
+ * A plugin that printed its handshake and then died leaves an address that
+ * fails the checks; "the socket does not exist" would hide the real story, so
+ * when the process is gone (or goes at once) the error says it exited.
+ */
+export async function explainAfterHandshake(err: unknown, name: string, executable: string, child: ChildProcess, proc: ChildPluginProcess, output: PluginOutput): Promise<unknown> {
+  if (!(err instanceof LaunchError) || err.reason !== "untrusted-address") return err;
+  if (!(await proc.waitGone(STDERR_DRAIN_MS)) || !proc.exit) return err;
+  await drained(child);
+  return new LaunchError("exited", `plugin ${name} (${executable}) ${describeExit(proc.exit)} right after its handshake${output.tail.describe()}`, { cause: err });
+}

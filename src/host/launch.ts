@@ -21,7 +21,7 @@ import { resolveSocketGroup } from "../socket/socket-group.js";
 import { unixAddress } from "../socket/socket-path.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
-import { awaitHandshake, drained } from "./handshake-wait.js";
+import { awaitHandshake, drained, explainAfterHandshake } from "./handshake-wait.js";
 import { guardPlugin } from "./host-exit-guard.js";
 import { stderrLogger, type Logger } from "./host-logger.js";
 import { LaunchError } from "./launch-error.js";
@@ -92,7 +92,9 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
 
   try {
     const handshake = await awaitHandshake(name, executable, child, proc, output, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-    const socketPath = await checkHandshake(handshake, versions, privateDir, gid);
+    const socketPath = await checkHandshake(handshake, versions, privateDir, gid).catch(async (err: unknown) => {
+      throw await explainAfterHandshake(err, name, executable, child, proc, output);
+    });
     const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
   // Start connecting now (the socket is listening), so the first call need not wait for it.
   channel.getChannel().getConnectivityState(true);

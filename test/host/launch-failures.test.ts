@@ -68,6 +68,11 @@ describe("launch failures", () => {
     expectReason(err, "bad-handshake", "closed its stdout while still running");
   });
 
+  it("says a plugin exited, not that its socket is missing, when it dies right after the handshake", async () => {
+    const err = await launchFailure("handshake-then-die");
+    expectReason(err, "exited", "exited with code 4 right after its handshake", "panic: the hypervisor went away");
+  });
+
   it("reports a plugin that cannot be started", async () => {
     const err = await launch("fixture", { executable: `${env.scratch}/missing`, socketBaseDir: env.base, logger: silentLogger }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LaunchError);
