@@ -1,7 +1,8 @@
-// The bounded line splitter under the host's reading of plugin output.
+// The bounded line splitter, stderr tail and line budget under the host's reading of plugin output.
 import { describe, expect, it } from "vitest";
 import { LineSplitter, type Line } from "../../src/host/line-splitter.js";
 import { StderrTail } from "../../src/host/stderr-tail.js";
+import { LineBudget } from "../../src/host/line-budget.js";
 
 function split(max: number, chunks: string[], end = true): Line[] {
   const lines: Line[] = [];
@@ -52,5 +53,19 @@ describe("StderrTail", () => {
 
   it("says when nothing was written", () => {
     expect(new StderrTail().describe()).toBe("; it wrote nothing to stderr");
+  });
+});
+
+describe("LineBudget", () => {
+  it("allows the budget per one-second window and reports the drops when the next window opens", () => {
+    let now = 10_000;
+    const budget = new LineBudget(2, () => now);
+    const reports: number[] = [];
+    const take = () => budget.take((n) => reports.push(n));
+    expect([take(), take(), take(), take()]).toEqual([true, true, false, false]);
+    expect(reports).toEqual([]);
+    now += 1000;
+    expect(take()).toBe(true);
+    expect(reports).toEqual([2]);
   });
 });
