@@ -1,5 +1,5 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint typecheck build test check clean
+.PHONY: setup generate check-generated lint typecheck build test check bench clean
 
 BIN := node_modules/.bin
 
@@ -29,6 +29,11 @@ build:
 # The README's test command. The JSON report feeds CI's closing summary line.
 test: build
 	$(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=dist/test-report.json
+
+# Benchmarks side by side (bench/README.md); BENCH_QUICK=1 for a short run.
+bench: build
+	$(BIN)/tsc -p bench/tsconfig.json
+	node dist/bench/run.js
 
 # Everything CI checks.
 check: check-generated lint typecheck test
