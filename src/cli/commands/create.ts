@@ -13,6 +13,7 @@ import type { DriverHandle } from "../driver-launcher.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
 import { decodeConfig, encodeConfig } from "../machine-session.js";
+import { optionalCall } from "../optional-call.js";
 import { progressView } from "../progress-view.js";
 
 /** The driver named on the command line, launched before parsing so its flags can be parsed. */
@@ -58,7 +59,8 @@ async function createMachine(ctx: CliContext, name: string, driver: DriverHandle
       const client = driver.client;
       await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, { signal });
       await client.setConfigFromFlags({ values }, { signal });
-      await client.preCreateCheck({}, { signal });
+      // PreCreateCheck is optional: a driver without it has nothing to check.
+      await optionalCall(client.preCreateCheck({}, { signal }));
       io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);
       const view = progressView(io.stderr);
       try {

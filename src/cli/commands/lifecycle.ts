@@ -1,12 +1,11 @@
 // start, stop, restart, kill: one driver call each on an existing machine,
 // under its lock; start shows the driver's progress as it comes.
-import { status } from "@grpc/grpc-js";
 import { Command } from "commander";
-import { ClientError } from "../../host/client-error.js";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
+import { optionalCall, unimplemented } from "../optional-call.js";
 import { progressView } from "../progress-view.js";
 import { stateName } from "../state-names.js";
 
@@ -43,11 +42,8 @@ const COMMANDS: readonly Lifecycle[] = [
     name: "restart",
     description: "stop a machine, then start it",
     async run(m, ctx) {
-      try {
-        await m.client.restart({}, { signal: m.signal });
-      } catch (err) {
+      if ((await optionalCall(m.client.restart({}, { signal: m.signal }))) === unimplemented) {
         // A driver without Restart: the contract lets the host stop, then start.
-        if (!(err instanceof ClientError && err.code === status.UNIMPLEMENTED)) throw err;
         await m.client.stop({}, { signal: m.signal });
         await startWithProgress(m, ctx);
       }

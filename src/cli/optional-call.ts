@@ -1,0 +1,16 @@
+// Calls to optional driver capabilities: UNIMPLEMENTED means "this driver has
+// no such step" (DESIGN.md), which a host skips or works around, never retries.
+import { status } from "@grpc/grpc-js";
+import { ClientError } from "../host/client-error.js";
+
+/** The call's result, or `unimplemented` when the driver lacks the capability. */
+export async function optionalCall<T>(call: Promise<T>): Promise<T | typeof unimplemented> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ClientError && err.code === status.UNIMPLEMENTED) return unimplemented;
+    throw err;
+  }
+}
+
+export const unimplemented: unique symbol = Symbol("unimplemented");
