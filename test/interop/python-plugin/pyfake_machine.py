@@ -1,12 +1,15 @@
-"""The pyfake driver: an in-memory machine with driverplug's fake lifecycle.
+"""The pyfake driver: a machine with driverplug's fake lifecycle.
 
 NONE -> Create -> STOPPED -> Start -> RUNNING -> Stop -> STOPPED -> Remove -> NONE,
 with the status codes driver.proto promises, so a host can run the same
-lifecycle against it as against the bundled TypeScript fake driver.
+lifecycle against it as against the bundled TypeScript fake driver. The state
+is kept in <storePath>/pyfake-state.json, so a machine outlives the plugin
+process (the driverplug command starts one plugin per command).
 """
 
 import hashlib
 import json
+import os
 import threading
 
 import grpc
@@ -27,9 +30,32 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
             self._state = State.Value("STATE_NONE_UNSPECIFIED")
 
         # --- helpers -------------------------------------------------------
+        def _state_file(self):
+            return os.path.join(self._config["storePath"], "pyfake-state.json")
+
+        def _load_state(self):
+            try:
+                with open(self._state_file(), encoding="utf-8") as f:
+                    return State.Value(json.load(f)["state"])
+            except FileNotFoundError:
+                return State.Value("STATE_NONE_UNSPECIFIED")
+
+        def _save_state(self, state):
+            path = self._state_file()
+            if state == State.Value("STATE_NONE_UNSPECIFIED"):
+                if os.path.exists(path):
+                    os.unlink(path)
+                return
+            tmp = f"{path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"state": State.Name(state)}, f)
+            os.replace(tmp, path)
+
         def _set_state(self, state):
             with self._changed:
                 self._state = state
+                if self._config is not None and os.path.isdir(self._config["storePath"]):
+                    self._save_state(state)
                 self._changed.notify_all()
 
         def _require_config(self, context):
@@ -127,6 +153,9 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
         def SetConfig(self, request, context):
             with self._mutating:
                 self._config = self._parse_config(request.config_json, context)
+                with self._changed:
+                    self._state = self._load_state()
+                    self._changed.notify_all()
             return pb2.SetConfigResponse()
 
         def SetConfigFromFlags(self, request, context):

@@ -1,0 +1,83 @@
+// driverplug's own host and CLI drive a plugin written in Python
+// (driverplug-driver-pyfake): the protocol does not depend on TypeScript on
+// either side.
+import { status } from "@grpc/grpc-js";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
+import { launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import { expectOk, Sandbox } from "../cli/driverplug-process.js";
+import { preparePython, PYFAKE_PLUGIN } from "./toolchain.js";
+
+const pluginDir = dirname(PYFAKE_PLUGIN);
+let python: Promise<string> | undefined;
+const cleanups: Array<() => Promise<void>> = [];
+
+// In beforeEach: a missing tool fails each test with the install hint.
+beforeEach(async () => {
+  await (python ??= preparePython());
+}, 120_000);
+
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function first<T>(stream: AsyncIterable<T>): Promise<T> {
+  for await (const item of stream) return item;
+  throw new Error("the stream ended without an item");
+}
+
+describe("driverplug's TypeScript host x the Python plugin", () => {
+  it("finds it in a plugin dir, runs a machine's lifecycle and closes it through Shutdown", async () => {
+    const base = await mkdtemp(join(tmpdir(), "dp-"));
+    const store = await mkdtemp(join(tmpdir(), "dp-store-"));
+    let plugin: PluginHandle<typeof DriverServiceService> | undefined;
+    cleanups.push(async () => {
+      await plugin?.close();
+      await rm(base, { recursive: true, force: true });
+      await rm(store, { recursive: true, force: true });
+    });
+    plugin = await launch("pyfake", { pluginDirs: [pluginDir], socketBaseDir: base, logger: silentLogger });
+    const { client } = plugin;
+    expect(plugin.record.address.startsWith(`${plugin.record.privateDir}/pyfake-`)).toBe(true);
+    expect((await client.getInfo({})).driverName).toBe("pyfake");
+
+    await client.setConfig({ configJson: Buffer.from(JSON.stringify({ machineName: "py1", storePath: store })) });
+    await expect(client.getIp({})).rejects.toMatchObject({ code: status.NOT_FOUND });
+    const created = [];
+    for await (const { progress } of client.create({})) created.push(progress?.percent);
+    expect(created.at(-1)).toBe(100);
+    await expect(first(client.create({}))).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+    for await (const _ of client.start({}));
+    expect((await client.getState({})).state).toBe(State.STATE_RUNNING);
+    expect((await first(client.watchState({}))).state).toBe(State.STATE_RUNNING);
+    expect((await client.getIp({})).ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    await client.stop({});
+    await client.remove({});
+    expect((await client.getState({})).state).toBe(State.STATE_NONE_UNSPECIFIED);
+
+    await plugin.close();
+    expect(plugin.exit?.code).toBe(0);
+    expect(await readdir(base)).toEqual([]);
+  });
+});
+
+describe("the driverplug command x the Python plugin", () => {
+  it("creates, lists, stops and removes a machine with --driver pyfake", async () => {
+    const box = await Sandbox.create();
+    cleanups.push(() => box.dispose());
+    const env = { DRIVERPLUG_PLUGIN_DIRS: pluginDir };
+    const created = await expectOk(box, ["create", "--driver", "pyfake", "py1"], env);
+    expect(created.stdout).toMatch(/created/i);
+    const listed = JSON.parse((await expectOk(box, ["ls", "--json"], env)).stdout) as Array<{ name: string; driver: string }>;
+    expect(listed).toEqual([expect.objectContaining({ name: "py1", driver: "pyfake" })]);
+    await expectOk(box, ["start", "py1"], env);
+    expect((await expectOk(box, ["status", "py1"], env)).stdout.trim()).toBe("Running");
+    await expectOk(box, ["stop", "py1"], env);
+    await expectOk(box, ["rm", "py1"], env);
+    expect(await box.machines()).toEqual([]);
+    expect(await box.pluginDirs()).toEqual([]);
+  });
+});
