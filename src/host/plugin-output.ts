@@ -15,6 +15,10 @@ const MAX_STDOUT_LINE = 64 * 1024 + 1;
 const MAX_STDERR_LINE = 16 * 1024;
 /** Far above what a healthy plugin logs; a flood past it is dropped and counted. */
 export const MAX_LOG_LINES_PER_SECOND = 2000;
+/** Of the lines dropped in a window, the last ones are logged when it ends: a flood's last words often matter. */
+const KEEP_DROPPED_LINES = 20;
+
+type Source = "stdout" | "stderr";
 
 export interface FirstLineEvents {
   line(line: Line): void;
@@ -27,6 +31,9 @@ export class PluginOutput {
   private firstLine: FirstLineEvents | undefined;
   private sawFirstLine = false;
   private readonly budget = new LineBudget(MAX_LOG_LINES_PER_SECOND);
+  private lastDropped: { source: Source; line: Line }[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private openStreams = 2;
 
   constructor(
     private readonly plugin: string,
@@ -40,9 +47,13 @@ export class PluginOutput {
     stdout.on("end", () => {
       out.end();
       if (!this.sawFirstLine) this.firstLine?.end();
+      this.onStreamEnd();
     });
     stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    stderr.on("end", () => err.end());
+    stderr.on("end", () => {
+      err.end();
+      this.onStreamEnd();
+    });
     // A read error on a pipe means the plugin is going away; its exit reports that.
     stdout.on("error", () => {});
     stderr.on("error", () => {});
@@ -59,32 +70,63 @@ export class PluginOutput {
       this.firstLine?.line(line);
       return;
     }
-    if (this.withinBudget()) this.logText("stdout", line);
+    this.route("stdout", line);
   }
 
   private onStderrLine(line: Line): void {
     this.tail.add(line.text);
-    if (!this.withinBudget()) return;
+    this.route("stderr", line);
+  }
+
+  private route(source: Source, line: Line): void {
+    if (this.budget.take()) {
+      this.log(source, line);
+      return;
+    }
+    this.lastDropped.push({ source, line });
+    if (this.lastDropped.length > KEEP_DROPPED_LINES) this.lastDropped.shift();
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flushDropped(), this.budget.msLeftInWindow());
+      // Pending logs must not keep the host alive.
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Says how many lines were dropped, then logs the last of them. */
+  private flushDropped(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const count = this.budget.takeDropped();
+    if (count === 0) return;
+    const kept = this.lastDropped;
+    this.lastDropped = [];
+    this.emit({
+      level: "warn",
+      message: `${this.plugin}: dropped ${count} output lines: the plugin wrote more than ${MAX_LOG_LINES_PER_SECOND} lines a second; the last ${kept.length} follow`,
+      plugin: this.plugin,
+      module: "",
+      timestamp: "",
+      fields: { dropped: count },
+      source: "stderr-text",
+    });
+    for (const { source, line } of kept) this.log(source, line);
+  }
+
+  private onStreamEnd(): void {
+    if (--this.openStreams === 0) this.flushDropped();
+  }
+
+  private log(source: Source, line: Line): void {
+    if (source === "stdout") {
+      this.logText("stdout", line);
+      return;
+    }
     const record = line.cut ? undefined : parseLogLine(line.text);
     if (!record) {
       this.logText("stderr-text", line);
       return;
     }
     this.emit({ ...record, plugin: this.plugin, source: "stderr-json" });
-  }
-
-  private withinBudget(): boolean {
-    return this.budget.take((count) =>
-      this.emit({
-        level: "warn",
-        message: `${this.plugin}: dropped ${count} output lines: the plugin wrote more than ${MAX_LOG_LINES_PER_SECOND} lines a second`,
-        plugin: this.plugin,
-        module: "",
-        timestamp: "",
-        fields: { dropped: count },
-        source: "stderr-text",
-      }),
-    );
   }
 
   /** A throwing Logger must not take down the host from inside a stream callback. */

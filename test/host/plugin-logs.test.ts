@@ -93,9 +93,9 @@ describe("plugin logs", () => {
       `flood: ${records} records logged, ${dropped} lines dropped in 3 s, ${calls} calls served; ` +
         `heap after GC ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB, rss ${mib(before.rss)} -> peak ${mib(peakRss)} MiB`,
     );
-    // At most the budget per one-second window, plus one drop notice each: the 3 s run
-    // spans four windows, and launch and close may add up to two more.
-    expect(records).toBeLessThanOrEqual(6 * (MAX_LOG_LINES_PER_SECOND + 1));
+    // At most the budget per one-second window, plus a drop notice and the last 20
+    // dropped lines each: the 3 s run spans four windows, launch and close up to two more.
+    expect(records).toBeLessThanOrEqual(6 * (MAX_LOG_LINES_PER_SECOND + 21));
     expect(records).toBeGreaterThan(MAX_LOG_LINES_PER_SECOND);
     expect(dropped).toBeGreaterThan(10_000);
     expect(calls).toBeGreaterThan(10);
@@ -104,6 +104,20 @@ describe("plugin logs", () => {
     // its bound is only a backstop.
     expect(heapGrowth).toBeLessThan(8 * 2 ** 20);
     expect(peakRss - before.rss).toBeLessThan(256 * 2 ** 20);
+  });
+});
+
+describe("plugin log bursts", () => {
+  it("logs a burst's last lines and how many were dropped once the window ends", async () => {
+    const logger = collectingLogger("fixture: burst done");
+    const plugin = await launchFixture(env, "burst", { logger });
+    await logger.seen;
+    await plugin.close();
+    const burst = logger.records.filter((r) => r.message.includes("burst"));
+    const notice = logger.records.find((r) => r.level === "warn" && r.message.includes("dropped"));
+    expect(notice?.fields.dropped).toBe(10_001 - MAX_LOG_LINES_PER_SECOND);
+    expect(burst.length).toBe(MAX_LOG_LINES_PER_SECOND + 20);
+    expect(burst.at(-2)?.message).toBe("fixture: burst line 9999");
   });
 });
 
