@@ -165,12 +165,12 @@ function exposeGc(): () => void {
 describe("output floods", () => {
   it("100 MB on stdout and 100 MB on stderr: host memory stays bounded and the plugin keeps answering", async () => {
     let bytes = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
+    let records = 0;
+    // The host may drop lines of a flood (its log budget): count what arrives, but learn the end from the plugin itself.
     const logger: Logger = {
       log(record) {
+        records++;
         bytes += record.message.length;
-        if (record.message.includes("flood done")) done();
       },
     };
     const gc = exposeGc();
@@ -182,13 +182,7 @@ describe("output floods", () => {
     const plugin = await launch("hostile", { executable: HOSTILE, args: ["flood-100mb"], socketBaseDir: env.base, logger, graceMs: 500, termGraceMs: 500 });
     try {
       let calls = 0;
-      let flooding = true;
-      void finished.then(() => (flooding = false));
-      while (flooding) {
-        await plugin.client.getInfo({});
-        calls++;
-      }
-      await finished;
+      while ((await plugin.client.getInfo({})).driverVersion !== "flood done") calls++;
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
       gc();
@@ -200,7 +194,7 @@ describe("output floods", () => {
       figures.set("floodPeakRssGrowthMiB", Number(mib(rssGrowth)));
       figures.add("faultsSurvived");
       console.log(
-        `flood: 200 MB through the host in ${seconds.toFixed(1)} s (${mib(bytes)} MiB reached the logger, lines cut), ${calls} calls answered meanwhile; ` +
+        `flood: 200 MB through the host in ${seconds.toFixed(1)} s (${records} records, ${mib(bytes)} MiB reached the logger), ${calls} calls answered meanwhile; ` +
           `heap after GC ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB, rss ${mib(before.rss)} -> peak ${mib(peakRss)} MiB`,
       );
       expect(calls).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmod, chown, lstat, mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import { createServer, type Server as NetServer } from "node:net";
+import { connect, createServer, type Server as NetServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { basename, dirname, join } from "node:path";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
@@ -56,10 +56,10 @@ async function makeDir(name: string, mode: number, uid?: number): Promise<string
 const octal = (m: number) => `0${m.toString(8)}`;
 
 // The three ways a plugin learns its directory; XDG_RUNTIME_DIR's is <it>/driverplug.
-const SOURCES: Array<{ name: string; env: (dir: string) => Record<string, string>; leaf: (dir: string) => string }> = [
-  { name: "PLUGIN_UNIX_SOCKET_DIR", env: (dir) => ({ PLUGIN_UNIX_SOCKET_DIR: dir }), leaf: (dir) => dir },
-  { name: "MACHINE_PLUGIN_SOCKET_DIR", env: (dir) => ({ MACHINE_PLUGIN_SOCKET_DIR: dir }), leaf: (dir) => dir },
-  { name: "XDG_RUNTIME_DIR", env: (dir) => ({ XDG_RUNTIME_DIR: dirname(dir) }), leaf: (dir) => dir },
+const SOURCES: Array<{ name: string; env: (dir: string) => Record<string, string> }> = [
+  { name: "PLUGIN_UNIX_SOCKET_DIR", env: (dir) => ({ PLUGIN_UNIX_SOCKET_DIR: dir }) },
+  { name: "MACHINE_PLUGIN_SOCKET_DIR", env: (dir) => ({ MACHINE_PLUGIN_SOCKET_DIR: dir }) },
+  { name: "XDG_RUNTIME_DIR", env: (dir) => ({ XDG_RUNTIME_DIR: dirname(dir) }) },
 ];
 
 /** The directory the plugin will use for `source`, as `leafName` under root (XDG: root/x/driverplug). */
@@ -267,7 +267,6 @@ describe("the window between the directory check and the bind", () => {
     planted = join(dir, basename(planted));
     expect((await lstat(planted)).isSocket()).toBe(true);
     // Still the planter's socket, still answering.
-    const { connect } = await import("node:net");
     const reply = await new Promise<string>((resolve, reject) => {
       const c = connect(planted);
       let text = "";
@@ -326,6 +325,7 @@ async function freeze(child: ChildProcess): Promise<void> {
 }
 
 describe("a directory swap racing the plugin", () => {
+  // RACE_MS and RACE_N lengthen the race for a deeper local run (default 8 s, 60 attempts).
   it("never gets a plugin to serve from the attacker's directory (bounded swap loop, outcomes counted)", async () => {
     const dir = await makeDir("p", 0o700);
     const decoy = await makeDir("decoy", 0o777, OTHER_UID);

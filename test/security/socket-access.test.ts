@@ -3,7 +3,9 @@
 // when the directory around it is opened up by mistake (the socket is 0600
 // itself); and no plugin listens on TCP, UDP or an abstract socket.
 import { chmod, mkdir, rm, stat } from "node:fs/promises";
+import { connect } from "node:net";
 import { basename, join } from "node:path";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { pluginEnv, removeDir, shortTempDir, spawnPlugin, type RunningPlugin } from "../plugin/spawn-plugin.js";
@@ -16,7 +18,7 @@ afterAll(() => figures.print());
 
 let root: string;
 let plugin: RunningPlugin | undefined;
-let handle: PluginHandle<never> | undefined;
+let handle: PluginHandle<typeof DriverServiceService> | undefined;
 const links: string[] = [];
 
 beforeEach(async () => {
@@ -77,7 +79,7 @@ describe("another local user", () => {
   });
 
   it("cannot connect to a plugin launched by a host, whose private dir sits under the host's base dir", async () => {
-    handle = (await launch("fake", { socketBaseDir: join(root, "b"), logger: silentLogger })) as unknown as PluginHandle<never>;
+    handle = await launch("fake", { socketBaseDir: join(root, "b"), logger: silentLogger });
     await expectOtherUserRefused(handle.record.address);
     await expectOtherUserRefused(handle.record.address, join("/tmp", `dp-link-${process.pid}-${Date.now()}`));
     await expectOtherUserRefused(`/proc/${handle.pid}/root${handle.record.address}`);
@@ -86,7 +88,6 @@ describe("another local user", () => {
   it("is really another user: the same probe as root connects", async () => {
     // Guards the tests above against passing for the wrong reason (a broken probe).
     const p = await startPlugin();
-    const { connect } = await import("node:net");
     const result = await new Promise<string>((resolve) => {
       const s = connect(p.socketPath);
       s.once("connect", () => (s.destroy(), resolve("connected")));
@@ -119,7 +120,7 @@ describe("listening sockets", () => {
 
   it("a plugin launched by the host, after serving calls, still listens on nothing but its socket", async () => {
     const h = await launch("fake", { socketBaseDir: join(root, "b"), logger: silentLogger });
-    handle = h as unknown as PluginHandle<never>;
+    handle = h;
     await h.client.getInfo({});
     const mine = socketInodes(h.pid);
     const inet = internetSocketInodes();
