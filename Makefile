@@ -25,6 +25,7 @@ typecheck:
 
 build:
 	$(BIN)/tsc -p tsconfig.build.json
+	node scripts/build-bundles.mjs
 
 # The README's test command. The JSON report feeds CI's closing summary line.
 test: build

@@ -54,10 +54,11 @@ export function addLazyReflection(server: Pick<Server, "addService">): void {
 }
 
 function loadReflection(): Map<string, LoadedMethod> {
-  const require = createRequire(import.meta.url);
+  const root = driverplugRoot();
+  const require = createRequire(join(root, "package.json"));
   const protoLoader = require("@grpc/proto-loader") as typeof import("@grpc/proto-loader");
   const { ReflectionService } = require("@grpc/reflection") as typeof import("@grpc/reflection");
-  const pkg = protoLoader.loadSync(PROTO_FILES, { includeDirs: [protoRoot()] });
+  const pkg = protoLoader.loadSync(PROTO_FILES, { includeDirs: [join(root, "proto")] });
   const methods = new Map<string, LoadedMethod>();
   new ReflectionService(pkg).addToServer({
     addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation) {
@@ -70,10 +71,36 @@ function loadReflection(): Map<string, LoadedMethod> {
   return methods;
 }
 
-/** The repository's proto/ directory, found from this file in src/ or dist/src/. */
-function protoRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "proto", PROTO_FILES[0]!))) return join(dir, "proto");
-    if (dir === dirname(dir)) throw new Error("cannot find driverplug's proto/ directory for server reflection; it ships next to src/ and dist/");
+/**
+ * The folder holding driverplug's proto/ and package.json: found by walking
+ * up from this module (src/, dist/src/ or a bundle in dist/bundle/), else, for
+ * a driver author's bundle that lives elsewhere (scripts/bundle-plugin.mjs),
+ * the driverplug package installed next to it.
+ */
+function driverplugRoot(): string {
+  const here = fileURLToPath(import.meta.url);
+  const found = folderWithProtos(here) ?? folderWithProtos(installedDriverplug(here));
+  if (found === undefined) {
+    throw new Error(
+      `cannot find driverplug's proto/ directory for server reflection above ${here}, nor an installed driverplug package; install driverplug next to the plugin (it ships proto/)`,
+    );
+  }
+  return found;
+}
+
+function folderWithProtos(start: string | undefined): string | undefined {
+  if (start === undefined) return undefined;
+  for (let dir = dirname(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "proto", PROTO_FILES[0]!))) return dir;
+    if (dir === dirname(dir)) return undefined;
+  }
+}
+
+/** The main file of the driverplug package that `from` would import, if any. */
+function installedDriverplug(from: string): string | undefined {
+  try {
+    return createRequire(from).resolve("driverplug");
+  } catch {
+    return undefined;
   }
 }

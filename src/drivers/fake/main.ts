@@ -6,4 +6,7 @@ import { FakeDriver } from "./fake-driver.js";
 export const FAKE_DRIVER_VERSION = "0.1.0";
 
 const log = createLogger("fake");
-await serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: new FakeDriver(log), log });
+// Not awaited: no top-level await, so the executable can be a CommonJS bundle
+// with a V8 code cache (scripts/bundle-plugin.mjs). serve() reports and exits
+// on its own failures.
+void serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: new FakeDriver(log), log });

@@ -1,0 +1,13 @@
+// `make build`'s bundle step: the fake driver's plugin executable and the
+// driverplug CLI as code-cached bundles in dist/bundle/ (bundle-plugin.mjs),
+// run by bin/driverplug-driver-fake and bin/driverplug.
+import { fileURLToPath } from "node:url";
+import { bundlePlugin, writeCodeCache } from "./bundle-plugin.mjs";
+
+const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+const fake = await bundlePlugin({ entry: root("src/drivers/fake/main.ts"), out: root("dist/bundle/driverplug-driver-fake") });
+await writeCodeCache(fake);
+const cli = await bundlePlugin({ entry: root("src/cli/main.ts"), out: root("dist/bundle/driverplug") });
+// `--help` runs the CLI's whole set-up (commands, options) without touching any machine.
+await writeCodeCache(cli, { command: true, args: ["--help"] });

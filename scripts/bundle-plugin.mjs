@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// Turns a driverplug plugin's entry file into a fast-starting executable: one
+// CommonJS esbuild bundle of the plugin and its node_modules, run through
+// code-cache-runner.cjs with a V8 code cache made here by starting the plugin
+// once. Driver authors use it for their own plugins; `make build` uses it for
+// the fake driver (and the CLI).
+//
+//   node scripts/bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache]
+//
+// writes <out> (a /bin/sh launcher: `exec node <out>.cjs "$@"`), <out>.cjs
+// (the runner), <out>.bundle.cjs, its .map and, unless --no-cache, the code
+// cache <out>.bundle.cjs.v8cache. The entry must not use top-level await
+// (the bundle is CommonJS so V8 can cache it): call `serve(...)` without
+// awaiting it. Run the build as the user who runs the plugin: the runner only
+// trusts a cache owned by that user.
+import { build } from "esbuild";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const RUNNER = fileURLToPath(new URL("./code-cache-runner.cjs", import.meta.url));
+const STAMP = "//driverplug-bundle:";
+// What import.meta.url becomes in the CommonJS bundle: the bundle's own URL.
+const META_URL = "__driverplug_import_meta_url";
+const DEFAULT_COOKIE = { key: "DRIVERPLUG_PLUGIN", value: "machine-driver" };
+
+/**
+ * Bundles `entry` into `<out>.bundle.cjs` and writes the runner and launcher.
+ * Returns the launcher's path.
+ */
+export async function bundlePlugin({ entry, out, sourcemap = true }) {
+  out = resolve(out);
+  const bundle = `${out}.bundle.cjs`;
+  const result = await build({
+    entryPoints: [resolve(entry)],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    write: false,
+    outfile: bundle,
+    // Whitespace and syntax only: names stay readable in stack traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: sourcemap ? "linked" : false,
+    define: { "import.meta.url": META_URL },
+    banner: { js: `"use strict";var ${META_URL} = require("node:url").pathToFileURL(__filename).href;` },
+    logLevel: "silent",
+  }).catch((err) => {
+    const tla = err?.errors?.some((e) => /top-level await/i.test(e.text));
+    if (tla) throw new Error(`${entry} uses top-level await, which a CommonJS bundle cannot hold: call serve(...) without awaiting it`);
+    throw err;
+  });
+  for (const file of result.outputFiles) {
+    if (file.path === bundle) {
+      const code = file.text;
+      const stamp = `${STAMP}${createHash("sha256").update(code).digest("hex")}\n`;
+      await writeFile(bundle, stamp + code, { mode: 0o644 });
+    } else {
+      // The map's lines are shifted by the stamp line: one more ";" up front.
+      await writeFile(file.path, file.text.replace('"mappings":"', '"mappings":";'), { mode: 0o644 });
+    }
+  }
+  await copyFile(RUNNER, `${out}.cjs`);
+  await writeFile(out, launcher(basename(out)), { mode: 0o755 });
+  await chmod(out, 0o755);
+  await rm(`${bundle}.v8cache`, { force: true });
+  return out;
+}
+
+/** A /bin/sh launcher: no Node start of its own, and symlinks (npm's bin links) resolved. */
+function launcher(name) {
+  return `#!/bin/sh
+# ${name}: runs ${name}.cjs (written by driverplug's scripts/bundle-plugin.mjs).
+self=$0
+while [ -L "$self" ]; do
+  link=$(readlink "$self")
+  case $link in /*) self=$link ;; *) self=\${self%/*}/$link ;; esac
+done
+exec node "$self.cjs" "$@"
+`;
+}
+
+/**
+ * Writes the bundle's code cache by running it once: a plugin (the default)
+ * with its cookie and a private socket dir until its handshake, then stopped
+ * with SIGTERM; a command (`{ command: true, args }`) until it exits. The
+ * runner writes the cache at exit, so it holds what the run compiled.
+ */
+export async function writeCodeCache(out, { command = false, args = [], cookie = DEFAULT_COOKIE, timeoutMs = 60_000 } = {}) {
+  out = resolve(out);
+  const dir = await mkdtemp(join(tmpdir(), "dpc-"));
+  try {
+    const child = spawn(process.execPath, [`${out}.cjs`, ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, [cookie.key]: cookie.value, PLUGIN_UNIX_SOCKET_DIR: dir, DRIVERPLUG_WRITE_CODE_CACHE: "1" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    if (command) child.stdout.resume();
+    const exited = once(child, "exit");
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    try {
+      if (!command) {
+        await firstLine(child.stdout);
+        child.kill("SIGTERM");
+      }
+      const [code, signal] = await exited;
+      if (code !== 0) throw new Error(`${out} exited with ${signal ?? code} while its code cache was made:\n${stderr}`);
+    } finally {
+      clearTimeout(timer);
+      child.stdin.end();
+    }
+    await readFile(`${out}.bundle.cjs.v8cache`).catch(() => {
+      throw new Error(`${out} did not write its code cache; is ${out}.cjs the runner from bundle-plugin.mjs?`);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function firstLine(stream) {
+  return new Promise((resolveLine, reject) => {
+    let text = "";
+    const onData = (d) => {
+      text += d;
+      const nl = text.indexOf("\n");
+      if (nl >= 0) {
+        stream.off("data", onData);
+        resolveLine(text.slice(0, nl));
+      }
+    };
+    stream.on("data", onData);
+    stream.once("end", () => reject(new Error(`the plugin closed stdout before its handshake: ${JSON.stringify(text)}`)));
+  });
+}
+
+async function main(argv) {
+  const args = argv.filter((a) => !a.startsWith("--"));
+  if (args.length !== 2) {
+    process.stderr.write("usage: node bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache]\n");
+    process.exit(2);
+  }
+  const out = await bundlePlugin({ entry: args[0], out: args[1] });
+  if (!argv.includes("--no-cache")) await writeCodeCache(out);
+  process.stdout.write(`${out}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`bundle-plugin: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

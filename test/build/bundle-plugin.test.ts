@@ -1,0 +1,92 @@
+// scripts/bundle-plugin.mjs as a driver author runs it: entry in, a
+// fast-starting plugin executable (launcher, runner, bundle, code cache) out.
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, readdir, rm, stat, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { State, type DriverServiceClient, type GetStateResponse } from "../../generated/driverplug/driver/v1/driver.js";
+import { REPO, pluginEnv, shortTempDir, spawnPlugin, type RunningPlugin } from "../plugin/spawn-plugin.js";
+
+const run = promisify(execFile);
+const BUNDLE_PLUGIN = join(REPO, "scripts", "bundle-plugin.mjs");
+const ENTRY = join(REPO, "test", "build", "fixtures", "tiny-driver.ts");
+
+let dir: string;
+let out: string;
+const socketDirs: string[] = [];
+
+beforeAll(async () => {
+  dir = await shortTempDir();
+  out = join(dir, "bin", "driverplug-driver-tiny");
+  await mkdir(join(dir, "bin"));
+  const { stdout } = await run(process.execPath, [BUNDLE_PLUGIN, ENTRY, out]);
+  expect(stdout.trim()).toBe(out);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([dir, ...socketDirs].map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function getState(client: DriverServiceClient): Promise<GetStateResponse> {
+  return new Promise((resolve, reject) => client.getState({}, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+async function startTraced(command: string): Promise<{ plugin: RunningPlugin; trace: string }> {
+  const socketDir = await shortTempDir();
+  socketDirs.push(socketDir);
+  const plugin = await spawnPlugin({ command, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }) });
+  for (;;) {
+    const line = plugin.stderr.find((l) => l.startsWith("driverplug code cache: "));
+    if (line !== undefined) return { plugin, trace: line };
+    const [chunk] = (await Promise.race([once(plugin.child.stderr!, "data"), once(plugin.child.stderr!, "end")])) as [unknown];
+    if (chunk === undefined) throw new Error(`no code cache trace line on stderr: ${plugin.stderr.join("\n")}`);
+  }
+}
+
+describe("bundle-plugin.mjs", () => {
+  it("writes an executable launcher, its runner, the bundle with a source map and a code cache only its user may write", async () => {
+    expect((await readdir(join(dir, "bin"))).sort()).toEqual([
+      "driverplug-driver-tiny",
+      "driverplug-driver-tiny.bundle.cjs",
+      "driverplug-driver-tiny.bundle.cjs.map",
+      "driverplug-driver-tiny.bundle.cjs.v8cache",
+      "driverplug-driver-tiny.cjs",
+    ]);
+    expect((await stat(out)).mode & 0o777).toBe(0o755);
+    const cache = await stat(`${out}.bundle.cjs.v8cache`);
+    expect(cache.uid).toBe(process.getuid!());
+    expect(cache.mode & 0o022).toBe(0);
+  });
+
+  it("makes an executable that starts from its code cache and serves the driver", async () => {
+    const { plugin, trace } = await startTraced(out);
+    try {
+      expect(trace).toBe("driverplug code cache: used");
+      expect(plugin.handshake.address).toMatch(/\/tiny-\d+-[0-9a-f]+\.sock$/);
+      expect((await getState(plugin.driver())).state).toBe(State.STATE_RUNNING);
+    } finally {
+      await plugin.close();
+    }
+  });
+
+  it("makes a launcher that still finds its files when run through a symlink, as npm links bins", async () => {
+    const links = join(dir, "links");
+    await mkdir(links, { recursive: true });
+    await symlink(out, join(links, "driverplug-driver-tiny"));
+    const { plugin, trace } = await startTraced(join(links, "driverplug-driver-tiny"));
+    try {
+      expect(trace).toBe("driverplug code cache: used");
+      expect((await getState(plugin.driver())).state).toBe(State.STATE_RUNNING);
+    } finally {
+      await plugin.close();
+    }
+  });
+
+  it("refuses an entry with top-level await, saying to call serve() without awaiting it", async () => {
+    const failed = run(process.execPath, [BUNDLE_PLUGIN, join(REPO, "examples", "minimal-driver.ts"), join(dir, "bin", "driverplug-driver-minimal")]);
+    await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("uses top-level await") });
+    await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining("call serve(...) without awaiting it") });
+  });
+});
