@@ -2,6 +2,7 @@
 // called through its typed promise client, exactly as a host author would.
 import { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
 import { Client, credentials } from "@grpc/grpc-js";
+import { fileURLToPath } from "node:url";
 import { createTypedClient, driverCallDefaults, launch, silentLogger, type PluginHandle } from "../src/host/index.js";
 import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
@@ -9,6 +10,8 @@ import { benchScript } from "./child-server.js";
 import type { PluginStarter, StartedPlugin } from "./suites/startup.js";
 
 type DriverHandle = PluginHandle<typeof DriverServiceService>;
+
+const UNBUNDLED_FAKE = fileURLToPath(new URL("../src/drivers/fake/main.js", import.meta.url));
 
 export interface DriverplugClient extends BenchClient {
   /** The plugin's socket path, for the breakdown that calls it with a bare client. */
@@ -79,16 +82,9 @@ export function launchBenchDriver(burst: number): Promise<DriverHandle> {
 /** Start-up and scale measure the fake plugin: launch, then Probe (it answers before any config). */
 export const startFake: PluginStarter = async () => starter(await launchFake());
 
-/** The same plugin from one bundled file (see fake-bundle.ts), run by node. */
-export function startBundledFake(bundle: string): PluginStarter {
-  return async () => starter(await launch("fake", { executable: process.execPath, args: [bundle], logger: silentLogger }));
-}
-
-/** The CommonJS bundle run through the V8 code-cache loader. */
-export function startCachedFake(cjsBundle: string): PluginStarter {
-  const loader = benchScript("plugins/code-cache-loader.js");
-  return async () => starter(await launch("fake", { executable: process.execPath, args: [loader, cjsBundle], logger: silentLogger }));
-}
+/** The same plugin from dist/src's ESM files (no bundle, no code cache), for comparison. */
+export const startUnbundledFake: PluginStarter = async () =>
+  starter(await launch("fake", { executable: process.execPath, args: [UNBUNDLED_FAKE], logger: silentLogger }));
 
 function starter(handle: DriverHandle): StartedPlugin {
   return { pid: handle.pid, call: () => handle.client.probe({}), close: () => handle.close() };

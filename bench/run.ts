@@ -11,8 +11,7 @@ import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
 import { benchScript, startChildServer, type ChildServer } from "./child-server.js";
 import { benchConfig, type BenchConfig } from "./config.js";
-import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startBundledFake, startCachedFake, startFake, typedClientOn } from "./driverplug-client.js";
-import { bundleFakePlugin, bundleFakePluginCjs } from "./fake-bundle.js";
+import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startFake, startUnbundledFake, typedClientOn } from "./driverplug-client.js";
 import { QUERY_TIMEOUT_MS } from "../src/host/index.js";
 import { connectFloor } from "./floor-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
@@ -171,23 +170,19 @@ async function payloadAndStream(s: Sections): Promise<void> {
 
 async function startupAndScale(s: Sections): Promise<void> {
   const { config, results } = s;
-  log("start-up (building the bundled variant first)");
-  const bundle = await bundleFakePlugin();
-  const cjsBundle = await bundleFakePluginCjs();
+  log("start-up");
   const rounds = await runStartup(
     [
-      { name: "plugin", note: "fake plugin (bin/, dist/ ESM files): launch() to first Probe", start: startFake },
-      { name: "plugin_bundle", note: "same plugin as one esbuild ESM bundle, run by node", start: startBundledFake(bundle) },
-      { name: "plugin_bundle_cache", note: "same plugin as a CommonJS bundle with a V8 code cache", start: startCachedFake(cjsBundle) },
+      { name: "plugin", note: "fake plugin as shipped (bin/: the code-cached bundle): launch() to first Probe", start: startFake },
+      { name: "plugin_unbundled", note: "same plugin from dist/src's ESM files, as before the bundle", start: startUnbundledFake },
     ],
     config.startup,
     results,
   );
   results.add("ratio.startup_over_node", medianRatio(rounds.get("plugin")!, rounds.get("node")!), "x", "paired rounds");
-  results.add("ratio.startup_bundle_over_node", medianRatio(rounds.get("plugin_bundle")!, rounds.get("node")!), "x", "paired rounds");
-  results.add("ratio.startup_bundle_cache_over_node", medianRatio(rounds.get("plugin_bundle_cache")!, rounds.get("node")!), "x", "paired rounds");
+  results.add("ratio.startup_unbundled_over_node", medianRatio(rounds.get("plugin_unbundled")!, rounds.get("node")!), "x", "paired rounds");
   log("scale: 1, 10, 50 plugins at once");
-  await runScale(startFake, config.scale, results, { name: "bundle_cache", start: startCachedFake(cjsBundle) });
+  await runScale(startFake, config.scale, results);
   results.add("idle_rss_mib", await idleRssMib(startFake), "MiB", "VmRSS of the fake plugin, idle after one call");
 }
 
