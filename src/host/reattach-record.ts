@@ -16,6 +16,8 @@ export interface ReattachRecord {
   privateDir: string;
   /** In group mode, the gid that may reach the socket. */
   gid?: number;
+  /** The plugin serves AutoMTLS; the client key is never saved, so it cannot be reattached. */
+  autoMtls?: true;
 }
 
 function bad(why: string): LaunchError {
@@ -41,6 +43,10 @@ export function parseReattachRecord(value: unknown): ReattachRecord {
   if (r.gid !== undefined) {
     if (typeof r.gid !== "number" || !Number.isSafeInteger(r.gid) || r.gid < 0) throw bad("gid is not a group id");
     record.gid = r.gid;
+  }
+  if (r.autoMtls !== undefined) {
+    if (r.autoMtls !== true) throw bad("autoMtls is not true");
+    record.autoMtls = true;
   }
   return record;
 }

@@ -32,6 +32,9 @@ export function reattach(record: unknown, options?: ReattachOptions): Promise<Pl
 export async function reattach<S extends ServiceDefinitionShape>(record: unknown, options: ReattachOptions<S> = {}): Promise<PluginHandle<S>> {
   const r = parseReattachRecord(record);
   assertPluginName(r.driver);
+  if (r.autoMtls) {
+    throw bad(`plugin ${r.driver} (pid ${r.pid}) serves AutoMTLS, whose client key lives only in the host that launched it; launch without autoMtls to reattach later`);
+  }
   try {
     negotiateVersion(options.versions ?? PROTOCOL_VERSIONS, [r.appVersion]);
   } catch (err) {

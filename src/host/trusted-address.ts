@@ -15,10 +15,12 @@ function untrusted(path: string, why: string): LaunchError {
   return new LaunchError("untrusted-address", `refusing the plugin's socket address ${JSON.stringify(path)}: ${why}`);
 }
 
-export function assertHandshakeKind(h: Handshake): void {
+/** `autoMtls`: the host sent a client certificate, so the plugin must offer one. */
+export function assertHandshakeKind(h: Handshake, autoMtls = false): void {
   if (h.network !== "unix") throw untrusted(h.address, `network is ${JSON.stringify(h.network)}; driverplug hosts only talk to plugins over unix sockets`);
   if (h.protocol !== "grpc") throw untrusted(h.address, `protocol is ${JSON.stringify(h.protocol)}; driverplug plugins speak grpc`);
-  if (h.serverCert !== "") throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
+  if (autoMtls && h.serverCert === "") throw untrusted(h.address, "this host asked for AutoMTLS, but the plugin offers no certificate (does it support PLUGIN_CLIENT_CERT?)");
+  if (!autoMtls && h.serverCert !== "") throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
 }
 
 /** Returns the socket path once it passed every check; `gid`: group mode's group may have access. */
@@ -38,13 +40,13 @@ export async function checkTrustedSocket(address: string, privateDir: string, gi
 }
 
 /** All of a handshake's checks: version, kind, then the socket; returns the socket path. */
-export async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined): Promise<string> {
+export async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined, autoMtls = false): Promise<string> {
   try {
     negotiateVersion(versions, [h.appVersion]);
   } catch (err) {
     if (!(err instanceof VersionMismatchError)) throw err;
     throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
   }
-  assertHandshakeKind(h);
+  assertHandshakeKind(h, autoMtls);
   return checkTrustedSocket(h.address, privateDir, gid);
 }
