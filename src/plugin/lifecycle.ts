@@ -4,6 +4,7 @@
 // streams forever); an uncaught exception or unhandled rejection logs its
 // stack and exits 1. Every path removes the socket file.
 import type { Server } from "@grpc/grpc-js";
+import { rmdirSync } from "node:fs";
 import { HealthCheckResponse_ServingStatus } from "../../generated/grpc/health/v1/health.js";
 import type { HealthState } from "./health-service.js";
 import type { Logger } from "./logger.js";
@@ -14,6 +15,7 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 1000;
 
 export class PluginLifecycle {
   private socketPath: string | undefined;
+  private orphanedDir: string | undefined;
   private server: Server | undefined;
   private health: HealthState | undefined;
   private stopping = false;
@@ -43,6 +45,11 @@ export class PluginLifecycle {
   serving(server: Server, health: HealthState): void {
     this.server = server;
     this.health = health;
+  }
+
+  /** After the socket, remove this directory too if it is empty (the host that made it is gone). */
+  removeDirOnExit(dir: string): void {
+    this.orphanedDir = dir;
   }
 
   onStop(cleanup: () => void): void {
@@ -105,8 +112,18 @@ export class PluginLifecycle {
   }
 
   private removeSocket(): void {
-    if (this.socketPath === undefined) return;
-    removeSocketFile(this.socketPath);
-    this.socketPath = undefined;
+    if (this.socketPath !== undefined) {
+      removeSocketFile(this.socketPath);
+      this.socketPath = undefined;
+    }
+    if (this.orphanedDir !== undefined) {
+      // Not recursive: a directory with anything left in it is not ours to judge.
+      try {
+        rmdirSync(this.orphanedDir);
+      } catch {
+        // Already gone, not empty, or replaced: leave it.
+      }
+      this.orphanedDir = undefined;
+    }
   }
 }

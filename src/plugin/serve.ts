@@ -7,7 +7,7 @@ import { DriverServiceService, type Capability } from "../../generated/driverplu
 import { HealthService } from "../../generated/grpc/health/v1/health.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import { GRPCStdioService } from "../../generated/plugin/grpc_stdio.js";
-import { DEFAULT_COOKIE, DRIVERPLUG_STDIN_LIFELINE, PLUGIN_MULTIPLEX_GRPC, type MagicCookie } from "../protocol/env.js";
+import { DEFAULT_COOKIE, DRIVERPLUG_STDIN_LIFELINE, PLUGIN_MULTIPLEX_GRPC, PLUGIN_UNIX_SOCKET_DIR, type MagicCookie } from "../protocol/env.js";
 import { CORE_PROTOCOL_VERSION, formatHandshake } from "../protocol/handshake.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
@@ -108,7 +108,12 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
         multiplex: env[PLUGIN_MULTIPLEX_GRPC] ? false : undefined,
       })}\n`,
     );
-    lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone: stop }));
+    const onHostGone = (why: string) => {
+      // Nobody is left to remove the private dir the host made for us.
+      if (env[PLUGIN_UNIX_SOCKET_DIR]) lifecycle.removeDirOnExit(env[PLUGIN_UNIX_SOCKET_DIR]);
+      stop(why);
+    };
+    lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone }));
     lifecycle.onStop(() => capture.uninstall());
     log.debug("plugin serving", { path, appVersion, version: options.version });
     return { socketPath: path, appVersion, log, stop: (why = "stop() was called") => stop(why) };

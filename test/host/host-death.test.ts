@@ -52,11 +52,7 @@ describe("host death", () => {
     await once(host!, "exit");
     expect(await allGoneWithin(records.map((r) => r.pid), 2000)).toBe(true);
     console.log(`host SIGKILL: 4 plugins gone after ${Date.now() - killedAt} ms`);
-    for (const r of records) expect(await entries(r.privateDir)).toEqual([]);
-    // The dead host could not remove its private dirs; the next host reclaims them before it launches.
-    const next = await launch("fake", { socketBaseDir: env.base, logger: silentLogger });
-    expect(await entries(env.base)).toEqual([next.record.privateDir.split("/").at(-1)]);
-    await next.close();
+    // Each orphaned plugin removed its socket and the private dir its dead host made.
     expect(await entries(env.base)).toEqual([]);
   });
 
