@@ -2,30 +2,19 @@
 // in; the driver service uses a MutationQueue (mutation-queue.ts).
 import type { ActiveCall } from "./call-context.js";
 
-/** Resolves with a release function once the call may run; rejects if its signal aborts first. */
+export type Release = () => void;
+
+/**
+ * Gives a release function once the call may run: synchronously when the
+ * call need not wait (most calls, so they pay for no promise), else as a
+ * promise that rejects if the call is aborted while it waits.
+ */
 export interface CallGate {
-  enter(method: string, call: ActiveCall): Promise<() => void>;
+  enter(method: string, call: ActiveCall): Release | Promise<Release>;
 }
+
+export const NO_RELEASE: Release = () => {};
 
 export const OPEN_GATE: CallGate = {
-  enter: async () => () => {},
+  enter: () => NO_RELEASE,
 };
-
-/** Waits for a promise unless the signal aborts first (then rejects with its reason). */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
-}

@@ -6,11 +6,10 @@ import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { DriverError } from "./driver-error.js";
 import type { Logger } from "./logger.js";
 
-export function toServiceError(err: unknown, signal: AbortSignal, path: string, log: Logger): Partial<ServiceError> {
+/** `abortReason` is why the call was aborted, if it was: a handler that fails because of it reports that. */
+export function toServiceError(err: unknown, abortReason: DriverError | undefined, path: string, log: Logger): Partial<ServiceError> {
   if (err instanceof DriverError) return statusOf(err.code, err.message);
-  if (signal.aborted && signal.reason instanceof DriverError) {
-    return statusOf(signal.reason.code, signal.reason.message);
-  }
+  if (abortReason) return statusOf(abortReason.code, abortReason.message);
   const message = err instanceof Error ? err.message : String(err);
   log.error("unexpected error in driver method", { method: path, error: err instanceof Error ? err : String(err) });
   return statusOf(status.INTERNAL, `${path}: unexpected error in the driver: ${message}`);

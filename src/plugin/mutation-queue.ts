@@ -1,42 +1,56 @@
 // Serializes a service's mutating calls so a driver need not be re-entrant,
 // while pre-empting calls (Kill) never wait: they abort the mutating call in
-// flight and run at once. Queries pass straight through.
+// flight and run at once. Queries pass straight through, and so does a
+// mutating call when no other one holds or awaits its turn.
 import { cancelled } from "./driver-error.js";
 import type { ActiveCall } from "./call-context.js";
-import { untilAborted, type CallGate } from "./call-gate.js";
+import { NO_RELEASE, type CallGate, type Release } from "./call-gate.js";
 
 export class MutationQueue implements CallGate {
+  /** Settles once every mutating call admitted so far has released its turn. */
   private tail: Promise<void> = Promise.resolve();
-  private inFlight: { method: string; controller: AbortController } | undefined;
+  /** Mutating calls running or waiting; 0 means the tail has settled (or is about to). */
+  private holders = 0;
+  private inFlight: ActiveCall | undefined;
 
   constructor(
     private readonly mutating: ReadonlySet<string>,
     private readonly preempting: ReadonlySet<string>,
   ) {}
 
-  async enter(method: string, call: ActiveCall): Promise<() => void> {
+  enter(method: string, call: ActiveCall): Release | Promise<Release> {
     if (this.preempting.has(method)) {
-      this.inFlight?.controller.abort(cancelled(`${this.inFlight.method} was aborted by ${method}`));
-      return () => {};
+      this.inFlight?.abort(cancelled(`${this.inFlight.method} was aborted by ${method}`));
+      return NO_RELEASE;
     }
-    if (!this.mutating.has(method)) return () => {};
+    if (!this.mutating.has(method)) return NO_RELEASE;
     const previous = this.tail;
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
     // A waiter that gives up still passes its turn on only after the calls
     // before it finished, so the order holds.
-    this.tail = previous.then(() => mine);
-    try {
-      await untilAborted(previous, call.ctx.signal);
-    } catch (err) {
-      release();
-      throw err;
-    }
-    const entry = { method, controller: call.controller };
-    this.inFlight = entry;
+    this.tail = this.holders === 0 ? mine : previous.then(() => mine);
+    const free = this.holders === 0;
+    this.holders++;
+    const passTurn = () => {
+      this.holders--;
+      done();
+    };
+    if (free) return this.admit(call, passTurn);
+    return call.race(previous).then(
+      () => this.admit(call, passTurn),
+      (err: unknown) => {
+        passTurn();
+        throw err;
+      },
+    );
+  }
+
+  private admit(call: ActiveCall, passTurn: () => void): Release {
+    this.inFlight = call;
     return () => {
-      if (this.inFlight === entry) this.inFlight = undefined;
-      release();
+      if (this.inFlight === call) this.inFlight = undefined;
+      passTurn();
     };
   }
 }

@@ -12,8 +12,8 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { MethodDefinitionShape, ServiceDefinitionShape } from "../protocol/service-types.js";
-import { callContext, type ActiveCall } from "./call-context.js";
-import { OPEN_GATE, untilAborted, type CallGate } from "./call-gate.js";
+import { ActiveCall } from "./call-context.js";
+import { NO_RELEASE, OPEN_GATE, type CallGate, type Release } from "./call-gate.js";
 import { unimplemented } from "./driver-error.js";
 import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
@@ -59,35 +59,57 @@ function adaptMethod(
   return method.responseStream
     ? (call: ServerWritableStream<unknown, unknown>) => void serveStream(name, method.path, implemented as AnyStreaming, call, options)
     : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        void serveUnary(name, method.path, implemented as AnyUnary, call, callback, options);
+        serveUnary(name, method.path, implemented as AnyUnary, call, callback, options);
 }
 
-async function serveUnary(
+function serveUnary(
   name: string,
   path: string,
   handler: AnyUnary,
   call: ServerUnaryCall<unknown, unknown>,
   callback: sendUnaryData<unknown>,
   options: AdapterOptions,
-): Promise<void> {
-  const active = callContext(call, name);
-  const { signal } = active.ctx;
-  let release = () => {};
-  let running: Promise<unknown> = Promise.resolve();
-  try {
-    release = await (options.gate ?? OPEN_GATE).enter(name, active);
-    running = invoke(() => handler(call.request, active.ctx));
-    // Answer as soon as the call is aborted, even if the handler is slow to notice.
-    const response = await untilAborted(running, signal);
+): void {
+  const active = new ActiveCall(call, name);
+  let answered = false;
+  const succeed = (response: unknown) => {
+    if (answered) return;
+    answered = true;
     callback(null, response);
-  } catch (err) {
-    callback(toServiceError(err, signal, path, options.log));
-  } finally {
+  };
+  const fail = (err: unknown) => {
+    if (answered) return;
+    answered = true;
+    callback(toServiceError(err, active.abortReason, path, options.log));
+  };
+  const run = (release: Release) => {
+    const running = invoke(() => handler(call.request, active.ctx));
+    // Answer as soon as the call is aborted, even if the handler is slow to notice.
+    active.whenAborted(fail);
+    running.then(succeed, (err: unknown) => {
+      if (answered) options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) });
+      fail(err);
+    });
     // The next queued call runs only once this handler has really finished.
-    await running.catch((err: unknown) => options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) }));
-    release();
+    const finished = () => {
+      release();
+      active.dispose();
+    };
+    running.then(finished, finished);
+  };
+  let admitted: Release | Promise<Release>;
+  try {
+    admitted = (options.gate ?? OPEN_GATE).enter(name, active);
+  } catch (err) {
+    fail(err);
     active.dispose();
+    return;
   }
+  if (typeof admitted === "function") return run(admitted);
+  admitted.then(run, (err: unknown) => {
+    fail(err);
+    active.dispose();
+  });
 }
 
 async function serveStream(
@@ -97,9 +119,8 @@ async function serveStream(
   call: ServerWritableStream<unknown, unknown>,
   options: AdapterOptions,
 ): Promise<void> {
-  const active = callContext(call, name);
-  const { signal } = active.ctx;
-  let release = () => {};
+  const active = new ActiveCall(call, name);
+  let release: Release = NO_RELEASE;
   let iterator: AsyncIterator<unknown> | undefined;
   let pending: Promise<unknown> = Promise.resolve();
   try {
@@ -108,13 +129,13 @@ async function serveStream(
     for (;;) {
       const step = iterator.next();
       pending = step;
-      const result = await untilAborted(step, signal);
+      const result = await active.race(step);
       if (result.done) break;
-      if (!call.write(result.value)) await drained(call, signal);
+      if (!call.write(result.value)) await drained(call, active.ctx.signal);
     }
     call.end();
   } catch (err) {
-    call.emit("error", toServiceError(err, signal, path, options.log));
+    call.emit("error", toServiceError(err, active.abortReason, path, options.log));
     await finish(iterator, pending, path, options.log);
   } finally {
     release();
