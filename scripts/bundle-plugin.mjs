@@ -13,6 +13,7 @@
 // (the bundle is CommonJS so V8 can cache it): call `serve(...)` without
 // awaiting it. Run the build as the user who runs the plugin: the runner only
 // trusts a cache owned by that user.
+import { Client, credentials } from "@grpc/grpc-js";
 import { build } from "esbuild";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -58,11 +59,16 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
   for (const file of result.outputFiles) {
     if (file.path === bundle) {
       const code = file.text;
+      // The runner reads the bundle as latin1, quicker than UTF-8 and exact
+      // for esbuild's default ASCII-only output.
+      if (!/^[\x00-\x7f]*$/.test(code)) throw new Error(`the bundle of ${entry} is not ASCII-only; the code-cache runner needs it to be`);
       const stamp = `${STAMP}${createHash("sha256").update(code).digest("hex")}\n`;
       await writeFile(bundle, stamp + code, { mode: 0o644 });
     } else {
-      // The map's lines are shifted by the stamp line: one more ";" up front.
-      await writeFile(file.path, file.text.replace('"mappings":"', '"mappings":";'), { mode: 0o644 });
+      // The stamp line shifts the bundle's lines by one: one more ";" up front.
+      const map = JSON.parse(file.text);
+      map.mappings = `;${map.mappings}`;
+      await writeFile(file.path, JSON.stringify(map), { mode: 0o644 });
     }
   }
   await copyFile(RUNNER, `${out}.cjs`);
@@ -106,7 +112,7 @@ export async function writeCodeCache(out, { command = false, args = [], cookie =
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     try {
       if (!command) {
-        await firstLine(child.stdout);
+        await healthCheck(await firstLine(child.stdout));
         child.kill("SIGTERM");
       }
       const [code, signal] = await exited;
@@ -120,6 +126,23 @@ export async function writeCodeCache(out, { command = false, args = [], cookie =
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One grpc.health.v1 Check on the plugin, so the cache also holds the code
+ * that serves a first call (every driverplug plugin serves health).
+ */
+async function healthCheck(handshake) {
+  const address = handshake.split("|")[3];
+  if (!address) throw new Error(`the plugin's handshake names no address: ${JSON.stringify(handshake)}`);
+  const client = new Client(`unix:${address}`, credentials.createInsecure());
+  try {
+    await new Promise((resolveCall, reject) =>
+      client.makeUnaryRequest("/grpc.health.v1.Health/Check", () => Buffer.alloc(0), (b) => b, {}, (err) => (err ? reject(err) : resolveCall())),
+    );
+  } finally {
+    client.close();
   }
 }
 

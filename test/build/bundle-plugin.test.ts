@@ -2,7 +2,8 @@
 // fast-starting plugin executable (launcher, runner, bundle, code cache) out.
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, readdir, rm, stat, symlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, symlink } from "node:fs/promises";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +59,17 @@ describe("bundle-plugin.mjs", () => {
     const cache = await stat(`${out}.bundle.cjs.v8cache`);
     expect(cache.uid).toBe(process.getuid!());
     expect(cache.mode & 0o022).toBe(0);
+  });
+
+  it("writes a source map that points the bundle's code back at the entry's source lines", async () => {
+    const code = (await readFile(`${out}.bundle.cjs`, "latin1")).split("\n");
+    const line = code.findIndex((l) => l.includes('name:"tiny"'));
+    expect(line).toBeGreaterThan(0);
+    const map = new SourceMap(JSON.parse(await readFile(`${out}.bundle.cjs.map`, "utf8")) as SourceMapPayload);
+    const entry = map.findEntry(line, code[line]!.indexOf('name:"tiny"'));
+    expect(entry).toMatchObject({ originalSource: expect.stringMatching(/test\/build\/fixtures\/tiny-driver\.ts$/) });
+    const source = (await readFile(ENTRY, "utf8")).split("\n");
+    expect(source[(entry as { originalLine: number }).originalLine]).toContain('name: "tiny"');
   });
 
   it("makes an executable that starts from its code cache and serves the driver", async () => {

@@ -177,6 +177,13 @@ describe("the fake plugin's code cache", () => {
     await expectServes(plugin);
   });
 
+  it("steps aside under --enable-source-maps: the bundle loads through require(), so stack traces map to src/, and serves", async () => {
+    const build = await copyOfBuild();
+    const { plugin, trace } = await runBundle(build.runner, ["--enable-source-maps"]);
+    expect(trace).toBe("not used: source maps are on, so the bundle loads through require()");
+    await expectServes(plugin);
+  });
+
   it("is never written by a running plugin, only by the build", async () => {
     const build = await copyOfBuild();
     await rm(build.cache);
