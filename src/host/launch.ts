@@ -2,7 +2,7 @@
 // passed every check. The plugin gets the cookie, the versions, its own
 // private socket dir and a stdin lifeline in its environment only; any
 // failure before the handshake kills and reaps it and says what happened.
-import { credentials, Client } from "@grpc/grpc-js";
+import { credentials, Client, type ChannelOptions } from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import {
@@ -31,8 +31,9 @@ import { ChildPluginProcess } from "./plugin-process.js";
 import { defaultSocketBaseDir, makePrivateDir, removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import { makeClientCertificate, pinnedServerCertificate, tlsChannel, type ClientCertificate } from "./client-tls.js";
 import { checkHandshake } from "./trusted-address.js";
+import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
-export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends FindOptions, CloseOptions {
+export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends FindOptions, CloseOptions, TransportOptions {
   /** Run this executable instead of looking the name up. */
   executable?: string;
   args?: readonly string[];
@@ -73,6 +74,8 @@ export function launch<S extends ServiceDefinitionShape>(name: string, options: 
 export function launch(name: string, options?: LaunchOptions): Promise<PluginHandle>;
 export async function launch<S extends ServiceDefinitionShape>(name: string, options: LaunchOptions<S> = {}): Promise<PluginHandle<S>> {
   assertPluginName(name);
+  // Checked before anything starts: a bad size is the caller's mistake, not the plugin's.
+  const transport = transportChannelOptions(options);
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   const versions = options.versions ?? PROTOCOL_VERSIONS;
   const gid = socketGroupId(options.socketGroup);
@@ -105,7 +108,7 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
     const socketPath = await checkHandshake(handshake, versions, privateDir, gid, clientCert !== undefined).catch(async (err: unknown) => {
       throw await explainAfterHandshake(err, name, executable, child, proc, output);
     });
-    const channel = clientCert ? tlsClient(socketPath, handshake.serverCert, clientCert) : new Client(unixAddress(socketPath), credentials.createInsecure());
+    const channel = clientCert ? tlsClient(socketPath, handshake.serverCert, clientCert, transport) : new Client(unixAddress(socketPath), credentials.createInsecure(), transport);
   // Start connecting now (the socket is listening), so the first call need not wait for it.
   channel.getChannel().getConnectivityState(true);
     const handle = new PluginHandle({
@@ -146,7 +149,7 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
   }
 }
 
-function tlsClient(socketPath: string, serverCertField: string, clientCert: ClientCertificate): Client {
+function tlsClient(socketPath: string, serverCertField: string, clientCert: ClientCertificate, transport: ChannelOptions): Client {
   let serverPem: string;
   try {
     serverPem = pinnedServerCertificate(serverCertField);
@@ -154,7 +157,7 @@ function tlsClient(socketPath: string, serverCertField: string, clientCert: Clie
     throw new LaunchError("bad-handshake", `the plugin's handshake is unusable for AutoMTLS: ${(err as Error).message}`, { cause: err });
   }
   const tls = tlsChannel(serverPem, clientCert);
-  return new Client(unixAddress(socketPath), tls.credentials, tls.options);
+  return new Client(unixAddress(socketPath), tls.credentials, { ...transport, ...tls.options });
 }
 
 function socketGroupId(group: string | number | undefined): number | undefined {

@@ -15,8 +15,9 @@ import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 import { processAlive, ReattachedPluginProcess } from "./plugin-process.js";
 import { parseReattachRecord } from "./reattach-record.js";
 import { checkTrustedSocket } from "./trusted-address.js";
+import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
-export interface ReattachOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends CloseOptions {
+export interface ReattachOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends CloseOptions, TransportOptions {
   versions?: readonly number[];
   service?: S;
   callDefaults?: CallDefaults;
@@ -49,7 +50,7 @@ export async function reattach<S extends ServiceDefinitionShape>(record: unknown
   }
   const socketPath = await checkTrustedSocket(r.address, r.privateDir, r.gid);
   if (!processAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
-  const channel = new Client(unixAddress(socketPath), credentials.createInsecure());
+  const channel = new Client(unixAddress(socketPath), credentials.createInsecure(), transportChannelOptions(options));
   // Start connecting now (the socket is listening), so the first call need not wait for it.
   channel.getChannel().getConnectivityState(true);
   return new PluginHandle({

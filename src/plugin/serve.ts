@@ -9,6 +9,7 @@ import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js
 import { GRPCStdioService } from "../../generated/plugin/grpc_stdio.js";
 import { DEFAULT_COOKIE, DRIVERPLUG_STDIN_LIFELINE, PLUGIN_MULTIPLEX_GRPC, PLUGIN_UNIX_SOCKET_DIR, type MagicCookie } from "../protocol/env.js";
 import { CORE_PROTOCOL_VERSION, formatHandshake } from "../protocol/handshake.js";
+import { checkByteSize, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES } from "../protocol/transport-limits.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
@@ -21,6 +22,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { MutationQueue } from "./mutation-queue.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
+import { raiseReceiveWindow } from "./server-receive-window.js";
 import { adaptService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
 import { StdioCapture } from "./stdio-capture.js";
@@ -38,6 +40,10 @@ export interface ServeOptions {
   cookie?: MagicCookie;
   /** App protocol versions this driver speaks; defaults to this release's. */
   protocolVersions?: readonly number[];
+  /** Largest gRPC message the plugin sends or accepts (default 64 MiB: a whole config is one message). */
+  maxMessageBytes?: number;
+  /** HTTP/2 receive window per stream and per connection (default 16 MiB; grpc-js's is 64 KiB). */
+  receiveWindowBytes?: number;
   /** How long open calls get after Shutdown or SIGTERM before they are cut. */
   shutdownGraceMs?: number;
   /** Replaces the built-in AutoMTLS (a fresh self-signed certificate; see auto-mtls.ts). */
@@ -53,6 +59,15 @@ export interface ServingPlugin {
   log: Logger;
   /** Graceful stop, as on SIGTERM; the process exits afterwards. */
   stop(why?: string): void;
+}
+
+/** The grpc-js server with the message size limits and receive window asked for. */
+function transportServer(options: ServeOptions, log: Logger): Server {
+  const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  const window = checkByteSize("serve()'s receiveWindowBytes", options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES);
+  const server = new Server({ "grpc.max_receive_message_length": maxMessage, "grpc.max_send_message_length": maxMessage });
+  raiseReceiveWindow(server, window, log);
+  return server;
 }
 
 export async function serve(options: ServeOptions): Promise<ServingPlugin> {
@@ -72,7 +87,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
   try {
     const appVersion = chooseVersion(options.protocolVersions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
-    const server = new Server();
+    const server = transportServer(options, log);
     const health = new HealthState();
     const implementer = `driver "${options.name}"`;
     server.addService(

@@ -1,0 +1,23 @@
+// The grpc-js channel options of a plugin's connection: a deliberate message
+// size limit (grpc-js's default 4 MiB receive limit failed on large configs)
+// and a wide HTTP/2 receive window, so a large answer (GetConfig) streams in
+// without waiting for a window update every 64 KiB.
+import type { ChannelOptions } from "@grpc/grpc-js";
+import { checkByteSize, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES } from "../protocol/transport-limits.js";
+
+export interface TransportOptions {
+  /** Largest gRPC message the host sends or accepts; default 64 MiB (a whole config is one message). */
+  maxMessageBytes?: number;
+  /** HTTP/2 receive window per stream and per connection; default 16 MiB (grpc-js's is 64 KiB). */
+  receiveWindowBytes?: number;
+}
+
+/** Throws a RangeError naming the option when a size is unusable. */
+export function transportChannelOptions(options: TransportOptions): ChannelOptions {
+  const maxMessage = checkByteSize("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  return {
+    "grpc.max_receive_message_length": maxMessage,
+    "grpc.max_send_message_length": maxMessage,
+    "grpc-node.flow_control_window": checkByteSize("receiveWindowBytes", options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES),
+  };
+}

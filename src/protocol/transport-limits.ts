@@ -1,0 +1,21 @@
+// The gRPC message size limit and the HTTP/2 receive window both sides use by
+// default. grpc-js's own defaults are a 4 MiB receive limit (a driver config
+// over it failed) and HTTP/2's 64 KiB windows, which make a 1 MiB message
+// wait for a dozen window updates on a socket that could carry it at once.
+
+/** Largest message either side sends or accepts: a whole driver config travels as one. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Bytes a peer may send before waiting for a window update, per stream and per connection. */
+export const DEFAULT_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** HTTP/2's largest window (RFC 9113, 6.9.1). */
+export const MAX_RECEIVE_WINDOW_BYTES = 2 ** 31 - 1;
+
+/** Throws a sentence naming the option when `bytes` is not a usable size. */
+export function checkByteSize(option: string, bytes: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 65_535 || bytes > max) {
+    throw new RangeError(`${option} must be a whole number of bytes from 65535 to ${max}; got ${bytes}`);
+  }
+  return bytes;
+}

@@ -1,0 +1,108 @@
+// The transport limits serve() and launch() set by default: the HTTP/2
+// receive windows a client of the plugin actually sees (16 MiB per stream and
+// per connection, not HTTP/2's 64 KiB: server-receive-window.ts wraps a
+// grpc-js internal to get there, and this is the test that notices when a
+// grpc-js update breaks it), and messages over grpc-js's 4 MiB default both
+// ways through the host's typed client.
+import { connect, type ClientHttp2Session } from "node:http2";
+import { connect as netConnect } from "node:net";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import { DEFAULT_RECEIVE_WINDOW_BYTES } from "../../src/protocol/transport-limits.js";
+import { FIXTURES, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, type RunningPlugin } from "./spawn-plugin.js";
+
+const KEEPER = join(FIXTURES, "config-keeper-driver.mjs");
+const MIB = 1024 * 1024;
+
+let base: string;
+let running: RunningPlugin[] = [];
+let handles: PluginHandle[] = [];
+let sessions: ClientHttp2Session[] = [];
+
+beforeEach(async () => {
+  base = await shortTempDir();
+});
+
+afterEach(async () => {
+  for (const s of sessions) s.destroy();
+  await Promise.all([...running.map((p) => p.close()), ...handles.map((h) => h.close())]);
+  running = [];
+  handles = [];
+  sessions = [];
+  await removeDir(base);
+});
+
+async function keeper(serveOptions: Record<string, number> = {}): Promise<RunningPlugin> {
+  const plugin = await spawnPlugin({ command: KEEPER, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, FIXTURE_SERVE_OPTIONS: JSON.stringify(serveOptions) }) });
+  running.push(plugin);
+  return plugin;
+}
+
+/** What a raw HTTP/2 client of the socket may send: the plugin's stream and connection windows. */
+async function windowsSeenBy(socketPath: string): Promise<{ stream: number | undefined; connection: number | undefined }> {
+  const session = connect("http://localhost", { createConnection: () => netConnect(socketPath) });
+  sessions.push(session);
+  await once(session, "remoteSettings");
+  // The plugin sends its SETTINGS and connection WINDOW_UPDATE before it can answer a PING.
+  await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+  return { stream: session.remoteSettings.initialWindowSize, connection: session.state.remoteWindowSize };
+}
+
+describe("HTTP/2 receive windows", () => {
+  it("a plugin offers 16 MiB stream and connection windows by default", async () => {
+    const plugin = await keeper();
+    expect(DEFAULT_RECEIVE_WINDOW_BYTES).toBe(16 * MIB);
+    expect(await windowsSeenBy(plugin.socketPath)).toEqual({ stream: 16 * MIB, connection: 16 * MIB });
+  });
+
+  it("serve()'s receiveWindowBytes sets both windows", async () => {
+    const plugin = await keeper({ receiveWindowBytes: 2 * MIB });
+    expect(await windowsSeenBy(plugin.socketPath)).toEqual({ stream: 2 * MIB, connection: 2 * MIB });
+  });
+
+  it("serve() refuses a window HTTP/2 cannot carry, naming the option", async () => {
+    const failed = spawnPlugin({ command: KEEPER, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, FIXTURE_SERVE_OPTIONS: JSON.stringify({ receiveWindowBytes: 2 ** 31 }) }) });
+    await expect(failed).rejects.toThrow(/receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 2147483648/);
+  });
+});
+
+describe("message sizes", () => {
+  async function launchKeeper(options: { maxMessageBytes?: number } = {}): Promise<PluginHandle> {
+    const handle = await launch("keeper", { executable: KEEPER, socketBaseDir: join(base, "h"), logger: silentLogger, ...options });
+    handles.push(handle);
+    return handle;
+  }
+
+  it("a 6 MiB config goes to the plugin and comes back through launch()'s client with the defaults", async () => {
+    const plugin = await launchKeeper();
+    const config = Buffer.alloc(6 * MIB, 0x61);
+    await plugin.client.setConfig({ configJson: config });
+    const back = await plugin.client.getConfig({});
+    expect(back.configJson.length).toBe(config.length);
+    expect(Buffer.compare(back.configJson, config)).toBe(0);
+  });
+
+  it("a message over the limit fails RESOURCE_EXHAUSTED, not silently", async () => {
+    const plugin = await launchKeeper({ maxMessageBytes: MIB });
+    const err = await plugin.client.setConfig({ configJson: Buffer.alloc(2 * MIB) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
+  it("the plugin refuses a message over its own limit", async () => {
+    const plugin = await keeper({ maxMessageBytes: MIB });
+    const err = await unary((cb) => plugin.driver().setConfig({ configJson: Buffer.alloc(2 * MIB) }, cb)).catch((e: { code: number }) => e);
+    expect((err as { code: number }).code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
+  it("launch() refuses a window HTTP/2 cannot carry before starting anything", async () => {
+    await expect(launch("keeper", { executable: KEEPER, socketBaseDir: join(base, "h"), logger: silentLogger, receiveWindowBytes: 1000 })).rejects.toThrow(
+      "receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 1000",
+    );
+    expect(existsSync(join(base, "h"))).toBe(false);
+  });
+});
