@@ -18,7 +18,7 @@ import { build } from "esbuild";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,6 +56,7 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
     if (tla) throw new Error(`${entry} uses top-level await, which a CommonJS bundle cannot hold: call serve(...) without awaiting it`);
     throw err;
   });
+  await mkdir(dirname(out), { recursive: true });
   for (const file of result.outputFiles) {
     if (file.path === bundle) {
       const code = file.text;

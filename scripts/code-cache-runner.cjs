@@ -9,8 +9,8 @@
 // compiled normally. A cache file that another user could have written is
 // never handed to V8: it must belong to this process's user and not be group-
 // or other-writable. DRIVERPLUG_TRACE=1 says on stderr whether the cache was
-// used and if not, why. This file never writes a cache; the build does
-// (bundle-plugin.mjs), by running the plugin once with
+// used and if not, why. A running plugin never writes the cache: only the
+// build does (bundle-plugin.mjs), by running it once with
 // DRIVERPLUG_WRITE_CODE_CACHE=1.
 //
 // With --enable-source-maps (NODE_OPTIONS works too) the bundle is loaded with

@@ -20,8 +20,8 @@ const socketDirs: string[] = [];
 
 beforeAll(async () => {
   dir = await shortTempDir();
+  // bin/ does not exist yet: the script makes it, as on a fresh clone's dist/.
   out = join(dir, "bin", "driverplug-driver-tiny");
-  await mkdir(join(dir, "bin"));
   const { stdout } = await run(process.execPath, [BUNDLE_PLUGIN, ENTRY, out]);
   expect(stdout.trim()).toBe(out);
 }, 60_000);
