@@ -5,7 +5,11 @@ import type { Metadata } from "@grpc/grpc-js";
 import type { MethodDefinitionShape } from "../protocol/service-types.js";
 
 export interface CallOptions {
-  /** Fails the call with DEADLINE_EXCEEDED after this many ms. 0 or Infinity: no deadline. */
+  /**
+   * Fails the call with DEADLINE_EXCEEDED after this many ms. 0 or Infinity: no
+   * deadline. The host enforces it and then cancels the call: the plugin's
+   * handler sees its signal fire (as a cancel; no grpc-timeout is sent).
+   */
   timeoutMs?: number;
   /** An absolute deadline; wins over timeoutMs. */
   deadline?: Date;
@@ -32,11 +36,11 @@ export const driverCallDefaults: CallDefaults = {
   },
 };
 
-/** The grpc-js deadline for a call, or undefined for none. */
-export function deadlineFor(options: CallOptions, defaultMs: number | undefined): Date | undefined {
-  if (options.deadline) return options.deadline;
+/** A call's deadline in epoch ms, or undefined for none. */
+export function deadlineFor(options: CallOptions, defaultMs: number | undefined, now = Date.now()): number | undefined {
+  if (options.deadline) return options.deadline.getTime();
   const ms = options.timeoutMs ?? defaultMs;
   if (ms === undefined || ms === 0 || ms === Infinity) return undefined;
   if (!(ms > 0)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, 0 or Infinity; got ${ms}`);
-  return new Date(Date.now() + ms);
+  return now + ms;
 }

@@ -6,6 +6,7 @@ import { Metadata, status, type Client, type ClientReadableStream, type ClientUn
 import type { MethodDefinitionShape, RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
 import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
 import { ClientError, toClientError } from "./client-error.js";
+import { DeadlineWatch, type Watched } from "./deadline-watch.js";
 
 type UnaryMethod<M> = (request: RequestOf<M>, options?: CallOptions) => Promise<ResponseOf<M>>;
 type StreamMethod<M> = (request: RequestOf<M>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>;
@@ -43,83 +44,97 @@ function abortError(path: string, signal: AbortSignal): ClientError {
 }
 
 /**
- * Everything one call needs to stop cleanly: its abort listener and its
- * tracker entry, removed together by `cleanup` so nothing outlives the call.
+ * Everything one call needs to stop cleanly: its abort listener, its tracker
+ * entry and its deadline, removed together by `cleanup` so nothing outlives
+ * the call.
  */
-class CallGuard {
+class CallGuard implements Watched {
   private override: ClientError | undefined;
   private readonly untrack: () => void;
-  private readonly onAbort: () => void;
+  private readonly onAbort: (() => void) | undefined;
 
   constructor(
     private readonly path: string,
     private readonly options: CallOptions,
     private readonly tracker: CallTracker,
-    cancel: () => void,
+    private readonly deadlines: DeadlineWatch,
+    private readonly startedAt: number,
+    readonly deadlineAt: number,
+    private readonly cancel: () => void,
   ) {
-    this.onAbort = () => {
-      this.override ??= abortError(path, options.signal!);
-      cancel();
-    };
-    options.signal?.addEventListener("abort", this.onAbort, { once: true });
-    this.untrack = tracker.track((details) => {
-      this.override ??= new ClientError(path, status.UNAVAILABLE, details);
-      cancel();
-    });
+    if (options.signal) {
+      this.onAbort = () => this.end(abortError(path, options.signal!));
+      options.signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+    this.untrack = tracker.track((details) => this.end(new ClientError(path, status.UNAVAILABLE, details)));
+    if (deadlineAt !== Infinity) deadlines.watch(this);
+  }
+
+  /** Called by the DeadlineWatch once the deadline passed. */
+  expire(): void {
+    this.end(new ClientError(this.path, status.DEADLINE_EXCEEDED, `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`));
   }
 
   cleanup(): void {
-    this.options.signal?.removeEventListener("abort", this.onAbort);
+    if (this.onAbort) this.options.signal!.removeEventListener("abort", this.onAbort);
     this.untrack();
+    if (this.deadlineAt !== Infinity) this.deadlines.unwatch(this);
   }
 
-  /** The caller's abort or the plugin's death, if either ended the call; else grpc-js's status, explained. */
+  /** The caller's abort, the deadline or the plugin's death, if one ended the call; else grpc-js's status, explained. */
   async failure(err: unknown): Promise<ClientError> {
     if (this.override) return this.override;
     return this.tracker.explain(toClientError(this.path, err));
   }
+
+  private end(why: ClientError): void {
+    this.override ??= why;
+    this.cancel();
+  }
 }
 
-function callUnary(client: Client, tracker: CallTracker, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): Promise<unknown> {
+/** Shared by every call of one client. */
+interface ClientParts {
+  client: Client;
+  tracker: CallTracker;
+  deadlines: DeadlineWatch;
+}
+
+function callUnary(parts: ClientParts, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): Promise<unknown> {
   const { path } = method;
   if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
   return new Promise((resolve, reject) => {
-    const deadline = deadlineFor(options, defaultMs);
+    const startedAt = Date.now();
+    const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
     let guard: CallGuard | undefined;
     let call: ClientUnaryCall;
     try {
-      call = client.makeUnaryRequest(
-        path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        options.metadata ?? new Metadata(),
-        deadline ? { deadline } : {},
-        (err, response) => {
-          // grpc-js always answers asynchronously, so the guard exists by now.
-          guard?.cleanup();
-          if (!err) return resolve(response);
-          void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
-        },
-      );
+      // No grpc-js deadline: the client's DeadlineWatch enforces it (see deadline-watch.ts).
+      call = parts.client.makeUnaryRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), NO_CALL_OPTIONS, (err, response) => {
+        // grpc-js always answers asynchronously, so the guard exists by now.
+        guard?.cleanup();
+        if (!err) return resolve(response);
+        void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
+      });
     } catch (err) {
       return reject(closedError(path, err));
     }
-    guard = new CallGuard(path, options, tracker, () => call.cancel());
+    guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () => call.cancel());
   });
 }
 
-async function* callStream(client: Client, tracker: CallTracker, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): AsyncGenerator<unknown> {
+async function* callStream(parts: ClientParts, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): AsyncGenerator<unknown> {
   const { path } = method;
   if (options.signal?.aborted) throw abortError(path, options.signal);
-  const deadline = deadlineFor(options, defaultMs);
+  const startedAt = Date.now();
+  const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
   let call: ClientReadableStream<unknown>;
   try {
-    call = client.makeServerStreamRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), deadline ? { deadline } : {});
+    call = parts.client.makeServerStreamRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), NO_CALL_OPTIONS);
   } catch (err) {
     throw closedError(path, err);
   }
-  const guard = new CallGuard(path, options, tracker, () => call.cancel());
+  const guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () => call.cancel());
   try {
     for await (const message of call) yield message;
   } catch (err) {
@@ -131,6 +146,8 @@ async function* callStream(client: Client, tracker: CallTracker, method: MethodD
   }
 }
 
+const NO_CALL_OPTIONS = Object.freeze({});
+
 export interface TypedClientOptions {
   defaults?: CallDefaults;
   tracker?: CallTracker;
@@ -138,14 +155,14 @@ export interface TypedClientOptions {
 
 /** Builds the typed client for `definition` over an existing grpc-js channel. */
 export function createTypedClient<S extends ServiceDefinitionShape>(definition: S, client: Client, options: TypedClientOptions = {}): TypedClient<S> {
-  const tracker = options.tracker ?? untracked;
+  const parts: ClientParts = { client, tracker: options.tracker ?? untracked, deadlines: new DeadlineWatch() };
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream) continue;
     const defaultMs = options.defaults?.timeoutMs(name, method);
     out[name] = method.responseStream
-      ? (request: unknown, callOptions: CallOptions = {}) => callStream(client, tracker, method, request, callOptions, defaultMs)
-      : (request: unknown, callOptions: CallOptions = {}) => callUnary(client, tracker, method, request, callOptions, defaultMs);
+      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaultMs)
+      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaultMs);
   }
   return Object.freeze(out) as TypedClient<S>;
 }
