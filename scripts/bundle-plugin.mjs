@@ -18,7 +18,7 @@ import { build } from "esbuild";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,19 +64,27 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
       // for esbuild's default ASCII-only output.
       if (!/^[\x00-\x7f]*$/.test(code)) throw new Error(`the bundle of ${entry} is not ASCII-only; the code-cache runner needs it to be`);
       const stamp = `${STAMP}${createHash("sha256").update(code).digest("hex")}\n`;
-      await writeFile(bundle, stamp + code, { mode: 0o644 });
+      await writeAtomically(bundle, stamp + code, 0o644);
     } else {
       // The stamp line shifts the bundle's lines by one: one more ";" up front.
       const map = JSON.parse(file.text);
       map.mappings = `;${map.mappings}`;
-      await writeFile(file.path, JSON.stringify(map), { mode: 0o644 });
+      await writeAtomically(file.path, JSON.stringify(map), 0o644);
     }
   }
-  await copyFile(RUNNER, `${out}.cjs`);
-  await writeFile(out, launcher(basename(out)), { mode: 0o755 });
-  await chmod(out, 0o755);
+  await writeAtomically(`${out}.cjs`, await readFile(RUNNER), 0o644);
+  await writeAtomically(out, launcher(basename(out)), 0o755);
+  // The old cache no longer fits the new bundle (the runner would skip it anyway).
   await rm(`${bundle}.v8cache`, { force: true });
   return out;
+}
+
+/** Plugins may be starting from these files while a build runs: they see the old file or the new, never half of one. */
+async function writeAtomically(path, data, mode) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, path);
 }
 
 /** A /bin/sh launcher: no Node start of its own, and symlinks (npm's bin links) resolved. */
@@ -104,7 +112,7 @@ export async function writeCodeCache(out, { command = false, args = [], cookie =
   try {
     const child = spawn(process.execPath, [`${out}.cjs`, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, [cookie.key]: cookie.value, PLUGIN_UNIX_SOCKET_DIR: dir, DRIVERPLUG_WRITE_CODE_CACHE: "1" },
+      env: { ...trainingEnv(process.env), [cookie.key]: cookie.value, PLUGIN_UNIX_SOCKET_DIR: dir, DRIVERPLUG_WRITE_CODE_CACHE: "1" },
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -128,6 +136,19 @@ export async function writeCodeCache(out, { command = false, args = [], cookie =
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The builder's environment without what would change the run: plugin
+ * protocol variables (AutoMTLS would refuse the plain health check) and
+ * NODE_OPTIONS (V8 flags there would make a cache that plain runs reject).
+ */
+function trainingEnv(env) {
+  const clean = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^(PLUGIN_|MACHINE_PLUGIN_|DRIVERPLUG_)/.test(key) && key !== "NODE_OPTIONS") clean[key] = value;
+  }
+  return clean;
 }
 
 /**
