@@ -3,14 +3,17 @@
 // speeds things up: missing, damaged, stale, rejected or untrusted, it is
 // skipped and the plugin still serves. Each case runs a private copy of the
 // built bundle, so the shared dist/ stays untouched.
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { chmod, chown, copyFile, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DriverServiceClient } from "../../generated/driverplug/driver/v1/driver.js";
 import { FAKE_PLUGIN, REPO, pluginEnv, shortTempDir, spawnPlugin, type RunningPlugin } from "../plugin/spawn-plugin.js";
 
+const run = promisify(execFile);
 const BUILT = join(REPO, "dist", "bundle", "driverplug-driver-fake");
 const NAME = "driverplug-driver-fake";
 const TRACE_PREFIX = "driverplug code cache: ";
@@ -93,6 +96,12 @@ describe("the fake plugin's code cache", () => {
     const { plugin, trace } = await startTraced(FAKE_PLUGIN);
     expect(trace).toBe("used");
     await expectServes(plugin);
+  });
+
+  it("is used by the shipped bin/driverplug CLI too", async () => {
+    const { stdout, stderr } = await run(join(REPO, "bin", "driverplug"), ["--help"], { env: { ...process.env, DRIVERPLUG_TRACE: "1" } });
+    expect(stderr.split("\n")).toContain(`${TRACE_PREFIX}used`);
+    expect(stdout).toMatch(/^Usage: driverplug /);
   });
 
   it("is optional: without a cache file the bundle compiles normally and serves", async () => {
