@@ -5,14 +5,16 @@
 // once. Driver authors use it for their own plugins; `make build` uses it for
 // the fake driver (and the CLI).
 //
-//   node scripts/bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache]
+//   node scripts/bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache] [--cookie=KEY=VALUE]
 //
 // writes <out> (a /bin/sh launcher: `exec node <out>.cjs "$@"`), <out>.cjs
 // (the runner), <out>.bundle.cjs, its .map and, unless --no-cache, the code
 // cache <out>.bundle.cjs.v8cache. The entry must not use top-level await
 // (the bundle is CommonJS so V8 can cache it): call `serve(...)` without
-// awaiting it. Run the build as the user who runs the plugin: the runner only
-// trusts a cache owned by that user.
+// awaiting it. --cookie names the plugin's magic cookie when it is not
+// driverplug's default (the cache is made by starting the plugin). Run the
+// build as the user who runs the plugin: the runner only trusts a cache owned
+// by that user.
 import { Client, credentials } from "@grpc/grpc-js";
 import { build } from "esbuild";
 import { spawn } from "node:child_process";
@@ -117,15 +119,20 @@ export async function writeCodeCache(out, { command = false, args = [], cookie =
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     if (command) child.stdout.resume();
-    const exited = once(child, "exit");
+    // "close", not "exit": by then stderr is read to its end, for the error message.
+    const exited = once(child, "close");
+    const failure = ([code, signal]) => new Error(`${out} exited with ${signal ?? code} while its code cache was made:\n${stderr}`);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     try {
       if (!command) {
-        await healthCheck(await firstLine(child.stdout));
+        const handshake = await firstLine(child.stdout).catch(async () => {
+          throw failure(await exited);
+        });
+        await healthCheck(handshake);
         child.kill("SIGTERM");
       }
       const [code, signal] = await exited;
-      if (code !== 0) throw new Error(`${out} exited with ${signal ?? code} while its code cache was made:\n${stderr}`);
+      if (code !== 0) throw failure([code, signal]);
     } finally {
       clearTimeout(timer);
       child.stdin.end();
@@ -184,14 +191,20 @@ function firstLine(stream) {
   });
 }
 
+const USAGE = "usage: node bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache] [--cookie=KEY=VALUE]\n";
+
 async function main(argv) {
   const args = argv.filter((a) => !a.startsWith("--"));
-  if (args.length !== 2) {
-    process.stderr.write("usage: node bundle-plugin.mjs <entry.ts|entry.js> <out> [--no-cache]\n");
+  const flags = argv.filter((a) => a.startsWith("--"));
+  const cookieFlag = flags.find((f) => f.startsWith("--cookie="))?.slice("--cookie=".length);
+  const cookie = cookieFlag === undefined ? DEFAULT_COOKIE : { key: cookieFlag.split("=")[0], value: cookieFlag.split("=").slice(1).join("=") };
+  const unknown = flags.filter((f) => f !== "--no-cache" && !f.startsWith("--cookie="));
+  if (args.length !== 2 || unknown.length > 0 || !cookie.key) {
+    process.stderr.write(unknown.length > 0 ? `bundle-plugin: unknown option ${unknown[0]}\n${USAGE}` : USAGE);
     process.exit(2);
   }
   const out = await bundlePlugin({ entry: args[0], out: args[1] });
-  if (!argv.includes("--no-cache")) await writeCodeCache(out);
+  if (!flags.includes("--no-cache")) await writeCodeCache(out, { cookie });
   process.stdout.write(`${out}\n`);
 }
 

@@ -96,6 +96,12 @@ describe("bundle-plugin.mjs", () => {
     }
   });
 
+  it("starts the plugin with the --cookie given, and fails saying why when the plugin refuses it", async () => {
+    const failed = run(process.execPath, [BUNDLE_PLUGIN, ENTRY, join(dir, "other", "driverplug-driver-tiny"), "--cookie=OTHER_COOKIE=1"]);
+    await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("exited with 1 while its code cache was made") });
+    await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining("DRIVERPLUG_PLUGIN") });
+  });
+
   it("refuses an entry with top-level await, saying to call serve() without awaiting it", async () => {
     const failed = run(process.execPath, [BUNDLE_PLUGIN, join(REPO, "examples", "minimal-driver.ts"), join(dir, "bin", "driverplug-driver-minimal")]);
     await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("uses top-level await") });
