@@ -65,7 +65,12 @@ export interface ServingPlugin {
 function transportServer(options: ServeOptions, log: Logger): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   const window = checkByteSize("serve()'s receiveWindowBytes", options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES);
-  const server = new Server({ "grpc.max_receive_message_length": maxMessage, "grpc.max_send_message_length": maxMessage });
+  const server = new Server({
+    "grpc.max_receive_message_length": maxMessage,
+    "grpc.max_send_message_length": maxMessage,
+    // Nothing serves channelz here, and its per-call bookkeeping is paid on every call.
+    "grpc.enable_channelz": 0,
+  });
   raiseReceiveWindow(server, window, log);
   return server;
 }
