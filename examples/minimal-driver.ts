@@ -65,4 +65,6 @@ const driver: Driver = {
   },
 };
 
-await serve({ name: "minimal", version: "1.0.0", driver });
+// Not awaited: serve() exits the process itself if it cannot start, and an entry
+// without top-level await can be bundled by scripts/bundle-plugin.mjs.
+void serve({ name: "minimal", version: "1.0.0", driver });
