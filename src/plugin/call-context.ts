@@ -33,7 +33,10 @@ export class ActiveCall {
     this.ctx = new HandlerContext(this);
   }
 
-  /** Why the call was aborted, or undefined while it runs. */
+  /**
+   * Why the call was aborted, or undefined while it runs. A cancel grpc-js
+   * reported while nothing listened is noticed here and aborts the call.
+   */
   get abortReason(): DriverError | undefined {
     if (!this.reason && this.call.cancelled) this.abort(this.cancelReason());
     return this.reason;

@@ -27,10 +27,10 @@ export class MutationQueue implements CallGate {
     const previous = this.tail;
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
+    const free = this.holders === 0;
     // A waiter that gives up still passes its turn on only after the calls
     // before it finished, so the order holds.
-    this.tail = this.holders === 0 ? mine : previous.then(() => mine);
-    const free = this.holders === 0;
+    this.tail = free ? mine : previous.then(() => mine);
     this.holders++;
     const passTurn = () => {
       this.holders--;
