@@ -25,6 +25,8 @@ export {
   type ServiceHandlers,
   type Logger as PluginLogger,
   type LogFields,
+  type AutoMtlsProvider,
+  type TlsSetup,
 } from "./plugin/index.js";
 
 // --- For host authors: find and launch plugins, call them, close them.
@@ -71,3 +73,4 @@ export { DEFAULT_COOKIE, type MagicCookie } from "./protocol/env.js";
 export { formatHandshake, parseHandshake, HandshakeError, CORE_PROTOCOL_VERSION, type Handshake } from "./protocol/handshake.js";
 export { PROTOCOL_VERSIONS, negotiateVersion, parseVersionList, VersionMismatchError } from "./protocol/versions.js";
 export { MAX_SOCKET_PATH_BYTES } from "./socket/socket-path.js";
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES } from "./protocol/transport-limits.js";
