@@ -103,7 +103,8 @@ describe("bundle-plugin.mjs", () => {
   });
 
   it("refuses an entry with top-level await, saying to call serve() without awaiting it", async () => {
-    const failed = run(process.execPath, [BUNDLE_PLUGIN, join(REPO, "examples", "minimal-driver.ts"), join(dir, "bin", "driverplug-driver-minimal")]);
+    const entry = join(REPO, "test", "build", "fixtures", "awaited-entry.ts");
+    const failed = run(process.execPath, [BUNDLE_PLUGIN, entry, join(dir, "bin", "driverplug-driver-awaited")]);
     await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("uses top-level await") });
     await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining("call serve(...) without awaiting it") });
   });
