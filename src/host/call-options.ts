@@ -1,6 +1,6 @@
 // Per-call options of the typed client, and the default deadlines: a short
-// one for queries, a long one for lifecycle calls, none for streams (a
-// WatchState stream may rightly run for hours).
+// one for queries, a long one for lifecycle calls (Create and Start streams
+// included), none for WatchState (which may rightly run for hours).
 import type { Metadata } from "@grpc/grpc-js";
 import type { MethodDefinitionShape } from "../protocol/service-types.js";
 
@@ -26,13 +26,14 @@ export interface CallDefaults {
 export const QUERY_TIMEOUT_MS = 10_000;
 export const LIFECYCLE_TIMEOUT_MS = 10 * 60_000;
 
-/** DriverService's unary calls that may take as long as a VM operation. */
-const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(["preCreateCheck", "updateConfig", "stop", "restart", "kill", "remove"]);
+/** DriverService's calls that may take as long as a VM operation (Create and Start stream their progress). */
+const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(["preCreateCheck", "updateConfig", "create", "start", "stop", "restart", "kill", "remove"]);
 
 export const driverCallDefaults: CallDefaults = {
   timeoutMs(name, method) {
-    if (method.responseStream) return undefined;
-    return LIFECYCLE_METHODS.has(name) ? LIFECYCLE_TIMEOUT_MS : QUERY_TIMEOUT_MS;
+    if (LIFECYCLE_METHODS.has(name)) return LIFECYCLE_TIMEOUT_MS;
+    // Other streams (WatchState) may rightly run for hours.
+    return method.responseStream ? undefined : QUERY_TIMEOUT_MS;
   },
 };
 

@@ -56,11 +56,12 @@ describe("typed client", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
-  it("gives DriverService queries a short default, lifecycle calls a long one, streams none", () => {
+  it("gives DriverService queries a short default, lifecycle calls (Create and Start included) a long one, WatchState none", () => {
     const d = DriverServiceService;
     expect(driverCallDefaults.timeoutMs("getIp", d.getIp)).toBe(QUERY_TIMEOUT_MS);
     expect(driverCallDefaults.timeoutMs("stop", d.stop)).toBe(LIFECYCLE_TIMEOUT_MS);
-    expect(driverCallDefaults.timeoutMs("create", d.create)).toBeUndefined();
+    expect(driverCallDefaults.timeoutMs("create", d.create)).toBe(LIFECYCLE_TIMEOUT_MS);
+    expect(driverCallDefaults.timeoutMs("start", d.start)).toBe(LIFECYCLE_TIMEOUT_MS);
     expect(driverCallDefaults.timeoutMs("watchState", d.watchState)).toBeUndefined();
   });
 
