@@ -1,29 +1,18 @@
 // Protocol point 9: how a plugin ends. Every exit path removes the socket;
 // SIGINT is ignored; the host dying stops the plugin within 2 s.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GRPCControllerClient } from "../../generated/plugin/grpc_controller.js";
-import { FIXTURES, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, FAKE_PLUGIN, type RunningPlugin } from "./spawn-plugin.js";
+import { FIXTURES, pluginEnv, spawnPlugin, unary, FAKE_PLUGIN, type RunningPlugin, pluginSandbox } from "./spawn-plugin.js";
 
-let base: string;
-let plugins: RunningPlugin[] = [];
-
-beforeEach(async () => {
-  base = await shortTempDir();
-});
-
-afterEach(async () => {
-  await Promise.all(plugins.map((p) => p.close()));
-  plugins = [];
-  await removeDir(base);
-});
+const sandbox = pluginSandbox();
 
 async function launch(extra: Record<string, string> = {}, options: { stdin?: "pipe"; command?: string } = {}): Promise<RunningPlugin> {
-  const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, ...extra }), ...options });
-  plugins.push(plugin);
+  const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, ...extra }), ...options });
+  sandbox.plugins.push(plugin);
   return plugin;
 }
 
@@ -58,7 +47,7 @@ describe("plugin exit paths", () => {
   it("SIGTERM with a WatchState stream open still stops, after the grace period", async () => {
     const plugin = await launch();
     const driver = plugin.driver();
-    await unary((cb) => driver.setConfig({ configJson: Buffer.from(JSON.stringify({ machineName: "m", storePath: join(base, "st") })) }, cb));
+    await unary((cb) => driver.setConfig({ configJson: Buffer.from(JSON.stringify({ machineName: "m", storePath: join(sandbox.base, "st") })) }, cb));
     const stream = driver.watchState({});
     stream.on("error", () => {});
     await new Promise((resolve) => stream.once("data", resolve));
@@ -96,7 +85,7 @@ describe("plugin exit paths", () => {
       child.stderr.resume();
       setInterval(() => {}, 1000);
     `;
-    const host = spawn(process.execPath, ["-e", hostScript], { env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base }), stdio: ["ignore", "pipe", "inherit"] });
+    const host = spawn(process.execPath, ["-e", hostScript], { env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }), stdio: ["ignore", "pipe", "inherit"] });
     const hostExit = new Promise((resolve) => host.once("exit", resolve));
     const line = await new Promise<string>((resolve) => host.stdout.once("data", (d: Buffer) => resolve(d.toString())));
     const [pidText, handshake] = line.trim().split(" ");

@@ -1,33 +1,22 @@
 // The fake driver served by its real plugin executable: the whole machine
 // lifecycle over gRPC, and its state surviving a plugin restart.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { State, type CreateResponse, type DriverServiceClient, type StartResponse } from "../../generated/driverplug/driver/v1/driver.js";
-import { collect, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, type RunningPlugin } from "./spawn-plugin.js";
+import { collect, pluginEnv, spawnPlugin, unary, type RunningPlugin, pluginSandbox } from "./spawn-plugin.js";
 
-let base: string;
-let plugins: RunningPlugin[] = [];
-
-beforeEach(async () => {
-  base = await shortTempDir();
-});
-
-afterEach(async () => {
-  await Promise.all(plugins.map((p) => p.close()));
-  plugins = [];
-  await removeDir(base);
-});
+const sandbox = pluginSandbox();
 
 async function start(): Promise<{ plugin: RunningPlugin; driver: DriverServiceClient }> {
-  const plugin = await spawnPlugin({ env: pluginEnv({ MACHINE_PLUGIN_SOCKET_DIR: join(base, "s") }) });
-  plugins.push(plugin);
+  const plugin = await spawnPlugin({ env: pluginEnv({ MACHINE_PLUGIN_SOCKET_DIR: join(sandbox.base, "s") }) });
+  sandbox.plugins.push(plugin);
   return { plugin, driver: plugin.driver() };
 }
 
 const config = (extra: Record<string, unknown> = {}) =>
-  Buffer.from(JSON.stringify({ machineName: "m1", storePath: join(base, "store"), ...extra }));
+  Buffer.from(JSON.stringify({ machineName: "m1", storePath: join(sandbox.base, "store"), ...extra }));
 
 const state = async (d: DriverServiceClient) => (await unary<{ state: State }>((cb) => d.getState({}, cb))).state;
 
@@ -41,7 +30,7 @@ describe("fake driver lifecycle", () => {
     expect(created.map((m) => m.progress?.step)).toEqual(["check", "key", "disk", "network", "done"]);
     expect(created.map((m) => m.progress?.percent)).toEqual([10, 30, 60, 80, 100]);
     expect(await state(driver)).toBe(State.STATE_STOPPED);
-    expect(existsSync(join(base, "store", "id_ed25519"))).toBe(true);
+    expect(existsSync(join(sandbox.base, "store", "id_ed25519"))).toBe(true);
 
     const started = await collect<StartResponse>(driver.start({}));
     expect(started.at(-1)?.progress).toMatchObject({ step: "ready", percent: 100 });
@@ -54,14 +43,14 @@ describe("fake driver lifecycle", () => {
       hostname: ip,
       port: 22,
       username: "docker",
-      keyPath: join(base, "store", "id_ed25519"),
+      keyPath: join(sandbox.base, "store", "id_ed25519"),
     });
 
     await unary((cb) => driver.stop({}, cb));
     expect(await state(driver)).toBe(State.STATE_STOPPED);
     await unary((cb) => driver.remove({}, cb));
     expect(await state(driver)).toBe(State.STATE_NONE_UNSPECIFIED);
-    expect(existsSync(join(base, "store", "id_ed25519"))).toBe(false);
+    expect(existsSync(join(sandbox.base, "store", "id_ed25519"))).toBe(false);
   });
 
   it("keeps the machine's state across a plugin restart", async () => {

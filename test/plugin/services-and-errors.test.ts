@@ -2,7 +2,7 @@
 // contract: a DriverError's code and message reach the client, anything else
 // is INTERNAL and the plugin keeps serving, chatter on stdout never breaks the
 // protocol, and calls are cancelled, timed out and serialized as promised.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
@@ -10,24 +10,13 @@ import { loadPackageDefinition, Metadata, status, type Client, type ClientDuplex
 import { HealthCheckResponse_ServingStatus, HealthClient } from "../../generated/grpc/health/v1/health.js";
 import { GRPCStdioClient, StdioData_Channel, type StdioData } from "../../generated/plugin/grpc_stdio.js";
 import type { CreateResponse, DriverServiceClient } from "../../generated/driverplug/driver/v1/driver.js";
-import { FIXTURES, collect, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, type RunningPlugin } from "./spawn-plugin.js";
+import { FIXTURES, collect, pluginEnv, spawnPlugin, unary, type RunningPlugin, pluginSandbox } from "./spawn-plugin.js";
 
-let base: string;
-let plugins: RunningPlugin[] = [];
-
-beforeEach(async () => {
-  base = await shortTempDir();
-});
-
-afterEach(async () => {
-  await Promise.all(plugins.map((p) => p.close()));
-  plugins = [];
-  await removeDir(base);
-});
+const sandbox = pluginSandbox();
 
 async function launch(command?: string): Promise<RunningPlugin> {
-  const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base }), ...(command ? { command } : {}) });
-  plugins.push(plugin);
+  const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }), ...(command ? { command } : {}) });
+  sandbox.plugins.push(plugin);
   return plugin;
 }
 
@@ -161,7 +150,7 @@ describe("plugin services", () => {
 });
 
 describe("cancellation, deadlines and serialization", () => {
-  const slowConfig = () => Buffer.from(JSON.stringify({ machineName: "slow", storePath: join(base, "store"), stepDelayMs: 300 }));
+  const slowConfig = () => Buffer.from(JSON.stringify({ machineName: "slow", storePath: join(sandbox.base, "store"), stepDelayMs: 300 }));
 
   async function slowDriver(): Promise<DriverServiceClient> {
     const driver = (await launch()).driver();
@@ -182,7 +171,7 @@ describe("cancellation, deadlines and serialization", () => {
     expect(err.code).toBe(status.CANCELLED);
     expect(err.details).toBe("create was aborted by kill");
     expect(await unary((cb) => driver.getState({}, cb))).toEqual({ state: 0 });
-    expect(existsSync(join(base, "store", "id_ed25519"))).toBe(false);
+    expect(existsSync(join(sandbox.base, "store", "id_ed25519"))).toBe(false);
   });
 
   it("a deadline that passes mid-call is DEADLINE_EXCEEDED and the aborted Create leaves nothing behind", async () => {
@@ -192,7 +181,7 @@ describe("cancellation, deadlines and serialization", () => {
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     // The next mutating call runs only after the aborted Create has cleaned up.
     await unary((cb) => driver.setConfig({ configJson: slowConfig() }, cb));
-    expect(existsSync(join(base, "store", "id_ed25519"))).toBe(false);
+    expect(existsSync(join(sandbox.base, "store", "id_ed25519"))).toBe(false);
   });
 
   it("serializes mutating calls: a Stop sent during Create waits for it, while queries answer at once", async () => {

@@ -1,6 +1,7 @@
 // Test helper: start a real plugin executable, read its handshake line, and
 // talk to it with the generated grpc-js clients. Every process, client and
 // directory it makes is removed by close()/cleanup.
+import { afterEach, beforeEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -166,4 +167,20 @@ export function collect<T>(stream: NodeJS.ReadableStream & { cancel?: () => void
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A short temp dir per test (`sandbox.base`) and the plugins the test started
+ * (`sandbox.plugins`), all closed and removed after each test.
+ */
+export function pluginSandbox(): { base: string; plugins: RunningPlugin[] } {
+  const sandbox = { base: "", plugins: [] as RunningPlugin[] };
+  beforeEach(async () => {
+    sandbox.base = await shortTempDir();
+  });
+  afterEach(async () => {
+    await Promise.all(sandbox.plugins.splice(0).map((p) => p.close()));
+    await removeDir(sandbox.base);
+  });
+  return sandbox;
 }
