@@ -3,8 +3,10 @@
 
 BIN := node_modules/.bin
 
-# Install from the lockfile and build: the README's set-up command.
+# The README's set-up command: the Debian packages the interop tests need (a
+# no-op when they are there), the npm packages from the lockfile, the build.
 setup:
+	sh test/interop/install-deps.sh
 	npm ci
 	$(MAKE) build
 
