@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { GOPATH_DEBIAN, goBuild, writeGoStubs } from "./go-gopath.js";
 
 const run = promisify(execFile);
 
@@ -20,7 +21,6 @@ export const PYTHON = "/usr/bin/python3";
 export const PYFAKE_PLUGIN = join(INTEROP, "python-plugin", "driverplug-driver-pyfake");
 export const FAKE_PLUGIN = join(REPO, "bin", "driverplug-driver-fake");
 const CACHE = join(REPO, "node_modules", ".cache", "driverplug-interop");
-const GOPATH_DEBIAN = "/usr/share/gocode";
 const INSTALL_HINT = "run test/interop/install-deps.sh (as root) to install the Debian packages the interop tests need";
 
 export class MissingToolError extends Error {
@@ -95,29 +95,11 @@ export async function buildGoHost(): Promise<GoHostBuild> {
   const pkg = join(gopath, "src", "driverplug", "interophost");
   await fs.mkdir(pkg, { recursive: true });
   await fs.copyFile(mainGo, join(pkg, "main.go"));
-  const descriptors = join(tmp, "protos.binpb");
-  await run(join(REPO, "node_modules/.bin/buf"), ["build", join(REPO, "proto"), "-o", descriptors]);
-  // protoc-gen-go 1.3 writes to <out>/<go_package>: src/driverplug/driverv1.
-  await run("/usr/bin/protoc", [
-    `--descriptor_set_in=${descriptors}`,
-    `--go_out=plugins=grpc:${join(gopath, "src")}`,
-    "driverplug/driver/v1/driver.proto",
-  ]);
-  await run("go", ["build", "-o", join(tmp, "interop-host"), "."], {
-    cwd: pkg,
-    env: {
-      ...process.env,
-      GO111MODULE: "off",
-      GOPATH: `${gopath}:${GOPATH_DEBIAN}`,
-      GOPROXY: "off",
-      GOFLAGS: "",
-      GOCACHE: join(CACHE, "go-build"),
-    },
-  }).catch((err: { stderr?: string; message: string }) => {
+  await writeGoStubs(REPO, gopath, tmp);
+  await goBuild(pkg, join(tmp, "interop-host"), gopath, join(CACHE, "go-build")).catch((err: { stderr?: string; message: string }) => {
     throw new Error(`building the Go interop host failed: ${err.stderr ?? err.message}`);
   });
   await fs.rm(gopath, { recursive: true });
-  await fs.rm(descriptors);
   await publish(tmp, final);
   return { binary, built: true, ms: performance.now() - started };
 }
