@@ -1,5 +1,5 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint typecheck build test check bench clean
+.PHONY: setup generate check-generated lint format typecheck build test check bench clean
 
 BIN := node_modules/.bin
 
@@ -19,8 +19,15 @@ check-generated: generate
 	@git diff --exit-code --stat -- generated || { echo "generated/ is stale: run 'make generate' and commit it" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- generated)" || { echo "generated/ has untracked files: run 'make generate' and commit it" >&2; git status --porcelain -- generated >&2; exit 1; }
 
+# buf lint for the proto, eslint (typescript-eslint) and prettier for the code.
 lint:
 	$(BIN)/buf lint
+	$(BIN)/eslint .
+	$(BIN)/prettier --check .
+
+# Rewrites the code in the formatter's style.
+format:
+	$(BIN)/prettier --write .
 
 typecheck:
 	$(BIN)/tsc --noEmit -p tsconfig.json

@@ -1,7 +1,13 @@
 // The bare baseline client: the generated ts-proto DriverServiceClient (and a
 // proto-loader EchoService client) on grpc-js, promisified by hand with
 // nothing else in the way.
-import { credentials, Metadata, type ChannelOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  credentials,
+  Metadata,
+  type ChannelOptions,
+  type ClientReadableStream,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { DriverServiceClient, type GetConfigResponse } from "../generated/driverplug/driver/v1/driver.js";
 import type { BenchClient } from "./bench-client.js";
 import { EchoServiceClient, type EchoMessage } from "./echo-service.js";
@@ -39,7 +45,10 @@ export function connectEcho(address: string, options: ChannelOptions = {}): Echo
     close(): void;
   };
   return {
-    echo: (payload) => new Promise((resolve, reject) => client.Echo({ payload }, (err, res) => (err ? reject(err) : resolve(res.payload)))),
+    echo: (payload) =>
+      new Promise((resolve, reject) =>
+        client.Echo({ payload }, (err, res) => (err ? reject(err) : resolve(res.payload))),
+      ),
     close: () => client.close(),
   };
 }

@@ -5,6 +5,7 @@ export const BENCH_BURST = "BENCH_BURST";
 
 export function burstCount(env: NodeJS.ProcessEnv): number {
   const n = Number(env[BENCH_BURST] ?? "1000");
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${BENCH_BURST} must be a positive integer, got ${JSON.stringify(env[BENCH_BURST])}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${BENCH_BURST} must be a positive integer, got ${JSON.stringify(env[BENCH_BURST])}`);
   return n;
 }

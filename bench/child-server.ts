@@ -17,11 +17,21 @@ export function benchScript(relative: string): string {
   return fileURLToPath(new URL(relative, import.meta.url));
 }
 
-export async function startChildServer(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+export async function startChildServer(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 10_000,
+): Promise<ChildServer> {
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
   const lines = createInterface({ input: child.stdout! });
   const failed = new Promise<never>((_, reject) => {
-    child.once("exit", (code, signal) => reject(new Error(`bench server ${script} exited (${signal ?? code}) before printing its address`)));
+    child.once("exit", (code, signal) =>
+      reject(new Error(`bench server ${script} exited (${signal ?? code}) before printing its address`)),
+    );
     child.once("error", reject);
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

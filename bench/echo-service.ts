@@ -20,13 +20,19 @@ export interface EchoMessage {
   payload: Buffer;
 }
 
-type EchoClientConstructor = (new (address: string, credentials: ChannelCredentials, options?: ChannelOptions) => Client) & {
+type EchoClientConstructor = (new (
+  address: string,
+  credentials: ChannelCredentials,
+  options?: ChannelOptions,
+) => Client) & {
   service: ServiceDefinition;
 };
 
 function load(): EchoClientConstructor {
   const definition = loadSync(PROTO, { longs: Number, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { driverplug: { bench: { v1: { EchoService: EchoClientConstructor } } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    driverplug: { bench: { v1: { EchoService: EchoClientConstructor } } };
+  };
   return pkg.driverplug.bench.v1.EchoService;
 }
 

@@ -37,6 +37,9 @@ async function step(what: string, work: () => Promise<void>): Promise<void> {
     await work();
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`${what} failed: ${(e.stderr ?? "").trim() || e.message}; the Go interop bench needs Debian's Go toolchain, protoc and go-plugin: run test/interop/install-deps.sh (as root)`);
+    throw new Error(
+      `${what} failed: ${(e.stderr ?? "").trim() || e.message}; the Go interop bench needs Debian's Go toolchain, protoc and go-plugin: run test/interop/install-deps.sh (as root)`,
+      { cause: err },
+    );
   }
 }

@@ -45,7 +45,8 @@ export class Results {
   table(): string {
     const rows = this.figures.map((f) => [f.name, format(f.value), f.unit, f.note]);
     const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), 4));
-    const line = (r: string[]) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`.trimEnd();
+    const line = (r: string[]) =>
+      `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`.trimEnd();
     const out = [line(["figure", "value", "unit", "note"]), ...rows.map(line), ""];
     for (const c of this.checks) out.push(`${c.pass ? "PASS" : "FAIL"}  ${c.what}: ${c.measured} (target ${c.limit})`);
     for (const n of this.notes) out.push(`note: ${n}`);

@@ -11,7 +11,15 @@ import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
 import { benchScript, startChildServer, type ChildServer } from "./child-server.js";
 import { benchConfig, type BenchConfig } from "./config.js";
-import { clientOf, fakeConfig, launchBenchDriver, launchConfiguredFake, startFake, startUnbundledFake, typedClientOn } from "./driverplug-client.js";
+import {
+  clientOf,
+  fakeConfig,
+  launchBenchDriver,
+  launchConfiguredFake,
+  startFake,
+  startUnbundledFake,
+  typedClientOn,
+} from "./driverplug-client.js";
 import { QUERY_TIMEOUT_MS } from "../src/host/index.js";
 import { connectFloor } from "./floor-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
@@ -55,7 +63,9 @@ interface Sections {
 }
 
 async function bareServer(s: Sections, target: string): Promise<ChildServer> {
-  const server = await startChildServer(benchScript("servers/bare-grpc-server.js"), [target], { [BENCH_BURST]: String(s.config.stream.count) });
+  const server = await startChildServer(benchScript("servers/bare-grpc-server.js"), [target], {
+    [BENCH_BURST]: String(s.config.stream.count),
+  });
   return s.res.add(server, (x) => x.stop());
 }
 
@@ -63,12 +73,17 @@ async function unaryAndInflight(s: Sections): Promise<void> {
   const { config, results, res } = s;
   const bareUnix = await bareServer(s, `unix:${join(s.dir, "bare.sock")}`);
   const bareTcp = await bareServer(s, "tcp");
-  const floorServer = res.add(await startChildServer(benchScript("servers/floor-server.js"), [join(s.dir, "floor.sock")]), (x) => x.stop());
+  const floorServer = res.add(
+    await startChildServer(benchScript("servers/floor-server.js"), [join(s.dir, "floor.sock")]),
+    (x) => x.stop(),
+  );
   const bare = res.add(connectBare(bareUnix.address), (c) => c.close());
   const tcp = res.add(connectBare(bareTcp.address), (c) => c.close());
   const floor = res.add(await connectFloor(floorServer.address), (c) => c.close());
   const driverplug = res.add(clientOf(await launchConfiguredFake(join(s.dir, "store"))), (c) => c.close());
-  results.note("unary_*.tcp is the bare grpc-js server over TCP 127.0.0.1: a driverplug plugin listens only on its private unix socket (no TCP option), so unix vs tcp compares the bare server on both");
+  results.note(
+    "unary_*.tcp is the bare grpc-js server over TCP 127.0.0.1: a driverplug plugin listens only on its private unix socket (no TCP option), so unix vs tcp compares the bare server on both",
+  );
 
   log("unary, one call at a time");
   const rounds = await runUnary(
@@ -82,9 +97,24 @@ async function unaryAndInflight(s: Sections): Promise<void> {
     results,
   );
   const series = (name: string, key: "p50Us" | "rate") => rounds.get(name)!.map((r) => r[key]);
-  results.add("ratio.overhead_p50", medianRatio(series("driverplug", "p50Us"), series("bare", "p50Us")), "x", "driverplug p50 / bare p50, paired rounds");
-  results.add("ratio.overhead_rate", medianRatio(series("bare", "rate"), series("driverplug", "rate")), "x", "bare calls/s / driverplug calls/s, paired rounds");
-  results.add("ratio.unix_over_tcp", medianRatio(series("bare", "rate"), series("tcp", "rate")), "x", "bare unix calls/s / bare tcp calls/s");
+  results.add(
+    "ratio.overhead_p50",
+    medianRatio(series("driverplug", "p50Us"), series("bare", "p50Us")),
+    "x",
+    "driverplug p50 / bare p50, paired rounds",
+  );
+  results.add(
+    "ratio.overhead_rate",
+    medianRatio(series("bare", "rate"), series("driverplug", "rate")),
+    "x",
+    "bare calls/s / driverplug calls/s, paired rounds",
+  );
+  results.add(
+    "ratio.unix_over_tcp",
+    medianRatio(series("bare", "rate"), series("tcp", "rate")),
+    "x",
+    "bare unix calls/s / bare tcp calls/s",
+  );
 
   log("unary breakdown: which side of driverplug costs what");
   const plugin = res.add(connectBare(`unix:${driverplug.address}`), (c) => c.close());
@@ -132,11 +162,25 @@ async function payloadAndStream(s: Sections): Promise<void> {
     config.echo,
     results,
   );
-  results.add("ratio.mib1_over_bare_default", medianRatio(rounds.get("driverplug")!, rounds.get("bare_default")!), "x", "paired rounds");
+  results.add(
+    "ratio.mib1_over_bare_default",
+    medianRatio(rounds.get("driverplug")!, rounds.get("bare_default")!),
+    "x",
+    "paired rounds",
+  );
 
   log("1 MiB echo: grpc-js defaults vs 16 MiB flow-control windows");
-  const plain = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo.sock")}`]), (x) => x.stop());
-  const wide = res.add(await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo-wide.sock")}`, String(WINDOW_16M)]), (x) => x.stop());
+  const plain = res.add(
+    await startChildServer(benchScript("servers/echo-server.js"), [`unix:${join(s.dir, "echo.sock")}`]),
+    (x) => x.stop(),
+  );
+  const wide = res.add(
+    await startChildServer(benchScript("servers/echo-server.js"), [
+      `unix:${join(s.dir, "echo-wide.sock")}`,
+      String(WINDOW_16M),
+    ]),
+    (x) => x.stop(),
+  );
   const window = { "grpc-node.flow_control_window": WINDOW_16M };
   // Clients with different options get connections of their own in grpc-js.
   const echoDefault = res.add(connectEcho(plain.address), (c) => c.close());
@@ -154,8 +198,18 @@ async function payloadAndStream(s: Sections): Promise<void> {
     results,
   );
   const overDefault = (name: string) => medianRatio(echoRounds.get(name)!, echoRounds.get("bare_default")!);
-  results.add("ratio.mib1_echo_client_window_over_default", overDefault("bare_client_window16m"), "x", "grpc-node.flow_control_window on the client (all grpc-js 1.14 offers)");
-  results.add("ratio.mib1_echo_both_windows_over_default", overDefault("bare_both_windows16m"), "x", "plus the server's receive windows (http2 wrapped, bench-only)");
+  results.add(
+    "ratio.mib1_echo_client_window_over_default",
+    overDefault("bare_client_window16m"),
+    "x",
+    "grpc-node.flow_control_window on the client (all grpc-js 1.14 offers)",
+  );
+  results.add(
+    "ratio.mib1_echo_both_windows_over_default",
+    overDefault("bare_both_windows16m"),
+    "x",
+    "plus the server's receive windows (http2 wrapped, bench-only)",
+  );
 
   log("server stream of small messages");
   await runStream(
@@ -173,14 +227,27 @@ async function startupAndScale(s: Sections): Promise<void> {
   log("start-up");
   const rounds = await runStartup(
     [
-      { name: "plugin", note: "fake plugin as shipped (bin/: the code-cached bundle): launch() to first Probe", start: startFake },
-      { name: "plugin_unbundled", note: "same plugin from dist/src's ESM files, as before the bundle", start: startUnbundledFake },
+      {
+        name: "plugin",
+        note: "fake plugin as shipped (bin/: the code-cached bundle): launch() to first Probe",
+        start: startFake,
+      },
+      {
+        name: "plugin_unbundled",
+        note: "same plugin from dist/src's ESM files, as before the bundle",
+        start: startUnbundledFake,
+      },
     ],
     config.startup,
     results,
   );
   results.add("ratio.startup_over_node", medianRatio(rounds.get("plugin")!, rounds.get("node")!), "x", "paired rounds");
-  results.add("ratio.startup_unbundled_over_node", medianRatio(rounds.get("plugin_unbundled")!, rounds.get("node")!), "x", "paired rounds");
+  results.add(
+    "ratio.startup_unbundled_over_node",
+    medianRatio(rounds.get("plugin_unbundled")!, rounds.get("node")!),
+    "x",
+    "paired rounds",
+  );
   log("scale: 1, 10, 50 plugins at once");
   await runScale(startFake, config.scale, results);
   results.add("idle_rss_mib", await idleRssMib(startFake), "MiB", "VmRSS of the fake plugin, idle after one call");
@@ -221,7 +288,9 @@ async function main(): Promise<void> {
     } catch (err) {
       failed = true;
       results.note(`section "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.stderr.write(`bench: section "${name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `bench: section "${name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     } finally {
       await res.closeAll();
       rmSync(dir, { recursive: true, force: true });
@@ -231,7 +300,13 @@ async function main(): Promise<void> {
   checkTargets(results, cores);
   const seconds = (performance.now() - started) / 1000;
   console.log(results.table());
-  writeResults(results, { quick: config.quick, node: process.version, cores, seconds: Math.round(seconds), date: new Date().toISOString() });
+  writeResults(results, {
+    quick: config.quick,
+    node: process.version,
+    cores,
+    seconds: Math.round(seconds),
+    date: new Date().toISOString(),
+  });
   process.stderr.write(`bench: done in ${seconds.toFixed(0)} s; wrote bench/results.json\n`);
   if (failed) process.exitCode = 1;
 }

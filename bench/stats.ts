@@ -19,6 +19,7 @@ export function median(samples: readonly number[]): number {
 
 /** The median of pairwise ratios a[i] / b[i]: rounds measured side by side. */
 export function medianRatio(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new Error(`paired ratio needs as many rounds on both sides (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new Error(`paired ratio needs as many rounds on both sides (${a.length} vs ${b.length})`);
   return median(a.map((x, i) => x / b[i]!));
 }

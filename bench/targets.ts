@@ -15,7 +15,12 @@ export function checkTargets(results: Results, cores: number): void {
   if (fifty === undefined || limit === undefined) {
     results.check("50 plugins ready", false, "not measured", `<= 1.2 x 50 x start-up / ${cores} cores`);
   } else {
-    results.check("50 plugins ready", fifty <= limit, `${fifty.toFixed(0)} ms`, `<= ${limit.toFixed(0)} ms = 1.2 x 50 x ${one!.toFixed(1)} ms / ${cores} cores`);
+    results.check(
+      "50 plugins ready",
+      fifty <= limit,
+      `${fifty.toFixed(0)} ms`,
+      `<= ${limit.toFixed(0)} ms = 1.2 x 50 x ${one!.toFixed(1)} ms / ${cores} cores`,
+    );
   }
 }
 

@@ -15,7 +15,15 @@ try {
   const info = await plugin.client.getInfo({});
   console.log(`driver ${info.driverName} ${info.driverVersion} (pid ${plugin.pid})`);
 
-  const config = { machineName: "m1", storePath, cpus: 2, memoryMiB: 2048, diskGiB: 20, networks: ["default"], stepDelayMs: 0 };
+  const config = {
+    machineName: "m1",
+    storePath,
+    cpus: 2,
+    memoryMiB: 2048,
+    diskGiB: 20,
+    networks: ["default"],
+    stepDelayMs: 0,
+  };
   await plugin.client.setConfig({ configJson: Buffer.from(JSON.stringify(config)) });
 
   for await (const { progress } of plugin.client.create({})) {
@@ -26,7 +34,9 @@ try {
   for await (const { progress } of plugin.client.start({})) {
     if (progress) console.log(`  ${String(progress.percent).padStart(3)}% ${progress.message}`);
   }
-  console.log(`state after start: ${stateToJSON((await plugin.client.getState({})).state)}, ip ${(await plugin.client.getIp({})).ip}`);
+  console.log(
+    `state after start: ${stateToJSON((await plugin.client.getState({})).state)}, ip ${(await plugin.client.getIp({})).ip}`,
+  );
 
   await plugin.client.stop({});
   console.log(`state after stop: ${stateToJSON((await plugin.client.getState({})).state)}`);

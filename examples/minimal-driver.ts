@@ -14,7 +14,8 @@ let state = State.STATE_NONE_UNSPECIFIED;
 
 function requireMachine(): void {
   if (!config) throw failedPrecondition("no config: call SetConfig first");
-  if (state === State.STATE_NONE_UNSPECIFIED) throw notFound(`machine ${config.machineName} does not exist: create it first`);
+  if (state === State.STATE_NONE_UNSPECIFIED)
+    throw notFound(`machine ${config.machineName} does not exist: create it first`);
 }
 
 const driver: Driver = {

@@ -6,7 +6,10 @@ import { bundlePlugin, writeCodeCache } from "./bundle-plugin.mjs";
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-const fake = await bundlePlugin({ entry: root("src/drivers/fake/main.ts"), out: root("dist/bundle/driverplug-driver-fake") });
+const fake = await bundlePlugin({
+  entry: root("src/drivers/fake/main.ts"),
+  out: root("dist/bundle/driverplug-driver-fake"),
+});
 await writeCodeCache(fake);
 const cli = await bundlePlugin({ entry: root("src/cli/main.ts"), out: root("dist/bundle/driverplug") });
 // `--help` runs the CLI's whole set-up (commands, options) without touching any machine.

@@ -55,7 +55,10 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
     logLevel: "silent",
   }).catch((err) => {
     const tla = err?.errors?.some((e) => /top-level await/i.test(e.text));
-    if (tla) throw new Error(`${entry} uses top-level await, which a CommonJS bundle cannot hold: call serve(...) without awaiting it`);
+    if (tla)
+      throw new Error(
+        `${entry} uses top-level await, which a CommonJS bundle cannot hold: call serve(...) without awaiting it`,
+      );
     throw err;
   });
   await mkdir(dirname(out), { recursive: true });
@@ -64,7 +67,8 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
       const code = file.text;
       // The runner reads the bundle as latin1, quicker than UTF-8 and exact
       // for esbuild's default ASCII-only output.
-      if (!/^[\x00-\x7f]*$/.test(code)) throw new Error(`the bundle of ${entry} is not ASCII-only; the code-cache runner needs it to be`);
+      if (!/^[\x00-\x7f]*$/.test(code))
+        throw new Error(`the bundle of ${entry} is not ASCII-only; the code-cache runner needs it to be`);
       const stamp = `${STAMP}${createHash("sha256").update(code).digest("hex")}\n`;
       await writeAtomically(bundle, stamp + code, 0o644);
     } else {
@@ -108,20 +112,29 @@ exec node "$self.cjs" "$@"
  * with SIGTERM; a command (`{ command: true, args }`) until it exits. The
  * runner writes the cache at exit, so it holds what the run compiled.
  */
-export async function writeCodeCache(out, { command = false, args = [], cookie = DEFAULT_COOKIE, timeoutMs = 60_000 } = {}) {
+export async function writeCodeCache(
+  out,
+  { command = false, args = [], cookie = DEFAULT_COOKIE, timeoutMs = 60_000 } = {},
+) {
   out = resolve(out);
   const dir = await mkdtemp(join(tmpdir(), "dpc-"));
   try {
     const child = spawn(process.execPath, [`${out}.cjs`, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...trainingEnv(process.env), [cookie.key]: cookie.value, PLUGIN_UNIX_SOCKET_DIR: dir, DRIVERPLUG_WRITE_CODE_CACHE: "1" },
+      env: {
+        ...trainingEnv(process.env),
+        [cookie.key]: cookie.value,
+        PLUGIN_UNIX_SOCKET_DIR: dir,
+        DRIVERPLUG_WRITE_CODE_CACHE: "1",
+      },
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     if (command) child.stdout.resume();
     // "close", not "exit": by then stderr is read to its end, for the error message.
     const exited = once(child, "close");
-    const failure = ([code, signal]) => new Error(`${out} exited with ${signal ?? code} while its code cache was made:\n${stderr}`);
+    const failure = ([code, signal]) =>
+      new Error(`${out} exited with ${signal ?? code} while its code cache was made:\n${stderr}`);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     try {
       if (!command) {
@@ -168,7 +181,13 @@ async function healthCheck(handshake) {
   const client = new Client(`unix:${address}`, credentials.createInsecure());
   try {
     await new Promise((resolveCall, reject) =>
-      client.makeUnaryRequest("/grpc.health.v1.Health/Check", () => Buffer.alloc(0), (b) => b, {}, (err) => (err ? reject(err) : resolveCall())),
+      client.makeUnaryRequest(
+        "/grpc.health.v1.Health/Check",
+        () => Buffer.alloc(0),
+        (b) => b,
+        {},
+        (err) => (err ? reject(err) : resolveCall()),
+      ),
     );
   } finally {
     client.close();
@@ -187,7 +206,9 @@ function firstLine(stream) {
       }
     };
     stream.on("data", onData);
-    stream.once("end", () => reject(new Error(`the plugin closed stdout before its handshake: ${JSON.stringify(text)}`)));
+    stream.once("end", () =>
+      reject(new Error(`the plugin closed stdout before its handshake: ${JSON.stringify(text)}`)),
+    );
   });
 }
 
@@ -197,7 +218,10 @@ async function main(argv) {
   const args = argv.filter((a) => !a.startsWith("--"));
   const flags = argv.filter((a) => a.startsWith("--"));
   const cookieFlag = flags.find((f) => f.startsWith("--cookie="))?.slice("--cookie=".length);
-  const cookie = cookieFlag === undefined ? DEFAULT_COOKIE : { key: cookieFlag.split("=")[0], value: cookieFlag.split("=").slice(1).join("=") };
+  const cookie =
+    cookieFlag === undefined
+      ? DEFAULT_COOKIE
+      : { key: cookieFlag.split("=")[0], value: cookieFlag.split("=").slice(1).join("=") };
   const unknown = flags.filter((f) => f !== "--no-cache" && !f.startsWith("--cookie="));
   if (args.length !== 2 || unknown.length > 0 || !cookie.key) {
     process.stderr.write(unknown.length > 0 ? `bundle-plugin: unknown option ${unknown[0]}\n${USAGE}` : USAGE);

@@ -46,7 +46,8 @@ function runCached() {
   const stamp = source.slice(0, source.indexOf("\n"));
   const cache = stamp.startsWith(STAMP) ? readOwnCache(stamp) : { why: "the bundle has no stamp line" };
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cache.data });
-  if (process.env.DRIVERPLUG_TRACE) trace(cache.data === undefined ? `not used: ${cache.why}` : script.cachedDataRejected ? "rejected by V8" : "used");
+  if (process.env.DRIVERPLUG_TRACE)
+    trace(cache.data === undefined ? `not used: ${cache.why}` : script.cachedDataRejected ? "rejected by V8" : "used");
   if (process.env[WRITE_CACHE] === "1") {
     delete process.env[WRITE_CACHE];
     // At exit the cache also holds every function the start compiled lazily.
@@ -91,7 +92,8 @@ function readOwnCache(stamp) {
     const payload = data.subarray(sumEnd + 1);
     // V8 does not checksum cached data in release builds: a flipped byte
     // would crash its deserializer, so the file carries its own checksum.
-    if (data.toString("latin1", stampEnd + 1, sumEnd) !== checksum(payload)) return { why: `${cacheFile} is damaged (checksum mismatch)` };
+    if (data.toString("latin1", stampEnd + 1, sumEnd) !== checksum(payload))
+      return { why: `${cacheFile} is damaged (checksum mismatch)` };
     return { data: payload };
   } catch (err) {
     return { why: `cannot read ${cacheFile} (${err.code ?? err.message})` };

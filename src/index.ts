@@ -70,7 +70,13 @@ export * from "../generated/driverplug/driver/v1/driver.js";
 
 // --- For other libraries speaking the protocol (hosts or plugins of their own).
 export { DEFAULT_COOKIE, type MagicCookie } from "./protocol/env.js";
-export { formatHandshake, parseHandshake, HandshakeError, CORE_PROTOCOL_VERSION, type Handshake } from "./protocol/handshake.js";
+export {
+  formatHandshake,
+  parseHandshake,
+  HandshakeError,
+  CORE_PROTOCOL_VERSION,
+  type Handshake,
+} from "./protocol/handshake.js";
 export { PROTOCOL_VERSIONS, negotiateVersion, parseVersionList, VersionMismatchError } from "./protocol/versions.js";
 export { MAX_SOCKET_PATH_BYTES } from "./socket/socket-path.js";
 export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES } from "./protocol/transport-limits.js";

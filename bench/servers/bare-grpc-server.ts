@@ -5,7 +5,14 @@
 // process: proto-loader and protobufjs in the same process measurably slowed
 // its 1 MiB calls, so the echo experiment has a server of its own.
 // Usage: node bare-grpc-server.js unix:/abs/path.sock | tcp
-import { Server, ServerCredentials, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import {
   DriverServiceService,
   State,

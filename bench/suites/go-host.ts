@@ -32,13 +32,36 @@ async function runHost(host: string, target: GoHostTarget, calls: number): Promi
   return JSON.parse(stdout.trim().split("\n").pop()!) as HostFigures;
 }
 
-export async function runGoHost(host: string, targets: readonly GoHostTarget[], opts: { calls: number; rounds: number }, results: Results): Promise<void> {
+export async function runGoHost(
+  host: string,
+  targets: readonly GoHostTarget[],
+  opts: { calls: number; rounds: number },
+  results: Results,
+): Promise<void> {
   for (const t of targets) await runHost(host, t, 100);
-  const contenders: Contender<HostFigures>[] = targets.map((t) => ({ name: t.name, run: () => runHost(host, t, opts.calls) }));
+  const contenders: Contender<HostFigures>[] = targets.map((t) => ({
+    name: t.name,
+    run: () => runHost(host, t, opts.calls),
+  }));
   const rounds = await alternate(contenders, opts.rounds);
   for (const t of targets) {
-    results.add(`go_host_p50_us.${t.name}`, median(field(rounds, t.name, "p50Us")), "us", "Go go-plugin host, GetState p50");
-    results.add(`go_host_rate.${t.name}`, median(field(rounds, t.name, "rate")), "calls/s", "Go go-plugin host, one call at a time");
-    results.add(`go_host_startup_ms.${t.name}`, median(field(rounds, t.name, "startupMs")), "ms", "Go host: launch to first Probe");
+    results.add(
+      `go_host_p50_us.${t.name}`,
+      median(field(rounds, t.name, "p50Us")),
+      "us",
+      "Go go-plugin host, GetState p50",
+    );
+    results.add(
+      `go_host_rate.${t.name}`,
+      median(field(rounds, t.name, "rate")),
+      "calls/s",
+      "Go go-plugin host, one call at a time",
+    );
+    results.add(
+      `go_host_startup_ms.${t.name}`,
+      median(field(rounds, t.name, "startupMs")),
+      "ms",
+      "Go host: launch to first Probe",
+    );
   }
 }

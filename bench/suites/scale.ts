@@ -17,7 +17,8 @@ export async function timeAllReady(start: PluginStarter, n: number): Promise<num
   const elapsed = performance.now() - t0;
   await Promise.all(settled.map((s) => (s.status === "fulfilled" ? s.value.close() : undefined)));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) throw new Error(`launching ${n} plugins at once failed: ${String(failed.reason)}`, { cause: failed.reason });
+  if (failed)
+    throw new Error(`launching ${n} plugins at once failed: ${String(failed.reason)}`, { cause: failed.reason });
   return elapsed;
 }
 
@@ -34,11 +35,22 @@ export async function runScale(
   const largest = Math.max(...opts.counts);
   for (const n of opts.counts) {
     const contenders: Contender<number>[] = [{ name: "main", run: () => timeAllReady(start, n) }];
-    if (alternative && n === largest) contenders.push({ name: alternative.name, run: () => timeAllReady(alternative.start, n) });
+    if (alternative && n === largest)
+      contenders.push({ name: alternative.name, run: () => timeAllReady(alternative.start, n) });
     const rounds = await alternate(contenders, opts.rounds);
-    results.add(`scale${n}_ready_ms`, median(rounds.get("main")!), "ms", `${n} plugins launched at once until all served a call`);
+    results.add(
+      `scale${n}_ready_ms`,
+      median(rounds.get("main")!),
+      "ms",
+      `${n} plugins launched at once until all served a call`,
+    );
     if (alternative && n === largest) {
-      results.add(`scale${n}_${alternative.name}_ready_ms`, median(rounds.get(alternative.name)!), "ms", `the same, ${alternative.name} plugin`);
+      results.add(
+        `scale${n}_${alternative.name}_ready_ms`,
+        median(rounds.get(alternative.name)!),
+        "ms",
+        `the same, ${alternative.name} plugin`,
+      );
     }
   }
 }

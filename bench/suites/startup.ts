@@ -53,7 +53,11 @@ export interface StartupTarget {
 }
 
 /** Alternates the plugins with `node -e 0` (named "node"); returns per-round totals. */
-export async function runStartup(targets: readonly StartupTarget[], opts: { rounds: number }, results: Results): Promise<Map<string, number[]>> {
+export async function runStartup(
+  targets: readonly StartupTarget[],
+  opts: { rounds: number },
+  results: Results,
+): Promise<Map<string, number[]>> {
   for (const t of targets) await timeToFirstCall(t.start);
   await timeNodeNoop();
   const contenders: Contender<StartupTiming>[] = [
@@ -63,7 +67,12 @@ export async function runStartup(targets: readonly StartupTarget[], opts: { roun
   const rounds = await alternate(contenders, opts.rounds);
   for (const t of targets) {
     results.add(`startup_ms.${t.name}`, median(field(rounds, t.name, "totalMs")), "ms", t.note);
-    results.add(`startup_launch_ms.${t.name}`, median(field(rounds, t.name, "launchedMs")), "ms", "of which until launch() returned");
+    results.add(
+      `startup_launch_ms.${t.name}`,
+      median(field(rounds, t.name, "launchedMs")),
+      "ms",
+      "of which until launch() returned",
+    );
   }
   results.add("startup_ms.node", median(field(rounds, "node", "totalMs")), "ms", "node -e 0: spawn to exit");
   return new Map([...rounds].map(([name, r]) => [name, r.map((x) => x.totalMs)]));

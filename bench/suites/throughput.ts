@@ -24,12 +24,24 @@ export interface StreamTarget {
 
 export const MIB = 1024 * 1024;
 
-export async function runInflight(targets: readonly InflightTarget[], opts: { calls: number; inFlight: number; rounds: number }, results: Results): Promise<Map<string, number[]>> {
+export async function runInflight(
+  targets: readonly InflightTarget[],
+  opts: { calls: number; inFlight: number; rounds: number },
+  results: Results,
+): Promise<Map<string, number[]>> {
   for (const t of targets) await concurrent(t.call, opts.inFlight * 4, opts.inFlight);
-  const contenders: Contender<number>[] = targets.map((t) => ({ name: t.name, run: () => concurrent(t.call, opts.calls, opts.inFlight) }));
+  const contenders: Contender<number>[] = targets.map((t) => ({
+    name: t.name,
+    run: () => concurrent(t.call, opts.calls, opts.inFlight),
+  }));
   const rounds = await alternate(contenders, opts.rounds);
   for (const t of targets) {
-    results.add(`inflight${opts.inFlight}_rate.${t.name}`, median(rounds.get(t.name)!), "calls/s", `GetState, ${opts.inFlight} in flight`);
+    results.add(
+      `inflight${opts.inFlight}_rate.${t.name}`,
+      median(rounds.get(t.name)!),
+      "calls/s",
+      `GetState, ${opts.inFlight} in flight`,
+    );
   }
   return rounds;
 }
@@ -61,7 +73,11 @@ export async function runPayload(
   return rounds;
 }
 
-export async function runStream(targets: readonly StreamTarget[], opts: { count: number; rounds: number }, results: Results): Promise<Map<string, number[]>> {
+export async function runStream(
+  targets: readonly StreamTarget[],
+  opts: { count: number; rounds: number },
+  results: Results,
+): Promise<Map<string, number[]>> {
   for (const t of targets) await t.burst();
   const contenders: Contender<number>[] = targets.map((t) => ({
     name: t.name,
@@ -73,6 +89,12 @@ export async function runStream(targets: readonly StreamTarget[], opts: { count:
     },
   }));
   const rounds = await alternate(contenders, opts.rounds);
-  for (const t of targets) results.add(`stream_msgs_s.${t.name}`, median(rounds.get(t.name)!), "msgs/s", `one WatchState stream of ${opts.count} messages`);
+  for (const t of targets)
+    results.add(
+      `stream_msgs_s.${t.name}`,
+      median(rounds.get(t.name)!),
+      "msgs/s",
+      `one WatchState stream of ${opts.count} messages`,
+    );
   return rounds;
 }

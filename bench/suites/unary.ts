@@ -20,12 +20,25 @@ export interface UnaryOptions {
 export type UnaryRounds = Map<string, SequentialResult[]>;
 
 /** `prefix` names the figures: unary_p50_us.<name> by default. */
-export async function runUnary(targets: readonly UnaryTarget[], opts: UnaryOptions, results: Results, prefix = "unary"): Promise<UnaryRounds> {
+export async function runUnary(
+  targets: readonly UnaryTarget[],
+  opts: UnaryOptions,
+  results: Results,
+  prefix = "unary",
+): Promise<UnaryRounds> {
   for (const t of targets) await warmUp(t.call, opts.warmUpCalls);
-  const contenders: Contender<SequentialResult>[] = targets.map((t) => ({ name: t.name, run: () => sequential(t.call, opts.calls) }));
+  const contenders: Contender<SequentialResult>[] = targets.map((t) => ({
+    name: t.name,
+    run: () => sequential(t.call, opts.calls),
+  }));
   const rounds = await alternate(contenders, opts.rounds);
   for (const t of targets) {
-    results.add(`${prefix}_p50_us.${t.name}`, median(field(rounds, t.name, "p50Us")), "us", `GetState p50, median of ${opts.rounds} rounds x ${opts.calls} calls`);
+    results.add(
+      `${prefix}_p50_us.${t.name}`,
+      median(field(rounds, t.name, "p50Us")),
+      "us",
+      `GetState p50, median of ${opts.rounds} rounds x ${opts.calls} calls`,
+    );
     results.add(`${prefix}_p99_us.${t.name}`, median(field(rounds, t.name, "p99Us")), "us", "GetState p99");
     results.add(`${prefix}_rate.${t.name}`, median(field(rounds, t.name, "rate")), "calls/s", "one call at a time");
   }

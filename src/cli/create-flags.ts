@@ -19,15 +19,24 @@ export interface DriverFlagOptions {
  * Builds the options of one driver's flags. `reserved` are the create
  * command's own long option names; a driver flag may not shadow them.
  */
-export function driverFlagOptions(driver: string, flags: readonly CreateFlag[], reserved: readonly string[], helpGroup?: string): DriverFlagOptions {
+export function driverFlagOptions(
+  driver: string,
+  flags: readonly CreateFlag[],
+  reserved: readonly string[],
+  helpGroup?: string,
+): DriverFlagOptions {
   const options: Option[] = [];
   const attributes = new Map<string, string>();
   for (const flag of flags) {
     if (!FLAG_NAME.test(flag.name)) {
-      throw new CliError(`driver ${JSON.stringify(driver)} declares a create flag named ${JSON.stringify(flag.name)}, which is not a valid option name; report this to the driver's author`);
+      throw new CliError(
+        `driver ${JSON.stringify(driver)} declares a create flag named ${JSON.stringify(flag.name)}, which is not a valid option name; report this to the driver's author`,
+      );
     }
     if (reserved.includes(flag.name) || reserved.includes(`no-${flag.name}`)) {
-      throw new CliError(`driver ${JSON.stringify(driver)} declares a create flag --${flag.name}, which clashes with driverplug's own option; report this to the driver's author`);
+      throw new CliError(
+        `driver ${JSON.stringify(driver)} declares a create flag --${flag.name}, which clashes with driverplug's own option; report this to the driver's author`,
+      );
     }
     const option = optionFor(flag);
     if (helpGroup !== undefined) option.helpGroup(helpGroup);
@@ -68,10 +77,9 @@ function optionFor(flag: CreateFlag): Option {
         return n;
       });
     case FlagType.FLAG_TYPE_STRING_LIST:
-      return new Option(`--${flag.name} <list>`, description).argParser((value: string, previous: string[] | undefined) => [
-        ...(previous ?? []),
-        ...splitList(value),
-      ]);
+      return new Option(`--${flag.name} <list>`, description).argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), ...splitList(value)],
+      );
     default:
       return new Option(`--${flag.name} <string>`, description);
   }
@@ -130,7 +138,9 @@ function toFlagValue(flag: CreateFlag, given: unknown): FlagValue {
 
 function parseEnvValue(flag: CreateFlag, text: string): FlagValue {
   const bad = (expected: string) =>
-    new CliError(`environment variable ${flag.envVar}=${JSON.stringify(text)} (for --${flag.name}) is not ${expected}: fix or unset it`);
+    new CliError(
+      `environment variable ${flag.envVar}=${JSON.stringify(text)} (for --${flag.name}) is not ${expected}: fix or unset it`,
+    );
   switch (flag.type) {
     case FlagType.FLAG_TYPE_BOOL: {
       const b = parseBoolean(text);

@@ -14,7 +14,20 @@ const MACHINE = "demo";
 
 const STEPS: readonly (readonly string[])[] = [
   // A small step delay makes the progress visible as it streams.
-  ["create", "--driver", "fake", "--cpus", "2", "--memory", "2048", "--network", "default", "--config", '{"stepDelayMs":40}', MACHINE],
+  [
+    "create",
+    "--driver",
+    "fake",
+    "--cpus",
+    "2",
+    "--memory",
+    "2048",
+    "--network",
+    "default",
+    "--config",
+    '{"stepDelayMs":40}',
+    MACHINE,
+  ],
   ["start", MACHINE],
   ["status", MACHINE],
   ["ip", MACHINE],
@@ -76,7 +89,9 @@ async function main(): Promise<number> {
       }
       out.write(`  -> ok in ${ms} ms\n\n`);
     }
-    out.write(`all ${STEPS.length} steps in ${Math.round(performance.now() - started)} ms, ${launched.length} plugin processes launched and closed\n`);
+    out.write(
+      `all ${STEPS.length} steps in ${Math.round(performance.now() - started)} ms, ${launched.length} plugin processes launched and closed\n`,
+    );
     return await checkEverythingGone(launched);
   } finally {
     await rm(store, { recursive: true, force: true });

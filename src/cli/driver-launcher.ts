@@ -35,7 +35,11 @@ export interface LaunchSettings {
 }
 
 /** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
-export async function launchDriver(driver: string, settings: LaunchSettings, signal?: AbortSignal): Promise<DriverHandle> {
+export async function launchDriver(
+  driver: string,
+  settings: LaunchSettings,
+  signal?: AbortSignal,
+): Promise<DriverHandle> {
   signal?.throwIfAborted();
   const handle = await launch(driver, {
     pluginDirs: pluginDirsFrom(settings.env),

@@ -52,7 +52,9 @@ export async function scanDrivers(pluginDirs: readonly string[], pathEnv: string
     const path = bundledDriverPath(name);
     if (path !== undefined && (await isExecutable(path))) add(name, path, "bundled");
   }
-  for (const dir of pluginDirs.filter((d) => isAbsolute(d))) for (const p of await pluginsIn(dir)) add(p.name, p.path, "plugin dir");
-  for (const dir of pathEnv.split(delimiter).filter((d) => d !== "" && isAbsolute(d))) for (const p of await pluginsIn(dir)) add(p.name, p.path, "PATH");
+  for (const dir of pluginDirs.filter((d) => isAbsolute(d)))
+    for (const p of await pluginsIn(dir)) add(p.name, p.path, "plugin dir");
+  for (const dir of pathEnv.split(delimiter).filter((d) => d !== "" && isAbsolute(d)))
+    for (const p of await pluginsIn(dir)) add(p.name, p.path, "PATH");
   return found;
 }

@@ -28,7 +28,11 @@ function methodName(path: string): string {
 }
 
 export function describeFailure(err: unknown, interrupted: boolean): Failure {
-  if (interrupted || err instanceof Interrupted) return { message: "interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held", exitCode: EXIT_INTERRUPTED };
+  if (interrupted || err instanceof Interrupted)
+    return {
+      message: "interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held",
+      exitCode: EXIT_INTERRUPTED,
+    };
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof CommanderError) return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE };
   if (err instanceof LaunchError) {
@@ -38,7 +42,10 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
   if (err instanceof ClientError) {
     const hint = HINTS[err.code];
     const details = err.details === "" ? "(no message)" : err.details;
-    return { message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`, exitCode: EXIT_FAILURE };
+    return {
+      message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`,
+      exitCode: EXIT_FAILURE,
+    };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return {

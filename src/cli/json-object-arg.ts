@@ -9,7 +9,10 @@ export function parseJsonObjectArg(text: string, what: string, example: string):
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`${what} is not JSON (${(err as Error).message}): give an object such as '${example}'`, EXIT_USAGE);
+    throw new CliError(
+      `${what} is not JSON (${(err as Error).message}): give an object such as '${example}'`,
+      EXIT_USAGE,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new CliError(`${what} must be a JSON object of config fields, such as '${example}'`, EXIT_USAGE);

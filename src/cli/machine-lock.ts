@@ -56,7 +56,8 @@ export async function lockMachine(store: MachineStore, name: string, options: Lo
         retries: 0,
         // The lock can only be "compromised" if someone removed it by hand or
         // the process stalled past `stale`; say so rather than crash.
-        onCompromised: (err) => process.emitWarning(`the lock of machine ${JSON.stringify(name)} was lost: ${err.message}`),
+        onCompromised: (err) =>
+          process.emitWarning(`the lock of machine ${JSON.stringify(name)} was lost: ${err.message}`),
       });
       const holder: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
       await writeFileAtomic(p.holder, `${JSON.stringify(holder)}\n`);
@@ -76,7 +77,9 @@ export async function lockMachine(store: MachineStore, name: string, options: Lo
 /** Whether another process holds the machine's lock right now. */
 export async function isMachineLocked(store: MachineStore, name: string): Promise<boolean> {
   const p = paths(store, name);
-  return lockfile.check(p.target, { realpath: false, lockfilePath: p.lockfilePath, stale: STALE_MS }).catch(() => false);
+  return lockfile
+    .check(p.target, { realpath: false, lockfilePath: p.lockfilePath, stale: STALE_MS })
+    .catch(() => false);
 }
 
 export async function readLockHolder(store: MachineStore, name: string): Promise<LockHolder | undefined> {

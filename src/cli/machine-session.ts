@@ -38,7 +38,13 @@ export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, 
 }
 
 /** Runs `fn` with the plugin of `driver`, closing the plugin however `fn` ends. */
-export async function withDriver<T>(ctx: CliContext, driver: string, fn: (d: DriverHandle) => Promise<T>, signal = ctx.signal, startTimeoutMs?: number): Promise<T> {
+export async function withDriver<T>(
+  ctx: CliContext,
+  driver: string,
+  fn: (d: DriverHandle) => Promise<T>,
+  signal = ctx.signal,
+  startTimeoutMs?: number,
+): Promise<T> {
   const handle = await ctx.launchDriver(driver, signal, startTimeoutMs);
   try {
     return await fn(handle);
@@ -47,10 +53,16 @@ export async function withDriver<T>(ctx: CliContext, driver: string, fn: (d: Dri
   }
 }
 
-export async function withMachine<T>(ctx: CliContext, name: string, options: SessionOptions, fn: (m: MachineSession) => Promise<T>): Promise<T> {
+export async function withMachine<T>(
+  ctx: CliContext,
+  name: string,
+  options: SessionOptions,
+  fn: (m: MachineSession) => Promise<T>,
+): Promise<T> {
   const signal = options.signal ?? ctx.signal;
   let lock: MachineLock | undefined;
-  if (options.mutating) lock = await lockMachine(ctx.store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
+  if (options.mutating)
+    lock = await lockMachine(ctx.store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
   try {
     const record = await ctx.store.read(name);
     return await withDriver(

@@ -92,7 +92,9 @@ export class MachineStore {
             `machine ${JSON.stringify(name)} has no ${path} (an interrupted create?): remove it with "driverplug rm ${name}"`,
           );
         }
-        throw new CliError(`no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`);
+        throw new CliError(
+          `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
+        );
       }
       throw err;
     }
@@ -107,7 +109,9 @@ export class MachineStore {
       await mkdir(dir, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new CliError(`machine ${JSON.stringify(name)} already exists in ${dir}: pick another name, or remove it first with "driverplug rm ${name}"`);
+        throw new CliError(
+          `machine ${JSON.stringify(name)} already exists in ${dir}: pick another name, or remove it first with "driverplug rm ${name}"`,
+        );
       }
       throw err;
     }
@@ -127,7 +131,9 @@ export class MachineStore {
 /** Checks config.json's shape; every failure names the file and leaves it alone. */
 export function parseRecord(text: string, path: string): MachineRecord {
   const bad = (why: string) =>
-    new CliError(`${path} is not a valid machine config (${why}); it was left unchanged: fix it by hand or restore it from a backup`);
+    new CliError(
+      `${path} is not a valid machine config (${why}); it was left unchanged: fix it by hand or restore it from a backup`,
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);

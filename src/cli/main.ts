@@ -13,6 +13,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Not awaited: no top-level await, so bin/driverplug can run a CommonJS
 // bundle with a V8 code cache (scripts/bundle-plugin.mjs).
-void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
-  process.exitCode = code;
-});
+void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+);

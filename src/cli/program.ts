@@ -19,7 +19,11 @@ export interface ProgramOutput {
   writeErr(text: string): void;
 }
 
-export function buildProgram(ctx: () => CliContext, prepared: PreparedDriver | undefined, output: ProgramOutput): Command {
+export function buildProgram(
+  ctx: () => CliContext,
+  prepared: PreparedDriver | undefined,
+  output: ProgramOutput,
+): Command {
   const program = new Command("driverplug")
     .description("manage machines whose drivers run as driverplug plugins")
     .addOption(
@@ -63,7 +67,13 @@ function configureTree(cmd: Command, output: ProgramOutput): void {
     .configureOutput({
       writeOut: (s) => output.writeOut(s),
       writeErr: (s) => output.writeErr(s),
-      outputError: (s, write) => write(`driverplug: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see "${commandPath(cmd)} --help")\n`),
+      outputError: (s, write) =>
+        write(
+          `driverplug: ${s
+            .trim()
+            .replace(/^error: /, "")
+            .replace(/\s*\n\s*/g, " ")} (see "${commandPath(cmd)} --help")\n`,
+        ),
     });
   for (const sub of cmd.commands) configureTree(sub, output);
 }

@@ -62,7 +62,10 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       prepared = { handle, flags: [] };
       prepared.flags = (await handle.client.getCreateFlags({}, { signal: interrupt.signal })).flags;
     }
-    const program = buildProgram(() => ctx, prepared, { writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+    const program = buildProgram(() => ctx, prepared, {
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    });
     program.hook("preAction", (_program, action) => {
       lockTimeoutS = (action.optsWithGlobals() as { lockTimeout: number }).lockTimeout;
       // The command and its operands, not its options: an option such as

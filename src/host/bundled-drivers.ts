@@ -21,7 +21,10 @@ function findPackageRoot(): string {
       if (name === "driverplug") return (packageRoot = dir);
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the driverplug package root above ${fileURLToPath(import.meta.url)}; is the package installed whole?`);
+    if (parent === dir)
+      throw new Error(
+        `cannot find the driverplug package root above ${fileURLToPath(import.meta.url)}; is the package installed whole?`,
+      );
     dir = parent;
   }
 }

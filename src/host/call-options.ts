@@ -27,7 +27,16 @@ export const QUERY_TIMEOUT_MS = 10_000;
 export const LIFECYCLE_TIMEOUT_MS = 10 * 60_000;
 
 /** DriverService's calls that may take as long as a VM operation (Create and Start stream their progress). */
-const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(["preCreateCheck", "updateConfig", "create", "start", "stop", "restart", "kill", "remove"]);
+const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
+  "preCreateCheck",
+  "updateConfig",
+  "create",
+  "start",
+  "stop",
+  "restart",
+  "kill",
+  "remove",
+]);
 
 export const driverCallDefaults: CallDefaults = {
   timeoutMs(name, method) {

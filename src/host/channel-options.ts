@@ -3,7 +3,12 @@
 // and a wide HTTP/2 receive window, so a large answer (GetConfig) streams in
 // without waiting for a window update every 64 KiB; channelz off.
 import type { ChannelOptions } from "@grpc/grpc-js";
-import { checkByteSize, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES } from "../protocol/transport-limits.js";
+import {
+  checkByteSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_RECEIVE_WINDOW_BYTES,
+  MAX_RECEIVE_WINDOW_BYTES,
+} from "../protocol/transport-limits.js";
 
 export interface TransportOptions {
   /** Largest gRPC message the host sends or accepts; default 64 MiB (a whole config is one message). */
@@ -18,7 +23,11 @@ export function transportChannelOptions(options: TransportOptions): ChannelOptio
   return {
     "grpc.max_receive_message_length": maxMessage,
     "grpc.max_send_message_length": maxMessage,
-    "grpc-node.flow_control_window": checkByteSize("receiveWindowBytes", options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES),
+    "grpc-node.flow_control_window": checkByteSize(
+      "receiveWindowBytes",
+      options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES,
+      MAX_RECEIVE_WINDOW_BYTES,
+    ),
     // Nothing reads channelz in a host, and its bookkeeping is paid on every call.
     "grpc.enable_channelz": 0,
   };

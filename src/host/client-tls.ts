@@ -17,12 +17,15 @@ export function pinnedServerCertificate(field: string): string {
   try {
     new X509Certificate(pem);
   } catch (err) {
-    throw new Error(`its certificate field is not an X.509 certificate (${(err as Error).message})`);
+    throw new Error(`its certificate field is not an X.509 certificate (${(err as Error).message})`, { cause: err });
   }
   return pem;
 }
 
-export function tlsChannel(serverPem: string, client: ClientCertificate): { credentials: ChannelCredentials; options: ChannelOptions } {
+export function tlsChannel(
+  serverPem: string,
+  client: ClientCertificate,
+): { credentials: ChannelCredentials; options: ChannelOptions } {
   return {
     credentials: credentials.createSsl(Buffer.from(serverPem), Buffer.from(client.keyPem), Buffer.from(client.certPem)),
     // The plugin's certificate names "localhost"; the address is a socket path.

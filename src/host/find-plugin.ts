@@ -71,7 +71,8 @@ export async function findPlugin(name: string, options: FindOptions = {}): Promi
     if (await isExecutableFile(path)) return { name, path, source };
     looked.push(`${path} (${source})`);
   }
-  const where = looked.length === 0 ? "  (no plugin dirs configured and PATH is empty)" : looked.map((p) => `  ${p}`).join("\n");
+  const where =
+    looked.length === 0 ? "  (no plugin dirs configured and PATH is empty)" : looked.map((p) => `  ${p}`).join("\n");
   throw new LaunchError(
     "not-found",
     `driver plugin ${JSON.stringify(name)} not found: no executable ${file} in any of these places:\n${where}\n` +

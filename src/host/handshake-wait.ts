@@ -23,11 +23,13 @@ export async function awaitHandshake(
 ): Promise<Handshake> {
   const label = `plugin ${name} (${executable})`;
   const ac = new AbortController();
-  const outcome = new Promise<{ line: string } | { ended: true } | { exited: true } | { spawnError: Error }>((resolve) => {
-    output.onFirstLine({ line: (line) => resolve({ line: line.text }), end: () => resolve({ ended: true }) });
-    void proc.exited.then(() => resolve({ exited: true }));
-    child.once("error", (err) => resolve({ spawnError: err }));
-  });
+  const outcome = new Promise<{ line: string } | { ended: true } | { exited: true } | { spawnError: Error }>(
+    (resolve) => {
+      output.onFirstLine({ line: (line) => resolve({ line: line.text }), end: () => resolve({ ended: true }) });
+      void proc.exited.then(() => resolve({ exited: true }));
+      child.once("error", (err) => resolve({ spawnError: err }));
+    },
+  );
   const timeout = sleep(timeoutMs, { timedOut: true as const }, { signal: ac.signal }).catch(() => undefined);
   const first = await Promise.race([outcome, timeout]);
   ac.abort();
@@ -40,7 +42,9 @@ export async function awaitHandshake(
     );
   }
   if ("spawnError" in first) {
-    throw new LaunchError("spawn-failed", `cannot start ${label}: ${first.spawnError.message}`, { cause: first.spawnError });
+    throw new LaunchError("spawn-failed", `cannot start ${label}: ${first.spawnError.message}`, {
+      cause: first.spawnError,
+    });
   }
   if ("ended" in first || "exited" in first) {
     // Give the plugin a moment to finish exiting and its stderr to drain: its last words say why.
@@ -63,19 +67,32 @@ export async function awaitHandshake(
 /** Resolves once the child's stdio closed, or after a short wait (a grandchild may hold it open). */
 export async function drained(child: ChildProcess): Promise<void> {
   const ac = new AbortController();
-  await Promise.race([once(child, "close", { signal: ac.signal }), sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal })]).catch(() => undefined);
+  await Promise.race([
+    once(child, "close", { signal: ac.signal }),
+    sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal }),
+  ]).catch(() => undefined);
   ac.abort();
 }
-
 
 /**
  * A plugin that printed its handshake and then died leaves an address that
  * fails the checks; "the socket does not exist" would hide the real story, so
  * when the process is gone (or goes at once) the error says it exited.
  */
-export async function explainAfterHandshake(err: unknown, name: string, executable: string, child: ChildProcess, proc: ChildPluginProcess, output: PluginOutput): Promise<unknown> {
+export async function explainAfterHandshake(
+  err: unknown,
+  name: string,
+  executable: string,
+  child: ChildProcess,
+  proc: ChildPluginProcess,
+  output: PluginOutput,
+): Promise<unknown> {
   if (!(err instanceof LaunchError) || err.reason !== "untrusted-address") return err;
   if (!(await proc.waitGone(STDERR_DRAIN_MS)) || !proc.exit) return err;
   await drained(child);
-  return new LaunchError("exited", `plugin ${name} (${executable}) ${describeExit(proc.exit)} right after its handshake${output.tail.describe()}`, { cause: err });
+  return new LaunchError(
+    "exited",
+    `plugin ${name} (${executable}) ${describeExit(proc.exit)} right after its handshake${output.tail.describe()}`,
+    { cause: err },
+  );
 }

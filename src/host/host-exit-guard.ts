@@ -45,7 +45,8 @@ const signalHandlers = new Map<NodeJS.Signals, () => void>(SIGNALS.map((sig) => 
 
 function install(): void {
   process.on("exit", onExit);
-  for (const [sig, handler] of signalHandlers) if (process.listeners(sig).indexOf(handler) === -1) process.on(sig, handler);
+  for (const [sig, handler] of signalHandlers)
+    if (process.listeners(sig).indexOf(handler) === -1) process.on(sig, handler);
 }
 
 function uninstall(): void {

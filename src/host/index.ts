@@ -7,9 +7,21 @@ export { parseReattachRecord, type ReattachRecord } from "./reattach-record.js";
 export { LaunchError, type LaunchFailure } from "./launch-error.js";
 export { ClientError } from "./client-error.js";
 export { createTypedClient, type TypedClient, type TypedClientOptions, type CallTracker } from "./typed-client.js";
-export { driverCallDefaults, LIFECYCLE_TIMEOUT_MS, QUERY_TIMEOUT_MS, type CallDefaults, type CallOptions } from "./call-options.js";
+export {
+  driverCallDefaults,
+  LIFECYCLE_TIMEOUT_MS,
+  QUERY_TIMEOUT_MS,
+  type CallDefaults,
+  type CallOptions,
+} from "./call-options.js";
 export { findPlugin, PLUGIN_PREFIX, type FindOptions, type FoundPlugin } from "./find-plugin.js";
 export { BUNDLED_DRIVERS } from "./bundled-drivers.js";
-export { stderrLogger, silentLogger, type HostLogRecord, type Logger, type StderrLoggerOptions } from "./host-logger.js";
+export {
+  stderrLogger,
+  silentLogger,
+  type HostLogRecord,
+  type Logger,
+  type StderrLoggerOptions,
+} from "./host-logger.js";
 export { defaultSocketBaseDir } from "./private-socket-dir.js";
 export type { PluginExit } from "./plugin-process.js";

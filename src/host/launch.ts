@@ -33,7 +33,8 @@ import { makeClientCertificate, pinnedServerCertificate, tlsChannel, type Client
 import { checkHandshake } from "./trusted-address.js";
 import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
-export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends FindOptions, CloseOptions, TransportOptions {
+export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService>
+  extends FindOptions, CloseOptions, TransportOptions {
   /** Run this executable instead of looking the name up. */
   executable?: string;
   args?: readonly string[];
@@ -70,9 +71,15 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
  * DriverService, or `options.service`. (The DriverService overload comes last
  * so that `ReturnType<typeof launch>` names the usual handle.)
  */
-export function launch<S extends ServiceDefinitionShape>(name: string, options: LaunchOptions<S> & { service: S }): Promise<PluginHandle<S>>;
+export function launch<S extends ServiceDefinitionShape>(
+  name: string,
+  options: LaunchOptions<S> & { service: S },
+): Promise<PluginHandle<S>>;
 export function launch(name: string, options?: LaunchOptions): Promise<PluginHandle>;
-export async function launch<S extends ServiceDefinitionShape>(name: string, options: LaunchOptions<S> = {}): Promise<PluginHandle<S>> {
+export async function launch<S extends ServiceDefinitionShape>(
+  name: string,
+  options: LaunchOptions<S> = {},
+): Promise<PluginHandle<S>> {
   assertPluginName(name);
   // Checked before anything starts: a bad size is the caller's mistake, not the plugin's.
   const transport = transportChannelOptions(options);
@@ -90,7 +97,9 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
     child = spawn(executable, options.args ?? [], { env, stdio: ["pipe", "pipe", "pipe"] });
   } catch (err) {
     await removePrivateDir(privateDir);
-    throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, { cause: err });
+    throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   // Until a handle owns it, a host exit must still take the child down.
   const killNow = () => {
@@ -104,13 +113,24 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
   child.stdin!.on("error", () => {});
 
   try {
-    const handshake = await awaitHandshake(name, executable, child, proc, output, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-    const socketPath = await checkHandshake(handshake, versions, privateDir, gid, clientCert !== undefined).catch(async (err: unknown) => {
-      throw await explainAfterHandshake(err, name, executable, child, proc, output);
-    });
-    const channel = clientCert ? tlsClient(socketPath, handshake.serverCert, clientCert, transport) : new Client(unixAddress(socketPath), credentials.createInsecure(), transport);
-  // Start connecting now (the socket is listening), so the first call need not wait for it.
-  channel.getChannel().getConnectivityState(true);
+    const handshake = await awaitHandshake(
+      name,
+      executable,
+      child,
+      proc,
+      output,
+      options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    );
+    const socketPath = await checkHandshake(handshake, versions, privateDir, gid, clientCert !== undefined).catch(
+      async (err: unknown) => {
+        throw await explainAfterHandshake(err, name, executable, child, proc, output);
+      },
+    );
+    const channel = clientCert
+      ? tlsClient(socketPath, handshake.serverCert, clientCert, transport)
+      : new Client(unixAddress(socketPath), credentials.createInsecure(), transport);
+    // Start connecting now (the socket is listening), so the first call need not wait for it.
+    channel.getChannel().getConnectivityState(true);
     const handle = new PluginHandle({
       name,
       process: proc,
@@ -149,12 +169,21 @@ export async function launch<S extends ServiceDefinitionShape>(name: string, opt
   }
 }
 
-function tlsClient(socketPath: string, serverCertField: string, clientCert: ClientCertificate, transport: ChannelOptions): Client {
+function tlsClient(
+  socketPath: string,
+  serverCertField: string,
+  clientCert: ClientCertificate,
+  transport: ChannelOptions,
+): Client {
   let serverPem: string;
   try {
     serverPem = pinnedServerCertificate(serverCertField);
   } catch (err) {
-    throw new LaunchError("bad-handshake", `the plugin's handshake is unusable for AutoMTLS: ${(err as Error).message}`, { cause: err });
+    throw new LaunchError(
+      "bad-handshake",
+      `the plugin's handshake is unusable for AutoMTLS: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const tls = tlsChannel(serverPem, clientCert);
   return new Client(unixAddress(socketPath), tls.credentials, { ...transport, ...tls.options });
@@ -169,7 +198,12 @@ function socketGroupId(group: string | number | undefined): number | undefined {
   }
 }
 
-function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: readonly number[], privateDir: string, gid: number | undefined): NodeJS.ProcessEnv {
+function pluginEnv(
+  options: LaunchOptions<ServiceDefinitionShape>,
+  versions: readonly number[],
+  privateDir: string,
+  gid: number | undefined,
+): NodeJS.ProcessEnv {
   const cookie = options.cookie ?? DEFAULT_COOKIE;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Inherited from a host that is itself a plugin, these would change the handshake we expect.
@@ -183,4 +217,3 @@ function pluginEnv(options: LaunchOptions<ServiceDefinitionShape>, versions: rea
   if (gid !== undefined) env[PLUGIN_UNIX_SOCKET_GROUP] = String(gid);
   return env;
 }
-

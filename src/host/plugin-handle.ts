@@ -62,7 +62,10 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     this.record = Object.freeze({ ...parts.record });
     this.process = parts.process;
     this.channel = parts.channel;
-    this.client = createTypedClient(parts.service, parts.channel, { defaults: parts.callDefaults, tracker: this.tracker() });
+    this.client = createTypedClient(parts.service, parts.channel, {
+      defaults: parts.callDefaults,
+      tracker: this.tracker(),
+    });
     this.unguard = parts.guard ? guardPlugin({ killNow: () => this.killNow(), close: () => this.close() }) : () => {};
     parts.died?.then(() => this.onDeath());
   }
@@ -111,7 +114,9 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
         if (!mayBeDeath && err.code !== status.INTERNAL) return err;
         const gone = this.process.gone() || (mayBeDeath && (await this.process.waitGone(DEATH_EXPLAIN_MS)));
         if (!gone) return err;
-        return new ClientError(err.path, status.UNAVAILABLE, this.process.describeDeath(), err.metadata, { cause: err });
+        return new ClientError(err.path, status.UNAVAILABLE, this.process.describeDeath(), err.metadata, {
+          cause: err,
+        });
       },
     };
   }

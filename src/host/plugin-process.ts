@@ -64,7 +64,10 @@ export class ChildPluginProcess implements PluginProcess {
   async waitGone(ms: number): Promise<boolean> {
     if (this.exitInfo) return true;
     const ac = new AbortController();
-    const result = await Promise.race([this.exited.then(() => true), sleep(ms, false, { signal: ac.signal }).catch(() => false)]);
+    const result = await Promise.race([
+      this.exited.then(() => true),
+      sleep(ms, false, { signal: ac.signal }).catch(() => false),
+    ]);
     ac.abort();
     return result;
   }

@@ -46,7 +46,11 @@ export async function makePrivateDir(baseDir: string, gid?: number): Promise<Che
       await fs.chmod(dir, 0o710);
     }
   } catch (err) {
-    throw new LaunchError("socket-dir", `cannot make a private socket directory under ${baseDir}: ${(err as Error).message}`, { cause: err });
+    throw new LaunchError(
+      "socket-dir",
+      `cannot make a private socket directory under ${baseDir}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   try {
     const checked = await checkPrivateDir(dir, policy);

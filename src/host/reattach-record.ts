@@ -21,7 +21,10 @@ export interface ReattachRecord {
 }
 
 function bad(why: string): LaunchError {
-  return new LaunchError("bad-record", `invalid reattach record: ${why}; save handle.record as JSON and pass it back unchanged`);
+  return new LaunchError(
+    "bad-record",
+    `invalid reattach record: ${why}; save handle.record as JSON and pass it back unchanged`,
+  );
 }
 
 /** Checks the shape of a parsed record (JSON.parse output or an object). */
@@ -39,7 +42,14 @@ export function parseReattachRecord(value: unknown): ReattachRecord {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw bad(`${key} is not a positive integer`);
     return v;
   };
-  const record: ReattachRecord = { format: 1, driver: str("driver"), pid: int("pid"), address: str("address"), appVersion: int("appVersion"), privateDir: str("privateDir") };
+  const record: ReattachRecord = {
+    format: 1,
+    driver: str("driver"),
+    pid: int("pid"),
+    address: str("address"),
+    appVersion: int("appVersion"),
+    privateDir: str("privateDir"),
+  };
   if (r.gid !== undefined) {
     if (typeof r.gid !== "number" || !Number.isSafeInteger(r.gid) || r.gid < 0) throw bad("gid is not a group id");
     record.gid = r.gid;

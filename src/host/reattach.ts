@@ -17,7 +17,8 @@ import { parseReattachRecord } from "./reattach-record.js";
 import { checkTrustedSocket } from "./trusted-address.js";
 import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
-export interface ReattachOptions<S extends ServiceDefinitionShape = typeof DriverServiceService> extends CloseOptions, TransportOptions {
+export interface ReattachOptions<S extends ServiceDefinitionShape = typeof DriverServiceService>
+  extends CloseOptions, TransportOptions {
   versions?: readonly number[];
   service?: S;
   callDefaults?: CallDefaults;
@@ -28,13 +29,21 @@ function bad(why: string, cause?: unknown): LaunchError {
 }
 
 /** `record`: a handle's record, or its JSON text. */
-export function reattach<S extends ServiceDefinitionShape>(record: unknown, options: ReattachOptions<S> & { service: S }): Promise<PluginHandle<S>>;
+export function reattach<S extends ServiceDefinitionShape>(
+  record: unknown,
+  options: ReattachOptions<S> & { service: S },
+): Promise<PluginHandle<S>>;
 export function reattach(record: unknown, options?: ReattachOptions): Promise<PluginHandle>;
-export async function reattach<S extends ServiceDefinitionShape>(record: unknown, options: ReattachOptions<S> = {}): Promise<PluginHandle<S>> {
+export async function reattach<S extends ServiceDefinitionShape>(
+  record: unknown,
+  options: ReattachOptions<S> = {},
+): Promise<PluginHandle<S>> {
   const r = parseReattachRecord(record);
   assertPluginName(r.driver);
   if (r.autoMtls) {
-    throw bad(`plugin ${r.driver} (pid ${r.pid}) serves AutoMTLS, whose client key lives only in the host that launched it; launch without autoMtls to reattach later`);
+    throw bad(
+      `plugin ${r.driver} (pid ${r.pid}) serves AutoMTLS, whose client key lives only in the host that launched it; launch without autoMtls to reattach later`,
+    );
   }
   try {
     negotiateVersion(options.versions ?? PROTOCOL_VERSIONS, [r.appVersion]);
@@ -44,7 +53,8 @@ export async function reattach<S extends ServiceDefinitionShape>(record: unknown
   if (r.pid === process.pid || r.pid === 1) throw bad(`pid ${r.pid} cannot be a plugin's`);
   try {
     const checked = await checkPrivateDir(r.privateDir, r.gid === undefined ? {} : { gid: r.gid });
-    if (checked.path !== r.privateDir) throw new Error(`${r.privateDir} resolves to ${checked.path}; records hold real paths`);
+    if (checked.path !== r.privateDir)
+      throw new Error(`${r.privateDir} resolves to ${checked.path}; records hold real paths`);
   } catch (err) {
     throw bad(`the record's private directory fails the checks: ${(err as Error).message}`, err);
   }

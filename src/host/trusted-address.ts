@@ -17,18 +17,32 @@ function untrusted(path: string, why: string): LaunchError {
 
 /** `autoMtls`: the host sent a client certificate, so the plugin must offer one. */
 export function assertHandshakeKind(h: Handshake, autoMtls = false): void {
-  if (h.network !== "unix") throw untrusted(h.address, `network is ${JSON.stringify(h.network)}; driverplug hosts only talk to plugins over unix sockets`);
-  if (h.protocol !== "grpc") throw untrusted(h.address, `protocol is ${JSON.stringify(h.protocol)}; driverplug plugins speak grpc`);
-  if (autoMtls && h.serverCert === "") throw untrusted(h.address, "this host asked for AutoMTLS, but the plugin offers no certificate (does it support PLUGIN_CLIENT_CERT?)");
-  if (!autoMtls && h.serverCert !== "") throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
+  if (h.network !== "unix")
+    throw untrusted(
+      h.address,
+      `network is ${JSON.stringify(h.network)}; driverplug hosts only talk to plugins over unix sockets`,
+    );
+  if (h.protocol !== "grpc")
+    throw untrusted(h.address, `protocol is ${JSON.stringify(h.protocol)}; driverplug plugins speak grpc`);
+  if (autoMtls && h.serverCert === "")
+    throw untrusted(
+      h.address,
+      "this host asked for AutoMTLS, but the plugin offers no certificate (does it support PLUGIN_CLIENT_CERT?)",
+    );
+  if (!autoMtls && h.serverCert !== "")
+    throw untrusted(h.address, "the plugin offers a TLS certificate, but this host did not ask for AutoMTLS");
 }
 
 /** Returns the socket path once it passed every check; `gid`: group mode's group may have access. */
 export async function checkTrustedSocket(address: string, privateDir: string, gid?: number): Promise<string> {
   if (!isAbsolute(address)) throw untrusted(address, "it is not an absolute path");
-  if (normalize(address) !== address) throw untrusted(address, "it is not a normalized path (it holds \"..\", \".\" or repeated slashes)");
+  if (normalize(address) !== address)
+    throw untrusted(address, 'it is not a normalized path (it holds "..", "." or repeated slashes)');
   if (dirname(address) !== privateDir || basename(address) === "") {
-    throw untrusted(address, `it is not directly inside the private directory ${privateDir} the host made for this plugin`);
+    throw untrusted(
+      address,
+      `it is not directly inside the private directory ${privateDir} the host made for this plugin`,
+    );
   }
   try {
     assertSocketPathFits(address);
@@ -40,12 +54,22 @@ export async function checkTrustedSocket(address: string, privateDir: string, gi
 }
 
 /** All of a handshake's checks: version, kind, then the socket; returns the socket path. */
-export async function checkHandshake(h: Handshake, versions: readonly number[], privateDir: string, gid: number | undefined, autoMtls = false): Promise<string> {
+export async function checkHandshake(
+  h: Handshake,
+  versions: readonly number[],
+  privateDir: string,
+  gid: number | undefined,
+  autoMtls = false,
+): Promise<string> {
   try {
     negotiateVersion(versions, [h.appVersion]);
   } catch (err) {
     if (!(err instanceof VersionMismatchError)) throw err;
-    throw new LaunchError("version-mismatch", `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`, { cause: err });
+    throw new LaunchError(
+      "version-mismatch",
+      `the plugin answered with app protocol version ${h.appVersion}: ${err.message}`,
+      { cause: err },
+    );
   }
   assertHandshakeKind(h, autoMtls);
   return checkTrustedSocket(h.address, privateDir, gid);

@@ -3,7 +3,12 @@
 // Promise<Response>`, each server-streaming method `(request, options?) =>
 // AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
 import { Metadata, status, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
-import type { MethodDefinitionShape, RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
+import type {
+  MethodDefinitionShape,
+  RequestOf,
+  ResponseOf,
+  ServiceDefinitionShape,
+} from "../protocol/service-types.js";
 import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
 import { ClientError, toClientError } from "./client-error.js";
 import { DeadlineWatch, type Watched } from "./deadline-watch.js";
@@ -36,11 +41,19 @@ export const untracked: CallTracker = {
 
 /** grpc-js throws synchronously, rather than failing the call, once the channel is closed. */
 function closedError(path: string, err: unknown): ClientError {
-  return new ClientError(path, status.UNAVAILABLE, `the client is closed (${(err as Error).message}): the plugin handle was closed or detached`, new Metadata(), { cause: err });
+  return new ClientError(
+    path,
+    status.UNAVAILABLE,
+    `the client is closed (${(err as Error).message}): the plugin handle was closed or detached`,
+    new Metadata(),
+    { cause: err },
+  );
 }
 
 function abortError(path: string, signal: AbortSignal): ClientError {
-  return new ClientError(path, status.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), { cause: signal.reason });
+  return new ClientError(path, status.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), {
+    cause: signal.reason,
+  });
 }
 
 /**
@@ -72,7 +85,13 @@ class CallGuard implements Watched {
 
   /** Called by the DeadlineWatch once the deadline passed. */
   expire(): void {
-    this.end(new ClientError(this.path, status.DEADLINE_EXCEEDED, `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`));
+    this.end(
+      new ClientError(
+        this.path,
+        status.DEADLINE_EXCEEDED,
+        `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`,
+      ),
+    );
   }
 
   cleanup(): void {
@@ -100,7 +119,13 @@ interface ClientParts {
   deadlines: DeadlineWatch;
 }
 
-function callUnary(parts: ClientParts, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): Promise<unknown> {
+function callUnary(
+  parts: ClientParts,
+  method: MethodDefinitionShape,
+  request: unknown,
+  options: CallOptions,
+  defaultMs: number | undefined,
+): Promise<unknown> {
   const { path } = method;
   if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
   return new Promise((resolve, reject) => {
@@ -110,12 +135,20 @@ function callUnary(parts: ClientParts, method: MethodDefinitionShape, request: u
     let call: ClientUnaryCall;
     try {
       // No grpc-js deadline: the client's DeadlineWatch enforces it (see deadline-watch.ts).
-      call = parts.client.makeUnaryRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), NO_CALL_OPTIONS, (err, response) => {
-        // grpc-js always answers asynchronously, so the guard exists by now.
-        guard?.cleanup();
-        if (!err) return resolve(response);
-        void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
-      });
+      call = parts.client.makeUnaryRequest(
+        path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        options.metadata ?? new Metadata(),
+        NO_CALL_OPTIONS,
+        (err, response) => {
+          // grpc-js always answers asynchronously, so the guard exists by now.
+          guard?.cleanup();
+          if (!err) return resolve(response);
+          void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
+        },
+      );
     } catch (err) {
       return reject(closedError(path, err));
     }
@@ -123,18 +156,33 @@ function callUnary(parts: ClientParts, method: MethodDefinitionShape, request: u
   });
 }
 
-async function* callStream(parts: ClientParts, method: MethodDefinitionShape, request: unknown, options: CallOptions, defaultMs: number | undefined): AsyncGenerator<unknown> {
+async function* callStream(
+  parts: ClientParts,
+  method: MethodDefinitionShape,
+  request: unknown,
+  options: CallOptions,
+  defaultMs: number | undefined,
+): AsyncGenerator<unknown> {
   const { path } = method;
   if (options.signal?.aborted) throw abortError(path, options.signal);
   const startedAt = Date.now();
   const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
   let call: ClientReadableStream<unknown>;
   try {
-    call = parts.client.makeServerStreamRequest(path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), NO_CALL_OPTIONS);
+    call = parts.client.makeServerStreamRequest(
+      path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      options.metadata ?? new Metadata(),
+      NO_CALL_OPTIONS,
+    );
   } catch (err) {
     throw closedError(path, err);
   }
-  const guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () => call.cancel());
+  const guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () =>
+    call.cancel(),
+  );
   try {
     for await (const message of call) yield message;
   } catch (err) {
@@ -154,7 +202,11 @@ export interface TypedClientOptions {
 }
 
 /** Builds the typed client for `definition` over an existing grpc-js channel. */
-export function createTypedClient<S extends ServiceDefinitionShape>(definition: S, client: Client, options: TypedClientOptions = {}): TypedClient<S> {
+export function createTypedClient<S extends ServiceDefinitionShape>(
+  definition: S,
+  client: Client,
+  options: TypedClientOptions = {},
+): TypedClient<S> {
   const parts: ClientParts = { client, tracker: options.tracker ?? untracked, deadlines: new DeadlineWatch() };
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {

@@ -17,7 +17,9 @@ export type AutoMtlsProvider = (clientCertPem: string) => Promise<TlsSetup>;
 
 export const selfSignedMtls: AutoMtlsProvider = async (clientCertPem) => {
   if (!clientCertPem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new Error(`${PLUGIN_CLIENT_CERT} does not hold a PEM certificate; the host must pass its client certificate there (or switch AutoMTLS off)`);
+    throw new Error(
+      `${PLUGIN_CLIENT_CERT} does not hold a PEM certificate; the host must pass its client certificate there (or switch AutoMTLS off)`,
+    );
   }
   const { certificateField, generateCertificate } = await import("../protocol/certificate.js");
   const own = await generateCertificate();
@@ -31,7 +33,10 @@ export const selfSignedMtls: AutoMtlsProvider = async (clientCertPem) => {
   };
 };
 
-export async function transportSecurity(env: NodeJS.ProcessEnv, provider: AutoMtlsProvider = selfSignedMtls): Promise<TlsSetup> {
+export async function transportSecurity(
+  env: NodeJS.ProcessEnv,
+  provider: AutoMtlsProvider = selfSignedMtls,
+): Promise<TlsSetup> {
   const clientCert = env[PLUGIN_CLIENT_CERT];
   if (!clientCert) return { credentials: ServerCredentials.createInsecure(), serverCert: "" };
   return provider(clientCert);

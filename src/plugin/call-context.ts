@@ -115,7 +115,9 @@ export class ActiveCall {
   private cancelReason(): DriverError {
     const deadline = this.call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    return Number.isFinite(at) && Date.now() >= at ? deadlineExceeded(`the deadline of ${this.method} passed`) : cancelled(`the client cancelled ${this.method}`);
+    return Number.isFinite(at) && Date.now() >= at
+      ? deadlineExceeded(`the deadline of ${this.method} passed`)
+      : cancelled(`the client cancelled ${this.method}`);
   }
 }
 

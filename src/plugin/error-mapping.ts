@@ -7,7 +7,12 @@ import { DriverError } from "./driver-error.js";
 import type { Logger } from "./logger.js";
 
 /** `abortReason` is why the call was aborted, if it was: a handler that fails because of it reports that. */
-export function toServiceError(err: unknown, abortReason: DriverError | undefined, path: string, log: Logger): Partial<ServiceError> {
+export function toServiceError(
+  err: unknown,
+  abortReason: DriverError | undefined,
+  path: string,
+  log: Logger,
+): Partial<ServiceError> {
   if (err instanceof DriverError) return statusOf(err.code, err.message);
   if (abortReason) return statusOf(abortReason.code, abortReason.message);
   const message = err instanceof Error ? err.message : String(err);

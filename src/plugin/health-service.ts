@@ -39,7 +39,8 @@ export class HealthState {
 export function healthHandlers(state: HealthState): ServiceHandlers<HealthService> {
   return {
     async check({ service }) {
-      if (!KNOWN.has(service)) throw notFound(`unknown service ${JSON.stringify(service)}; this plugin reports health for "plugin" and ""`);
+      if (!KNOWN.has(service))
+        throw notFound(`unknown service ${JSON.stringify(service)}; this plugin reports health for "plugin" and ""`);
       return { status: state.current };
     },
     async *watch({ service }, { signal }) {

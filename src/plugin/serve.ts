@@ -7,9 +7,20 @@ import { DriverServiceService, type Capability } from "../../generated/driverplu
 import { HealthService } from "../../generated/grpc/health/v1/health.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import { GRPCStdioService } from "../../generated/plugin/grpc_stdio.js";
-import { DEFAULT_COOKIE, DRIVERPLUG_STDIN_LIFELINE, PLUGIN_MULTIPLEX_GRPC, PLUGIN_UNIX_SOCKET_DIR, type MagicCookie } from "../protocol/env.js";
+import {
+  DEFAULT_COOKIE,
+  DRIVERPLUG_STDIN_LIFELINE,
+  PLUGIN_MULTIPLEX_GRPC,
+  PLUGIN_UNIX_SOCKET_DIR,
+  type MagicCookie,
+} from "../protocol/env.js";
 import { CORE_PROTOCOL_VERSION, formatHandshake } from "../protocol/handshake.js";
-import { checkByteSize, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES } from "../protocol/transport-limits.js";
+import {
+  checkByteSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_RECEIVE_WINDOW_BYTES,
+  MAX_RECEIVE_WINDOW_BYTES,
+} from "../protocol/transport-limits.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
@@ -64,7 +75,11 @@ export interface ServingPlugin {
 /** The grpc-js server with the message size limits and receive window asked for. */
 function transportServer(options: ServeOptions, log: Logger): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-  const window = checkByteSize("serve()'s receiveWindowBytes", options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES, MAX_RECEIVE_WINDOW_BYTES);
+  const window = checkByteSize(
+    "serve()'s receiveWindowBytes",
+    options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES,
+    MAX_RECEIVE_WINDOW_BYTES,
+  );
   const server = new Server({
     "grpc.max_receive_message_length": maxMessage,
     "grpc.max_send_message_length": maxMessage,
@@ -105,7 +120,10 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     );
     const stop = (why: string) => lifecycle.requestStop(why);
     server.addService(HealthService, adaptService(HealthService, healthHandlers(health), { log, implementer }));
-    server.addService(GRPCControllerService, adaptService(GRPCControllerService, controllerHandlers(stop), { log, implementer }));
+    server.addService(
+      GRPCControllerService,
+      adaptService(GRPCControllerService, controllerHandlers(stop), { log, implementer }),
+    );
     server.addService(GRPCStdioService, adaptService(GRPCStdioService, stdioHandlers(capture), { log, implementer }));
     addLazyReflection(server);
     const { path } = await listenOnPrivateSocket(server, {

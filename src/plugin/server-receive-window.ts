@@ -31,7 +31,10 @@ export function raiseReceiveWindow(server: Server, bytes: number, log: Logger): 
   const inner = server as unknown as Http2ServerFactory;
   const create = inner.createHttp2Server;
   if (typeof create !== "function") {
-    log.warn("cannot raise the HTTP/2 receive window: this grpc-js has no createHttp2Server; large messages will be slower", { bytes });
+    log.warn(
+      "cannot raise the HTTP/2 receive window: this grpc-js has no createHttp2Server; large messages will be slower",
+      { bytes },
+    );
     return;
   }
   inner.createHttp2Server = function (this: Server, credentials: ServerCredentials): Http2ServerLike {

@@ -49,7 +49,9 @@ function adaptMethod(
   options: AdapterOptions,
 ): UntypedHandleCall {
   if (method.requestStream) {
-    throw new Error(`${method.path} streams requests; the plugin adapter serves unary and server-streaming methods only`);
+    throw new Error(
+      `${method.path} streams requests; the plugin adapter serves unary and server-streaming methods only`,
+    );
   }
   const implemented =
     handler ??
@@ -57,7 +59,8 @@ function adaptMethod(
       throw unimplemented(`${options.implementer} does not implement ${method.path.split("/").pop()}`);
     });
   return method.responseStream
-    ? (call: ServerWritableStream<unknown, unknown>) => void serveStream(name, method.path, implemented as AnyStreaming, call, options)
+    ? (call: ServerWritableStream<unknown, unknown>) =>
+        void serveStream(name, method.path, implemented as AnyStreaming, call, options)
     : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
         serveUnary(name, method.path, implemented as AnyUnary, call, callback, options);
 }
@@ -87,7 +90,8 @@ function serveUnary(
     // Answer as soon as the call is aborted, even if the handler is slow to notice.
     active.whenAborted(fail);
     running.then(succeed, (err: unknown) => {
-      if (answered) options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) });
+      if (answered)
+        options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) });
       fail(err);
     });
     // The next queued call runs only once this handler has really finished.
@@ -144,7 +148,12 @@ async function serveStream(
 }
 
 /** Lets an abandoned generator run its finally blocks before the gate opens. */
-async function finish(iterator: AsyncIterator<unknown> | undefined, pending: Promise<unknown>, path: string, log: Logger): Promise<void> {
+async function finish(
+  iterator: AsyncIterator<unknown> | undefined,
+  pending: Promise<unknown>,
+  path: string,
+  log: Logger,
+): Promise<void> {
   if (!iterator) return;
   const stillRunning = await pending.then(
     () => true,

@@ -9,7 +9,14 @@ import { closeSync, constants, existsSync, fstatSync, openSync, promises as fs, 
 import { join } from "node:path";
 import type { Server, ServerCredentials } from "@grpc/grpc-js";
 import { PLUGIN_UNIX_SOCKET_GROUP } from "../protocol/env.js";
-import { assertDirUnchanged, checkPrivateDir, effectiveUid, ensurePrivateDir, SocketDirError, type CheckedDir } from "../socket/private-dir.js";
+import {
+  assertDirUnchanged,
+  checkPrivateDir,
+  effectiveUid,
+  ensurePrivateDir,
+  SocketDirError,
+  type CheckedDir,
+} from "../socket/private-dir.js";
 import { resolveSocketDir } from "../socket/resolve-dir.js";
 import { checkSocketFile } from "../socket/socket-file.js";
 import { resolveSocketGroup } from "../socket/socket-group.js";
@@ -85,12 +92,18 @@ function pinDirectory(dir: CheckedDir): number | undefined {
   try {
     fd = openSync(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (err) {
-    throw new SocketDirError(dir.path, `socket directory ${dir.path} was replaced while the socket was being created (${(err as NodeJS.ErrnoException).code}); someone is tampering with it: check its ancestors' permissions`);
+    throw new SocketDirError(
+      dir.path,
+      `socket directory ${dir.path} was replaced while the socket was being created (${(err as NodeJS.ErrnoException).code}); someone is tampering with it: check its ancestors' permissions`,
+    );
   }
   const st = fstatSync(fd);
   if (st.dev !== dir.dev || st.ino !== dir.ino) {
     closeSync(fd);
-    throw new SocketDirError(dir.path, `socket directory ${dir.path} was replaced while the socket was being created; someone is tampering with it: check its ancestors' permissions`);
+    throw new SocketDirError(
+      dir.path,
+      `socket directory ${dir.path} was replaced while the socket was being created; someone is tampering with it: check its ancestors' permissions`,
+    );
   }
   return fd;
 }

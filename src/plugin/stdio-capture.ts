@@ -51,7 +51,8 @@ export class StdioCapture {
 
   /** The chunks written from now on, until the signal aborts; one reader at a time. */
   async *subscribe(signal: AbortSignal): AsyncGenerator<StdioChunk> {
-    if (this.subscribed) throw new Error("a host is already reading this plugin's stdio stream; only one reader is supported");
+    if (this.subscribed)
+      throw new Error("a host is already reading this plugin's stdio stream; only one reader is supported");
     this.subscribed = true;
     try {
       while (!signal.aborted) {
@@ -95,7 +96,10 @@ export class StdioCapture {
       return;
     }
     if (this.queuedBytes + data.length > this.limit) {
-      if (this.droppedBytes === 0) this.log.warn("the host is not reading the plugin's stdio stream fast enough; dropping output", { limitBytes: this.limit });
+      if (this.droppedBytes === 0)
+        this.log.warn("the host is not reading the plugin's stdio stream fast enough; dropping output", {
+          limitBytes: this.limit,
+        });
       this.droppedBytes += data.length;
       return;
     }

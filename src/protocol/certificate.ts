@@ -26,7 +26,9 @@ export async function generateCertificate(): Promise<Certificate> {
   const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1"),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString("hex")
+      .replace(/^[89a-f]/, "1"),
     name: "CN=localhost, O=driverplug",
     notBefore: new Date(now - 30_000),
     notAfter: new Date(now + 30 * 365 * 24 * 3600 * 1000),
@@ -61,6 +63,9 @@ export function certificateFieldToPem(field: string): string {
 }
 
 function toPem(label: string, der: Buffer): string {
-  const body = der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  const body = der
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .replace(/\n$/, "");
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }

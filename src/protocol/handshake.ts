@@ -43,15 +43,27 @@ export function parseHandshake(line: string): Handshake {
   if (/[\x00-\x1f\x7f]/.test(text)) throw bad("it holds control characters, which no field may contain");
   const fields = text.split("|");
   if (fields.length < 6 || fields.length > 7) throw bad(`${fields.length} fields, expected 6 (or 7 with multiplexing)`);
-  const [core, app, network, address, protocol, cert, multiplex] = fields as [string, string, string, string, string, string, string?];
+  const [core, app, network, address, protocol, cert, multiplex] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ];
   if (!/^[0-9]+$/.test(core)) throw bad(`core version ${JSON.stringify(core)} is not a number`);
   if (Number(core) !== CORE_PROTOCOL_VERSION) throw bad(`core version ${core} is not ${CORE_PROTOCOL_VERSION}`);
-  if (!/^[0-9]{1,9}$/.test(app) || Number(app) === 0) throw bad(`app version ${JSON.stringify(app)} is not a positive number`);
-  if (network !== "unix" && network !== "tcp") throw bad(`network ${JSON.stringify(network)} is neither "unix" nor "tcp"`);
+  if (!/^[0-9]{1,9}$/.test(app) || Number(app) === 0)
+    throw bad(`app version ${JSON.stringify(app)} is not a positive number`);
+  if (network !== "unix" && network !== "tcp")
+    throw bad(`network ${JSON.stringify(network)} is neither "unix" nor "tcp"`);
   if (address === "") throw bad("the address is empty");
-  if (protocol !== "grpc" && protocol !== "netrpc") throw bad(`protocol ${JSON.stringify(protocol)} is neither "grpc" nor "netrpc"`);
+  if (protocol !== "grpc" && protocol !== "netrpc")
+    throw bad(`protocol ${JSON.stringify(protocol)} is neither "grpc" nor "netrpc"`);
   if (cert !== "" && !/^[A-Za-z0-9+/]+$/.test(cert)) throw bad("the certificate field is not unpadded base64");
-  if (multiplex !== undefined && multiplex !== "true" && multiplex !== "false") throw bad(`multiplex field ${JSON.stringify(multiplex)} is neither "true" nor "false"`);
+  if (multiplex !== undefined && multiplex !== "true" && multiplex !== "false")
+    throw bad(`multiplex field ${JSON.stringify(multiplex)} is neither "true" nor "false"`);
   const out: Handshake = {
     coreVersion: Number(core),
     appVersion: Number(app),

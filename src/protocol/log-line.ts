@@ -20,7 +20,13 @@ export function formatTimestamp(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-export function formatLogLine(level: LogLevel, message: string, module: string, fields: Record<string, unknown> = {}, now = new Date()): string {
+export function formatLogLine(
+  level: LogLevel,
+  message: string,
+  module: string,
+  fields: Record<string, unknown> = {},
+  now = new Date(),
+): string {
   return JSON.stringify({
     ...fields,
     "@level": level,
@@ -43,7 +49,13 @@ export function parseLogLine(line: string): LogRecord | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const { "@level": level, "@message": message, "@module": module, "@timestamp": timestamp, ...fields } = value as Record<string, unknown>;
+  const {
+    "@level": level,
+    "@message": message,
+    "@module": module,
+    "@timestamp": timestamp,
+    ...fields
+  } = value as Record<string, unknown>;
   const normalized = typeof level === "string" ? normalizeLevel(level) : undefined;
   if (normalized === undefined || typeof message !== "string") return undefined;
   return {

@@ -3,6 +3,9 @@
 // with no hand-written per-RPC types.
 
 /** One method of a generated service definition. */
+// `any` defaults let every concrete definition match; `unknown` would make
+// the serializer parameters contravariant and match none.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export interface MethodDefinitionShape<Req = any, Res = any> {
   path: string;
   requestStream: boolean;
@@ -17,6 +20,7 @@ export type ServiceDefinitionShape = Record<string, MethodDefinitionShape>;
 
 export type RequestOf<M> = M extends MethodDefinitionShape<infer Req, any> ? Req : never;
 export type ResponseOf<M> = M extends MethodDefinitionShape<any, infer Res> ? Res : never;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Names of the methods whose response is a server stream. */
 export type ServerStreamingMethods<S extends ServiceDefinitionShape> = {

@@ -33,7 +33,9 @@ export function parseVersionList(text: string): number[] {
     const item = raw.trim();
     if (item === "") continue;
     if (!/^[0-9]{1,9}$/.test(item) || Number(item) === 0) {
-      throw new Error(`invalid protocol version ${JSON.stringify(item)} in ${JSON.stringify(text)}: expected positive integers separated by commas, e.g. "1,2"`);
+      throw new Error(
+        `invalid protocol version ${JSON.stringify(item)} in ${JSON.stringify(text)}: expected positive integers separated by commas, e.g. "1,2"`,
+      );
     }
     out.push(Number(item));
   }

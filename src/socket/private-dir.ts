@@ -50,13 +50,22 @@ export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Prom
   }
   if (st.isSymbolicLink()) {
     const target = await fs.readlink(dir).catch(() => "?");
-    throw new SocketDirError(dir, `socket directory ${dir} is a symlink to ${target}; a symlink can be redirected by whoever owns it: use a real directory you own (remove the link)`);
+    throw new SocketDirError(
+      dir,
+      `socket directory ${dir} is a symlink to ${target}; a symlink can be redirected by whoever owns it: use a real directory you own (remove the link)`,
+    );
   }
   if (!st.isDirectory()) {
-    throw new SocketDirError(dir, `socket directory ${dir} is not a directory (${kind(st)}); remove it or choose another directory`);
+    throw new SocketDirError(
+      dir,
+      `socket directory ${dir} is not a directory (${kind(st)}); remove it or choose another directory`,
+    );
   }
   if (st.uid !== uid) {
-    throw new SocketDirError(dir, `socket directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); another user could watch or replace the socket: remove it (or have its owner remove it) and let driverplug create it, or choose a directory you own`);
+    throw new SocketDirError(
+      dir,
+      `socket directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); another user could watch or replace the socket: remove it (or have its owner remove it) and let driverplug create it, or choose a directory you own`,
+    );
   }
   checkMode(dir, st, policy);
   const real = await fs.realpath(dir);
@@ -68,15 +77,24 @@ function checkMode(dir: string, st: Stats, policy: DirPolicy): void {
   const mode = st.mode & 0o777;
   if (policy.gid !== undefined) {
     if (st.gid !== policy.gid) {
-      throw new SocketDirError(dir, `socket directory ${dir} has group ${st.gid}, not the socket group ${policy.gid}; chgrp ${policy.gid} ${dir}`);
+      throw new SocketDirError(
+        dir,
+        `socket directory ${dir} has group ${st.gid}, not the socket group ${policy.gid}; chgrp ${policy.gid} ${dir}`,
+      );
     }
     if ((mode & 0o007) !== 0 || (mode & 0o020) !== 0) {
-      throw new SocketDirError(dir, `socket directory ${dir} has mode ${octal(mode)}, which lets others in or lets the group write; chmod 0710 ${dir}`);
+      throw new SocketDirError(
+        dir,
+        `socket directory ${dir} has mode ${octal(mode)}, which lets others in or lets the group write; chmod 0710 ${dir}`,
+      );
     }
     return;
   }
   if ((mode & 0o077) !== 0) {
-    throw new SocketDirError(dir, `socket directory ${dir} has mode ${octal(mode)}, which gives group or other users access; chmod 0700 ${dir}`);
+    throw new SocketDirError(
+      dir,
+      `socket directory ${dir} has mode ${octal(mode)}, which gives group or other users access; chmod 0700 ${dir}`,
+    );
   }
 }
 
@@ -84,11 +102,17 @@ async function checkAncestors(realDir: string, uid: number): Promise<void> {
   for (let p = dirname(realDir); ; p = dirname(p)) {
     const st = await fs.stat(p);
     if (st.uid !== 0 && st.uid !== uid) {
-      throw new SocketDirError(realDir, `ancestor ${p} of socket directory ${realDir} is owned by uid ${st.uid}, neither root nor this user; its owner could replace the directory: choose a socket directory under a path you or root own`);
+      throw new SocketDirError(
+        realDir,
+        `ancestor ${p} of socket directory ${realDir} is owned by uid ${st.uid}, neither root nor this user; its owner could replace the directory: choose a socket directory under a path you or root own`,
+      );
     }
     const sticky = (st.mode & STICKY) !== 0;
     if ((st.mode & 0o022) !== 0 && !sticky) {
-      throw new SocketDirError(realDir, `ancestor ${p} of socket directory ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another socket directory`);
+      throw new SocketDirError(
+        realDir,
+        `ancestor ${p} of socket directory ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another socket directory`,
+      );
     }
     if (p === dirname(p)) return;
   }
@@ -140,6 +164,9 @@ export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Pro
 export async function assertDirUnchanged(checked: CheckedDir): Promise<void> {
   const st = await fs.lstat(checked.path).catch(() => undefined);
   if (!st || st.isSymbolicLink() || !st.isDirectory() || st.dev !== checked.dev || st.ino !== checked.ino) {
-    throw new SocketDirError(checked.path, `socket directory ${checked.path} was replaced while the socket was being created; someone is tampering with it: check its ancestors' permissions`);
+    throw new SocketDirError(
+      checked.path,
+      `socket directory ${checked.path} was replaced while the socket was being created; someone is tampering with it: check its ancestors' permissions`,
+    );
   }
 }

@@ -17,7 +17,9 @@ export interface SocketDirChoice {
 export function resolveSocketDir(env: NodeJS.ProcessEnv = process.env): SocketDirChoice {
   const pick = (name: string, value: string, create: boolean): SocketDirChoice => {
     if (!isAbsolute(value)) {
-      throw new Error(`${name}=${JSON.stringify(value)} is not an absolute path; set it to an absolute directory or unset it`);
+      throw new Error(
+        `${name}=${JSON.stringify(value)} is not an absolute path; set it to an absolute directory or unset it`,
+      );
     }
     return { dir: value, source: name, create };
   };

@@ -17,11 +17,17 @@ export async function checkSocketFile(path: string, policy: SocketFilePolicy): P
     throw new SocketFileError(`socket ${path} does not exist (${err.code ?? err.message})`);
   });
   if (st.isSymbolicLink()) throw new SocketFileError(`socket ${path} is a symlink, not a socket`);
-  if (!st.isSocket()) throw new SocketFileError(`socket ${path} is not a socket (${st.isFile() ? "a regular file" : "another kind of file"})`);
-  if (st.uid !== policy.uid) throw new SocketFileError(`socket ${path} is owned by uid ${st.uid}, expected uid ${policy.uid}`);
+  if (!st.isSocket())
+    throw new SocketFileError(
+      `socket ${path} is not a socket (${st.isFile() ? "a regular file" : "another kind of file"})`,
+    );
+  if (st.uid !== policy.uid)
+    throw new SocketFileError(`socket ${path} is owned by uid ${st.uid}, expected uid ${policy.uid}`);
   const mode = st.mode & 0o777;
   const allowed = policy.gid !== undefined && st.gid === policy.gid ? 0o660 : 0o600;
   if ((mode & ~allowed) !== 0) {
-    throw new SocketFileError(`socket ${path} has mode 0${mode.toString(8)}, which lets other users connect; expected at most 0${allowed.toString(8)}`);
+    throw new SocketFileError(
+      `socket ${path} has mode 0${mode.toString(8)}, which lets other users connect; expected at most 0${allowed.toString(8)}`,
+    );
   }
 }

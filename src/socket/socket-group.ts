@@ -9,11 +9,16 @@ export function resolveSocketGroup(value: string, groupFile = "/etc/group"): num
   try {
     text = readFileSync(groupFile, "utf8");
   } catch (err) {
-    throw new Error(`cannot look up socket group ${JSON.stringify(value)}: ${(err as Error).message}; give a numeric gid in PLUGIN_UNIX_SOCKET_GROUP instead`);
+    throw new Error(
+      `cannot look up socket group ${JSON.stringify(value)}: ${(err as Error).message}; give a numeric gid in PLUGIN_UNIX_SOCKET_GROUP instead`,
+      { cause: err },
+    );
   }
   for (const line of text.split("\n")) {
     const [name, , gid] = line.split(":");
     if (name === value && gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
   }
-  throw new Error(`socket group ${JSON.stringify(value)} (PLUGIN_UNIX_SOCKET_GROUP) is not in ${groupFile}; give an existing group name or a numeric gid`);
+  throw new Error(
+    `socket group ${JSON.stringify(value)} (PLUGIN_UNIX_SOCKET_GROUP) is not in ${groupFile}; give an existing group name or a numeric gid`,
+  );
 }

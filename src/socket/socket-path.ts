@@ -30,7 +30,9 @@ export function assertSocketPathFits(path: string): void {
 /** Driver names become part of file names: keep them to a safe alphabet. */
 export function assertDriverName(name: string): void {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
-    throw new Error(`invalid driver name ${JSON.stringify(name)}: use 1 to 32 lowercase letters, digits, "-" or "_", starting with a letter or digit`);
+    throw new Error(
+      `invalid driver name ${JSON.stringify(name)}: use 1 to 32 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
+    );
   }
 }
 

@@ -26,7 +26,11 @@ describe("bench results", () => {
     r.add("unary_p50_us.bare", 147.123456, "us");
     r.add("unary_rate.bare", 5612.7, "calls/s");
     r.check("something", true, "1.0x", "<= 1.05x");
-    const json = JSON.parse(r.json({ quick: true })) as { quick: boolean; figures: Record<string, number>; targets: unknown[] };
+    const json = JSON.parse(r.json({ quick: true })) as {
+      quick: boolean;
+      figures: Record<string, number>;
+      targets: unknown[];
+    };
     expect(json.quick).toBe(true);
     expect(json.figures).toEqual({ "unary_p50_us.bare": 147, "unary_rate.bare": 5613 });
     expect(json.targets).toHaveLength(1);
@@ -48,12 +52,17 @@ describe("bench results", () => {
     const r = fullResults();
     checkTargets(r, 2);
     expect(r.checks.map((c) => c.pass)).toEqual([true, true, true, true, true, true]);
-    expect(r.table()).toMatch(/^PASS {2}50 plugins ready: 2500 ms \(target <= 3000 ms = 1\.2 x 50 x 100\.0 ms \/ 2 cores\)$/m);
+    expect(r.table()).toMatch(
+      /^PASS {2}50 plugins ready: 2500 ms \(target <= 3000 ms = 1\.2 x 50 x 100\.0 ms \/ 2 cores\)$/m,
+    );
   });
 
   it("fails a target that is over its bound or was not measured, and says which", () => {
     const r = fullResults({ "ratio.overhead_p50": 1.2, scale50_ready_ms: 3_100 });
-    r.figures.splice(r.figures.findIndex((f) => f.name === "ratio.unix_over_tcp"), 1);
+    r.figures.splice(
+      r.figures.findIndex((f) => f.name === "ratio.unix_over_tcp"),
+      1,
+    );
     checkTargets(r, 2);
     const table = r.table();
     expect(table).toMatch(/^FAIL {2}driverplug unary p50 over bare grpc-js: 1\.200x \(target <= 1\.05x\)$/m);

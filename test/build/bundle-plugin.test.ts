@@ -37,11 +37,16 @@ function getState(client: DriverServiceClient): Promise<GetStateResponse> {
 async function startTraced(command: string): Promise<{ plugin: RunningPlugin; trace: string }> {
   const socketDir = await shortTempDir();
   socketDirs.push(socketDir);
-  const plugin = await spawnPlugin({ command, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }) });
+  const plugin = await spawnPlugin({
+    command,
+    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }),
+  });
   for (;;) {
     const line = plugin.stderr.find((l) => l.startsWith("driverplug code cache: "));
     if (line !== undefined) return { plugin, trace: line };
-    const [chunk] = (await Promise.race([once(plugin.child.stderr!, "data"), once(plugin.child.stderr!, "end")])) as [unknown];
+    const [chunk] = (await Promise.race([once(plugin.child.stderr!, "data"), once(plugin.child.stderr!, "end")])) as [
+      unknown,
+    ];
     if (chunk === undefined) throw new Error(`no code cache trace line on stderr: ${plugin.stderr.join("\n")}`);
   }
 }
@@ -97,8 +102,16 @@ describe("bundle-plugin.mjs", () => {
   });
 
   it("starts the plugin with the --cookie given, and fails saying why when the plugin refuses it", async () => {
-    const failed = run(process.execPath, [BUNDLE_PLUGIN, ENTRY, join(dir, "other", "driverplug-driver-tiny"), "--cookie=OTHER_COOKIE=1"]);
-    await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("exited with 1 while its code cache was made") });
+    const failed = run(process.execPath, [
+      BUNDLE_PLUGIN,
+      ENTRY,
+      join(dir, "other", "driverplug-driver-tiny"),
+      "--cookie=OTHER_COOKIE=1",
+    ]);
+    await expect(failed).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("exited with 1 while its code cache was made"),
+    });
     await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining("DRIVERPLUG_PLUGIN") });
   });
 
@@ -106,6 +119,8 @@ describe("bundle-plugin.mjs", () => {
     const entry = join(REPO, "test", "build", "fixtures", "awaited-entry.ts");
     const failed = run(process.execPath, [BUNDLE_PLUGIN, entry, join(dir, "bin", "driverplug-driver-awaited")]);
     await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("uses top-level await") });
-    await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining("call serve(...) without awaiting it") });
+    await expect(failed).rejects.toMatchObject({
+      stderr: expect.stringContaining("call serve(...) without awaiting it"),
+    });
   });
 });

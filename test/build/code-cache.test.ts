@@ -36,14 +36,19 @@ async function tempDir(): Promise<string> {
 async function copyOfBuild(): Promise<{ runner: string; cache: string; bundle: string }> {
   const dir = await tempDir();
   const base = join(dir, NAME);
-  for (const suffix of [".cjs", ".bundle.cjs", ".bundle.cjs.v8cache"]) await copyFile(`${BUILT}${suffix}`, `${base}${suffix}`);
+  for (const suffix of [".cjs", ".bundle.cjs", ".bundle.cjs.v8cache"])
+    await copyFile(`${BUILT}${suffix}`, `${base}${suffix}`);
   return { runner: `${base}.cjs`, cache: `${base}.bundle.cjs.v8cache`, bundle: `${base}.bundle.cjs` };
 }
 
 /** Starts a plugin with cache tracing on; returns it with its trace line. */
 async function startTraced(command: string, args: string[] = []): Promise<{ plugin: RunningPlugin; trace: string }> {
   const socketDir = await tempDir();
-  const plugin = await spawnPlugin({ command, args, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }) });
+  const plugin = await spawnPlugin({
+    command,
+    args,
+    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }),
+  });
   plugins.push(plugin);
   return { plugin, trace: (await traceLine(plugin)).slice(TRACE_PREFIX.length) };
 }
@@ -53,7 +58,9 @@ async function traceLine(plugin: RunningPlugin): Promise<string> {
   for (;;) {
     const line = plugin.stderr.find((l) => l.startsWith(TRACE_PREFIX));
     if (line !== undefined) return line;
-    const [chunk] = (await Promise.race([once(plugin.child.stderr!, "data"), once(plugin.child.stderr!, "end")])) as [unknown];
+    const [chunk] = (await Promise.race([once(plugin.child.stderr!, "data"), once(plugin.child.stderr!, "end")])) as [
+      unknown,
+    ];
     if (chunk === undefined) throw new Error(`no code cache trace line on stderr: ${plugin.stderr.join("\n")}`);
   }
 }
@@ -99,7 +106,9 @@ describe("the fake plugin's code cache", () => {
   });
 
   it("is used by the shipped bin/driverplug CLI too", async () => {
-    const { stdout, stderr } = await run(join(REPO, "bin", "driverplug"), ["--help"], { env: { ...process.env, DRIVERPLUG_TRACE: "1" } });
+    const { stdout, stderr } = await run(join(REPO, "bin", "driverplug"), ["--help"], {
+      env: { ...process.env, DRIVERPLUG_TRACE: "1" },
+    });
     expect(stderr.split("\n")).toContain(`${TRACE_PREFIX}used`);
     expect(stdout).toMatch(/^Usage: driverplug /);
   });
@@ -135,7 +144,10 @@ describe("the fake plugin's code cache", () => {
     const build = await copyOfBuild();
     const { payload } = await readCache(build.cache);
     const sum = createHash("sha1").update(payload).digest("hex");
-    await writeFile(build.cache, Buffer.concat([Buffer.from(`//driverplug-bundle:${"0".repeat(64)}\n${sum}\n`), payload]));
+    await writeFile(
+      build.cache,
+      Buffer.concat([Buffer.from(`//driverplug-bundle:${"0".repeat(64)}\n${sum}\n`), payload]),
+    );
     const { plugin, trace } = await runBundle(build.runner);
     expect(trace).toMatch(/was made for another build of the bundle$/);
     await expectServes(plugin);

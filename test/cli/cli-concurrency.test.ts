@@ -12,7 +12,14 @@ afterEach(async () => {
   await box.dispose();
 });
 
-const slowCreate = (name: string, stepDelayMs: number) => ["create", "--driver", "fake", "--config", JSON.stringify({ stepDelayMs }), name];
+const slowCreate = (name: string, stepDelayMs: number) => [
+  "create",
+  "--driver",
+  "fake",
+  "--config",
+  JSON.stringify({ stepDelayMs }),
+  name,
+];
 
 describe("per-machine lock", () => {
   it("makes a second command fail after --lock-timeout, naming the machine and the command holding it", async () => {
@@ -22,7 +29,9 @@ describe("per-machine lock", () => {
     const stop = await box.run(["stop", "m1", "--lock-timeout", "0.3"]);
     expect(stop.code).toBe(1);
     expect(stop.stderr).toMatch(
-      new RegExp(`^driverplug: machine "m1" is busy: process ${create.pid} \\("driverplug create m1", since [^)]+\\) holds its lock \\S+m1\\.lock; wait for it to finish, or give more time with --lock-timeout <seconds>\\n$`),
+      new RegExp(
+        `^driverplug: machine "m1" is busy: process ${create.pid} \\("driverplug create m1", since [^)]+\\) holds its lock \\S+m1\\.lock; wait for it to finish, or give more time with --lock-timeout <seconds>\\n$`,
+      ),
     );
     const ls = await box.run(["ls"]);
     expect(ls.stdout).toMatch(/^m1 +- +Creating/m);
@@ -50,7 +59,12 @@ describe("per-machine lock", () => {
       box.run(["config", "update", "m1", '{"networks": ["a", "b"]}']),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    expect((await box.readConfig("m1")).config).toMatchObject({ cpus: 3, memoryMiB: 4096, diskGiB: 40, networks: ["a", "b"] });
+    expect((await box.readConfig("m1")).config).toMatchObject({
+      cpus: 3,
+      memoryMiB: 4096,
+      diskGiB: 40,
+      networks: ["a", "b"],
+    });
     expect(await box.locks()).toEqual([]);
   });
 });
@@ -67,7 +81,9 @@ describe("Ctrl-C", () => {
     create.child.kill("SIGINT");
     const result = await create.done;
     expect(result.code).toBe(130);
-    expect(result.stderr).toMatch(/driverplug: interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held\n$/);
+    expect(result.stderr).toMatch(
+      /driverplug: interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held\n$/,
+    );
     expect(isAlive(plugins[0]!)).toBe(false);
     expect(await box.pluginDirs()).toEqual([]);
     expect(await box.machines()).toEqual([]);

@@ -19,7 +19,22 @@ describe("help", () => {
   it("lists every command at the top level", async () => {
     const r = await box.run(["--help"]);
     expect(r.code, r.stderr).toBe(0);
-    for (const cmd of ["create", "start", "stop", "restart", "kill", "rm", "status", "ls", "ip", "url", "ssh-info", "config", "inspect", "drivers"]) {
+    for (const cmd of [
+      "create",
+      "start",
+      "stop",
+      "restart",
+      "kill",
+      "rm",
+      "status",
+      "ls",
+      "ip",
+      "url",
+      "ssh-info",
+      "config",
+      "inspect",
+      "drivers",
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, "m"));
     }
   });
@@ -30,8 +45,12 @@ describe("help", () => {
     const help = r.stdout.replace(/\s+/g, " ");
     expect(help).toContain("Driver flags (fake):");
     expect(help).toContain("--cpus <int> Number of virtual CPUs (int, default: 2, env: FAKE_CPUS)");
-    expect(help).toContain("--network <list> Networks to attach the machine to (string list, repeat or comma-separate, default: default, env: FAKE_NETWORK)");
-    expect(help).toMatch(/--nested-virt .*\(bool, --no-nested-virt to turn off, default: false, env: FAKE_NESTED_VIRT\)/);
+    expect(help).toContain(
+      "--network <list> Networks to attach the machine to (string list, repeat or comma-separate, default: default, env: FAKE_NETWORK)",
+    );
+    expect(help).toMatch(
+      /--nested-virt .*\(bool, --no-nested-virt to turn off, default: false, env: FAKE_NESTED_VIRT\)/,
+    );
     expect(await box.pluginDirs()).toEqual([]);
   });
 
@@ -70,12 +89,22 @@ describe("--json", () => {
     expect(status).toEqual({ name: "m1", driver: "fake", state: "Running" });
     expect(ip).toMatchObject({ name: "m1", ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) });
     expect(url).toMatchObject({ name: "m1", url: expect.stringMatching(/^tcp:\/\//) });
-    expect(ssh).toMatchObject({ name: "m1", port: 22, keyPath: expect.stringContaining(join(box.store, "machines", "m1")) });
+    expect(ssh).toMatchObject({
+      name: "m1",
+      port: 22,
+      keyPath: expect.stringContaining(join(box.store, "machines", "m1")),
+    });
     expect(ls).toEqual([{ name: "m1", driver: "fake", state: "Running", ip: (ip as { ip: string }).ip }]);
     expect(config).toMatchObject({ machineName: "m1", cpus: 2 });
-    expect(inspect).toMatchObject({ name: "fake", apiVersions: [1], capabilities: expect.arrayContaining(["watch-state", "ssh"]) });
+    expect(inspect).toMatchObject({
+      name: "fake",
+      apiVersions: [1],
+      capabilities: expect.arrayContaining(["watch-state", "ssh"]),
+    });
     expect((inspect as { createFlags: { name: string }[] }).createFlags.map((f) => f.name)).toContain("cpus");
-    expect(drivers).toEqual(expect.arrayContaining([expect.objectContaining({ name: "fake", source: "bundled", shadowed: false })]));
+    expect(drivers).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "fake", source: "bundled", shadowed: false })]),
+    );
     await expectOk(box, ["rm", "--force", "m1"]);
   });
 });
@@ -84,7 +113,9 @@ describe("errors", () => {
   it("shows the driver's INVALID_ARGUMENT message for a bad flag value and leaves no machine", async () => {
     const r = await box.run(["create", "--driver", "fake", "--cpus", "0", "m1"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^driverplug: SetConfigFromFlags failed \(INVALID_ARGUMENT\): flag "cpus": config field "cpus" must be between 1 and 64, got 0\n$/m);
+    expect(r.stderr).toMatch(
+      /^driverplug: SetConfigFromFlags failed \(INVALID_ARGUMENT\): flag "cpus": config field "cpus" must be between 1 and 64, got 0\n$/m,
+    );
     expect(await box.machines()).toEqual([]);
     expect(await box.locks()).toEqual([]);
     expect(await box.pluginDirs()).toEqual([]);
@@ -106,7 +137,10 @@ describe("errors", () => {
   it("names every place it looked for an unknown driver", async () => {
     const pluginDir = join(box.root, "plugins");
     await mkdir(pluginDir);
-    const r = await box.run(["create", "--driver", "nosuch", "m1"], { DRIVERPLUG_PLUGIN_DIRS: pluginDir, PATH: `/usr/bin:/bin` });
+    const r = await box.run(["create", "--driver", "nosuch", "m1"], {
+      DRIVERPLUG_PLUGIN_DIRS: pluginDir,
+      PATH: `/usr/bin:/bin`,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('driver plugin "nosuch" not found');
     expect(r.stderr).toContain(`${pluginDir}/driverplug-driver-nosuch (plugin dir)`);
@@ -132,10 +166,19 @@ describe("errors", () => {
     const garbage = Buffer.from('{"version":1,"driver":"fake","config":{"cpus":\u0000 oops');
     await writeFile(box.configPath("bad"), garbage);
 
-    for (const args of [["status", "bad"], ["start", "bad"], ["config", "set", "bad", "cpus", "3"], ["rm", "bad"]]) {
+    for (const args of [
+      ["status", "bad"],
+      ["start", "bad"],
+      ["config", "set", "bad", "cpus", "3"],
+      ["rm", "bad"],
+    ]) {
       const r = await box.run(args);
       expect(r.code, args.join(" ")).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^driverplug: ${escape(box.configPath("bad"))} is not a valid machine config \\(not JSON: .*\\); it was left unchanged: .*\\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^driverplug: ${escape(box.configPath("bad"))} is not a valid machine config \\(not JSON: .*\\); it was left unchanged: .*\\n$`,
+        ),
+      );
       expect(Buffer.compare(await readFile(box.configPath("bad")), garbage)).toBe(0);
     }
 

@@ -13,12 +13,27 @@ afterEach(async () => {
 
 describe("driverplug lifecycle on the fake driver", () => {
   it("creates, starts, queries, stops and removes a machine, leaving nothing behind", async () => {
-    const create = await box.run(["create", "--driver", "fake", "--cpus", "3", "--network", "a,b", "--network", "c", "m1"]);
+    const create = await box.run([
+      "create",
+      "--driver",
+      "fake",
+      "--cpus",
+      "3",
+      "--network",
+      "a,b",
+      "--network",
+      "c",
+      "m1",
+    ]);
     expect(create.code, create.stderr).toBe(0);
     expect(create.stderr).toMatch(/\[ 10%\] check: .*\n(.*\n)*.*\[100%\] done: /);
     expect(create.stdout).toMatch(/Machine "m1" created \(driver fake/);
     const saved = await box.readConfig("m1");
-    expect(saved).toMatchObject({ version: 1, driver: "fake", config: { machineName: "m1", cpus: 3, networks: ["a", "b", "c"] } });
+    expect(saved).toMatchObject({
+      version: 1,
+      driver: "fake",
+      config: { machineName: "m1", cpus: 3, networks: ["a", "b", "c"] },
+    });
     expect(saved.config.storePath).toBe(`${box.store}/machines/m1`);
 
     expect((await box.run(["status", "m1"])).stdout).toBe("Stopped\n");
@@ -55,7 +70,9 @@ describe("driverplug lifecycle on the fake driver", () => {
     const before = await box.readConfig("m1");
     const bad = await box.run(["config", "set", "m1", "cpus", "0"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe('driverplug: UpdateConfig failed (INVALID_ARGUMENT): config field "cpus" must be between 1 and 64, got 0\n');
+    expect(bad.stderr).toBe(
+      'driverplug: UpdateConfig failed (INVALID_ARGUMENT): config field "cpus" must be between 1 and 64, got 0\n',
+    );
     expect(await box.readConfig("m1")).toEqual(before);
   });
 
@@ -64,7 +81,9 @@ describe("driverplug lifecycle on the fake driver", () => {
     await expectOk(box, ["start", "m1"]);
     const refused = await box.run(["rm", "m1"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^driverplug: cannot remove machine "m1": .*; stop it first \("driverplug stop m1"\) or use "driverplug rm --force m1"\n$/);
+    expect(refused.stderr).toMatch(
+      /^driverplug: cannot remove machine "m1": .*; stop it first \("driverplug stop m1"\) or use "driverplug rm --force m1"\n$/,
+    );
     expect(await box.machines()).toEqual(["m1"]);
     const forced = await box.run(["rm", "--force", "m1"]);
     expect(forced.code, forced.stderr).toBe(0);

@@ -6,14 +6,34 @@ import { FlagType, type CreateFlag } from "../../generated/driverplug/driver/v1/
 import { driverFlagOptions } from "../../src/cli/create-flags.js";
 
 const flags: CreateFlag[] = [
-  { name: "cpus", usage: "Number of CPUs", type: FlagType.FLAG_TYPE_INT, defaultValue: { kind: { $case: "intValue", value: 2n } }, envVar: "T_CPUS" },
-  { name: "networks", usage: "Networks", type: FlagType.FLAG_TYPE_STRING_LIST, defaultValue: { kind: { $case: "stringListValue", value: { values: ["default"] } } }, envVar: "T_NETWORKS" },
-  { name: "headless", usage: "No display", type: FlagType.FLAG_TYPE_BOOL, defaultValue: { kind: { $case: "boolValue", value: true } }, envVar: "T_HEADLESS" },
+  {
+    name: "cpus",
+    usage: "Number of CPUs",
+    type: FlagType.FLAG_TYPE_INT,
+    defaultValue: { kind: { $case: "intValue", value: 2n } },
+    envVar: "T_CPUS",
+  },
+  {
+    name: "networks",
+    usage: "Networks",
+    type: FlagType.FLAG_TYPE_STRING_LIST,
+    defaultValue: { kind: { $case: "stringListValue", value: { values: ["default"] } } },
+    envVar: "T_NETWORKS",
+  },
+  {
+    name: "headless",
+    usage: "No display",
+    type: FlagType.FLAG_TYPE_BOOL,
+    defaultValue: { kind: { $case: "boolValue", value: true } },
+    envVar: "T_HEADLESS",
+  },
   { name: "disk-image", usage: "Base image", type: FlagType.FLAG_TYPE_STRING, defaultValue: undefined, envVar: "" },
 ];
 
 function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const cmd = new Command("create").exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  const cmd = new Command("create")
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   const built = driverFlagOptions("t", flags, ["driver", "json"]);
   for (const o of built.options) cmd.addOption(o);
   cmd.argument("<name>");
@@ -42,7 +62,9 @@ describe("driver create flags", () => {
   });
 
   it("rejects a non-integer for an int flag before calling the driver", () => {
-    expect(() => parse(["--cpus", "two", "m1"])).toThrow(/option '--cpus <int>' argument 'two' is invalid. Expected an integer./);
+    expect(() => parse(["--cpus", "two", "m1"])).toThrow(
+      /option '--cpus <int>' argument 'two' is invalid. Expected an integer./,
+    );
   });
 
   it("falls back to the flag's environment variable, parsed by type; the command line wins", () => {
@@ -56,7 +78,9 @@ describe("driver create flags", () => {
   });
 
   it("names the environment variable when its value has the wrong type", () => {
-    expect(() => parse(["m1"], { T_CPUS: "lots" })).toThrow(/environment variable T_CPUS="lots" \(for --cpus\) is not an integer/);
+    expect(() => parse(["m1"], { T_CPUS: "lots" })).toThrow(
+      /environment variable T_CPUS="lots" \(for --cpus\) is not an integer/,
+    );
   });
 
   it("shows type, default and environment variable in help", () => {
@@ -65,12 +89,16 @@ describe("driver create flags", () => {
     // Collapse the wrapping commander does for narrow terminals.
     const help = cmd.helpInformation().replace(/\s+/g, " ");
     expect(help).toMatch(/--cpus <int> Number of CPUs \(int, default: 2, env: T_CPUS\)/);
-    expect(help).toMatch(/--networks <list> Networks \(string list, repeat or comma-separate, default: default, env: T_NETWORKS\)/);
+    expect(help).toMatch(
+      /--networks <list> Networks \(string list, repeat or comma-separate, default: default, env: T_NETWORKS\)/,
+    );
     expect(help).toMatch(/--headless No display \(bool, --no-headless to turn off, default: true, env: T_HEADLESS\)/);
     expect(help).toMatch(/--disk-image <string> Base image \(string\)/);
   });
 
   it("refuses a driver flag that would shadow one of driverplug's options", () => {
-    expect(() => driverFlagOptions("t", [{ ...flags[0]!, name: "json" }], ["driver", "json"])).toThrow(/--json, which clashes/);
+    expect(() => driverFlagOptions("t", [{ ...flags[0]!, name: "json" }], ["driver", "json"])).toThrow(
+      /--json, which clashes/,
+    );
   });
 });

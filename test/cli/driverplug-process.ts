@@ -33,7 +33,13 @@ export class Sandbox {
   }
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return { ...process.env, DRIVERPLUG_STORE: this.store, XDG_RUNTIME_DIR: this.runtimeDir, DRIVERPLUG_TRACE: "", ...extra };
+    return {
+      ...process.env,
+      DRIVERPLUG_STORE: this.store,
+      XDG_RUNTIME_DIR: this.runtimeDir,
+      DRIVERPLUG_TRACE: "",
+      ...extra,
+    };
   }
 
   run(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Result> {
@@ -105,7 +111,8 @@ export class Running {
     return new Promise((resolveWait, reject) => {
       this.waiters.push({ pattern, resolve: resolveWait });
       void this.done.then(() => {
-        if (!pattern.test(this.stderr)) reject(new Error(`driverplug ended before its stderr matched ${pattern}; stderr was:\n${this.stderr}`));
+        if (!pattern.test(this.stderr))
+          reject(new Error(`driverplug ended before its stderr matched ${pattern}; stderr was:\n${this.stderr}`));
       });
     });
   }
@@ -143,7 +150,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Runs a command that must succeed; a failure shows its stderr. */
-export async function expectOk(box: Sandbox, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+export async function expectOk(
+  box: Sandbox,
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<Result> {
   const r = await box.run(args, extraEnv);
   expect(r.code, `driverplug ${args.join(" ")}: ${r.stderr}`).toBe(0);
   return r;

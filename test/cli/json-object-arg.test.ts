@@ -9,7 +9,9 @@ describe("parseJsonObjectArg", () => {
     expect(parseJsonObjectArg('{"cpus": 4}', "--config", "{}")).toEqual({ cpus: 4 });
   });
   it("names the argument and shows an example when the text is not JSON", () => {
-    expect(() => parseJsonObjectArg("{cpus: 4}", "--config", '{"cpus": 4}')).toThrow(/^--config is not JSON \(.+\): give an object such as '\{"cpus": 4\}'$/);
+    expect(() => parseJsonObjectArg("{cpus: 4}", "--config", '{"cpus": 4}')).toThrow(
+      /^--config is not JSON \(.+\): give an object such as '\{"cpus": 4\}'$/,
+    );
   });
   it("refuses JSON that is not an object, as a usage error", () => {
     for (const text of ["[1]", "4", "null", '"x"']) {

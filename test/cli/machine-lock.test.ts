@@ -33,11 +33,15 @@ describe("machine lock", () => {
     const lock = await lockMachine(store, "m1", { timeoutMs: 0, command: "driverplug create m1" });
     try {
       const started = Date.now();
-      const err = await lockMachine(store, "m1", { timeoutMs: 200, command: "driverplug stop m1" }).catch((e: unknown) => e as Error);
+      const err = await lockMachine(store, "m1", { timeoutMs: 200, command: "driverplug stop m1" }).catch(
+        (e: unknown) => e as Error,
+      );
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(
-        new RegExp(`machine "m1" is busy: process ${process.pid} \\("driverplug create m1", since .*\\) holds its lock .*m1\\.lock`),
+        new RegExp(
+          `machine "m1" is busy: process ${process.pid} \\("driverplug create m1", since .*\\) holds its lock .*m1\\.lock`,
+        ),
       );
     } finally {
       await lock.release();

@@ -24,21 +24,36 @@ describe("createDriverArg", () => {
 
 describe("describeFailure", () => {
   it("shows a driver's status as the method, the code name and the driver's own message", () => {
-    const err = new ClientError("/driverplug.driver.v1.DriverService/SetConfigFromFlags", status.INVALID_ARGUMENT, 'flag "cpus": too many', new Metadata());
-    expect(describeFailure(err, false)).toEqual({ message: 'SetConfigFromFlags failed (INVALID_ARGUMENT): flag "cpus": too many', exitCode: 1 });
+    const err = new ClientError(
+      "/driverplug.driver.v1.DriverService/SetConfigFromFlags",
+      status.INVALID_ARGUMENT,
+      'flag "cpus": too many',
+      new Metadata(),
+    );
+    expect(describeFailure(err, false)).toEqual({
+      message: 'SetConfigFromFlags failed (INVALID_ARGUMENT): flag "cpus": too many',
+      exitCode: 1,
+    });
   });
   it("adds a hint where the code implies one", () => {
     const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", status.UNIMPLEMENTED, "no URL");
-    expect(describeFailure(err, false).message).toBe("GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)");
+    expect(describeFailure(err, false).message).toBe(
+      "GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)",
+    );
   });
   it("keeps a CliError's message and exit code", () => {
     expect(describeFailure(new CliError("bad name", 2), false)).toEqual({ message: "bad name", exitCode: 2 });
   });
   it("points a missing plugin at driverplug's plugin dirs variable", () => {
-    expect(describeFailure(new LaunchError("not-found", "driver plugin \"x\" not found"), false).message).toMatch(/\$DRIVERPLUG_PLUGIN_DIRS/);
+    expect(describeFailure(new LaunchError("not-found", 'driver plugin "x" not found'), false).message).toMatch(
+      /\$DRIVERPLUG_PLUGIN_DIRS/,
+    );
   });
   it("reports anything after Ctrl-C as interrupted, exit 130", () => {
-    expect(describeFailure(new Error("CANCELLED"), true)).toEqual({ message: expect.stringMatching(/^interrupted/), exitCode: 130 });
+    expect(describeFailure(new Error("CANCELLED"), true)).toEqual({
+      message: expect.stringMatching(/^interrupted/),
+      exitCode: 130,
+    });
   });
   it("keeps the stack of an unexpected error out of the message", () => {
     const f = describeFailure(new TypeError("x is undefined"), false);

@@ -4,9 +4,15 @@ import { renderTable } from "../../src/cli/table.js";
 
 describe("renderTable", () => {
   it("pads every column but the last to its widest cell", () => {
-    expect(renderTable(["NAME", "STATE"], [["m1", "Running"], ["longer-name", "-"]])).toBe(
-      ["NAME         STATE", "m1           Running", "longer-name  -"].join("\n"),
-    );
+    expect(
+      renderTable(
+        ["NAME", "STATE"],
+        [
+          ["m1", "Running"],
+          ["longer-name", "-"],
+        ],
+      ),
+    ).toBe(["NAME         STATE", "m1           Running", "longer-name  -"].join("\n"));
   });
   it("prints only the header when there are no rows", () => {
     expect(renderTable(["NAME", "DRIVER"], [])).toBe("NAME  DRIVER");

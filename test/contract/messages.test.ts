@@ -13,8 +13,7 @@ interface Codec {
 }
 
 const root = new protobuf.Root();
-root.resolvePath = (_origin, target) =>
-  target.startsWith("google/protobuf/") ? target : `${protoRoot}/${target}`;
+root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : `${protoRoot}/${target}`);
 // protobufjs ships google/protobuf/*.proto as common types.
 root.loadSync(protoFiles, { keepCase: false });
 root.resolveAll();
@@ -48,14 +47,28 @@ function scalar(field: protobuf.Field, depth: number): unknown {
   if (field.resolvedType instanceof protobuf.Type) return depth < 3 ? sample(field.resolvedType, depth + 1) : undefined;
   if (field.resolvedType instanceof protobuf.Enum) return Math.max(...Object.values(field.resolvedType.values));
   switch (field.type) {
-    case "string": return `s-${field.name}-é`;
-    case "bytes": return Buffer.from([0, 1, 2, 255]);
-    case "bool": return true;
-    case "int64": case "sint64": case "sfixed64": return -(2 ** 40) - 3;
-    case "uint64": case "fixed64": return 2 ** 40 + 3;
-    case "int32": case "sint32": case "sfixed32": return -7;
-    case "double": case "float": return 1.5;
-    default: return 7;
+    case "string":
+      return `s-${field.name}-é`;
+    case "bytes":
+      return Buffer.from([0, 1, 2, 255]);
+    case "bool":
+      return true;
+    case "int64":
+    case "sint64":
+    case "sfixed64":
+      return -(2 ** 40) - 3;
+    case "uint64":
+    case "fixed64":
+      return 2 ** 40 + 3;
+    case "int32":
+    case "sint32":
+    case "sfixed32":
+      return -7;
+    case "double":
+    case "float":
+      return 1.5;
+    default:
+      return 7;
   }
 }
 

@@ -30,7 +30,12 @@ describe("generated service definitions", () => {
     const generated: string[] = [];
     for (const { pkg, mod } of await generatedModules()) {
       for (const [name, value] of Object.entries(mod)) {
-        if (name.endsWith("Service") && typeof value === "object" && value !== null && Object.values(value).some(isMethod)) {
+        if (
+          name.endsWith("Service") &&
+          typeof value === "object" &&
+          value !== null &&
+          Object.values(value).some(isMethod)
+        ) {
           generated.push(`${pkg}.${name.replace(/Service$/, "")}`);
         }
       }
@@ -54,16 +59,38 @@ describe("generated service definitions", () => {
 
   it("DriverService has every RPC of the design's table", () => {
     const driver = loaded["driverplug.driver.v1.DriverService"] as Record<string, MethodShape>;
-    const names = Object.values(driver).map((m) => m.path.split("/").pop()).sort();
+    const names = Object.values(driver)
+      .map((m) => m.path.split("/").pop())
+      .sort();
     expect(names).toEqual(
       [
-        "GetInfo", "Probe", "GetCreateFlags", "SetConfigFromFlags", "GetConfig", "SetConfig",
-        "UpdateConfig", "PreCreateCheck", "Create", "Start", "Stop", "Restart", "Kill", "Remove",
-        "GetState", "WatchState", "GetMachineName", "GetIP", "GetURL", "GetSSHInfo",
-        "GetBundleName", "GetSharedDirs",
+        "GetInfo",
+        "Probe",
+        "GetCreateFlags",
+        "SetConfigFromFlags",
+        "GetConfig",
+        "SetConfig",
+        "UpdateConfig",
+        "PreCreateCheck",
+        "Create",
+        "Start",
+        "Stop",
+        "Restart",
+        "Kill",
+        "Remove",
+        "GetState",
+        "WatchState",
+        "GetMachineName",
+        "GetIP",
+        "GetURL",
+        "GetSSHInfo",
+        "GetBundleName",
+        "GetSharedDirs",
       ].sort(),
     );
-    const streaming = Object.values(driver).filter((m) => m.responseStream).map((m) => m.path.split("/").pop());
+    const streaming = Object.values(driver)
+      .filter((m) => m.responseStream)
+      .map((m) => m.path.split("/").pop());
     expect(streaming.sort()).toEqual(["Create", "Start", "WatchState"]);
   });
 
@@ -72,6 +99,9 @@ describe("generated service definitions", () => {
     expect(paths("plugin.GRPCController")).toEqual(["/plugin.GRPCController/Shutdown"]);
     expect(paths("plugin.GRPCStdio")).toEqual(["/plugin.GRPCStdio/StreamStdio"]);
     expect(paths("plugin.GRPCBroker")).toEqual(["/plugin.GRPCBroker/StartStream"]);
-    expect(paths("grpc.health.v1.Health").sort()).toEqual(["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"]);
+    expect(paths("grpc.health.v1.Health").sort()).toEqual([
+      "/grpc.health.v1.Health/Check",
+      "/grpc.health.v1.Health/Watch",
+    ]);
   });
 });

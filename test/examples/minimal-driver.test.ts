@@ -27,7 +27,12 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 describe("examples/minimal-driver.ts", () => {
   it("runs a machine's lifecycle through a host and leaves nothing behind", async () => {
     base = await mkdtemp(join(tmpdir(), "dp-"));
-    plugin = await launch("minimal", { executable: process.execPath, args: [example], socketBaseDir: base, logger: silentLogger });
+    plugin = await launch("minimal", {
+      executable: process.execPath,
+      args: [example],
+      socketBaseDir: base,
+      logger: silentLogger,
+    });
     const { client } = plugin;
     await client.setConfig({ configJson: Buffer.from('{"machineName":"mini"}') });
     const progress = await collect(client.create({}));

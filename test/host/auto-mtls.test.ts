@@ -21,7 +21,9 @@ afterEach(async () => {
 
 function getInfo(client: DriverServiceClient): Promise<unknown> {
   return new Promise((resolve, reject) =>
-    client.getInfo({}, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(res))),
+    client.getInfo({}, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
 }
 
@@ -44,7 +46,10 @@ describe("AutoMTLS", () => {
     // Trusts any server (its own cert as root would not verify the plugin's): only the client side is tested here.
     const impostor = new DriverServiceClient(
       address,
-      grpc.credentials.createSsl(null, Buffer.from(stranger.keyPem), Buffer.from(stranger.certPem), { checkServerIdentity: () => undefined, rejectUnauthorized: false }),
+      grpc.credentials.createSsl(null, Buffer.from(stranger.keyPem), Buffer.from(stranger.certPem), {
+        checkServerIdentity: () => undefined,
+        rejectUnauthorized: false,
+      }),
       { "grpc.ssl_target_name_override": "localhost" },
     );
     try {
@@ -67,7 +72,13 @@ describe("AutoMTLS", () => {
   });
 
   it("refuses a plugin that answers an AutoMTLS launch without a certificate, and leaves nothing behind", async () => {
-    const err = await launch("fixture", { executable: FIXTURE, args: ["serve"], socketBaseDir: env.base, logger: silentLogger, autoMtls: true }).catch((e: unknown) => e);
+    const err = await launch("fixture", {
+      executable: FIXTURE,
+      args: ["serve"],
+      socketBaseDir: env.base,
+      logger: silentLogger,
+      autoMtls: true,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LaunchError);
     expect((err as LaunchError).reason).toBe("untrusted-address");
     expect((err as Error).message).toMatch(/asked for AutoMTLS, but the plugin offers no certificate/);

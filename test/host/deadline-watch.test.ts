@@ -82,12 +82,18 @@ describe("a call's deadline, end to end", () => {
   });
 
   it("fails DEADLINE_EXCEEDED on time and cancels the call in the plugin, whose handler's signal fires", async () => {
-    plugin = await launch("keeper", { executable: KEEPER, socketBaseDir: join(env.base), logger: { log: (r) => void records.push(r) } });
+    plugin = await launch("keeper", {
+      executable: KEEPER,
+      socketBaseDir: join(env.base),
+      logger: { log: (r) => void records.push(r) },
+    });
     const started = Date.now();
     const err = await clientFailure(plugin.client.stop({}, { timeoutMs: 200 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(err.details).toBe("no answer within 200 ms (the call's deadline)");
     expect(Date.now() - started).toBeGreaterThanOrEqual(195);
-    await expect.poll(() => records.find((r) => r.message === "stop aborted"), { timeout: 5000 }).toMatchObject({ fields: { reason: "CANCELLED: the client cancelled stop" } });
+    await expect
+      .poll(() => records.find((r) => r.message === "stop aborted"), { timeout: 5000 })
+      .toMatchObject({ fields: { reason: "CANCELLED: the client cancelled stop" } });
   });
 });

@@ -24,7 +24,15 @@ describe("the bundled fake driver", () => {
     expect(info.driverName).toBe("fake");
     const storePath = join(env.scratch, "store");
     await fs.mkdir(storePath);
-    const config = { machineName: "m1", storePath, cpus: 2, memoryMiB: 2048, diskGiB: 20, networks: ["default"], stepDelayMs: 0 };
+    const config = {
+      machineName: "m1",
+      storePath,
+      cpus: 2,
+      memoryMiB: 2048,
+      diskGiB: 20,
+      networks: ["default"],
+      stepDelayMs: 0,
+    };
     await plugin.client.setConfig({ configJson: Buffer.from(JSON.stringify(config)) });
     const percents: number[] = [];
     for await (const event of plugin.client.create({})) percents.push(event.progress?.percent ?? -1);

@@ -31,12 +31,20 @@ describe("findPlugin", () => {
   it("prefers the configured plugin dirs over PATH", async () => {
     const inDirs = await install(dirA, "qemu");
     await install(dirB, "qemu");
-    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toEqual({ name: "qemu", path: inDirs, source: "plugin dir" });
+    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toEqual({
+      name: "qemu",
+      path: inDirs,
+      source: "plugin dir",
+    });
   });
 
   it("falls back to PATH", async () => {
     const onPath = await install(dirB, "qemu");
-    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: `relative:${dirB}` })).resolves.toEqual({ name: "qemu", path: onPath, source: "PATH" });
+    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: `relative:${dirB}` })).resolves.toEqual({
+      name: "qemu",
+      path: onPath,
+      source: "PATH",
+    });
   });
 
   it("skips files that are not executable", async () => {
@@ -53,9 +61,12 @@ describe("findPlugin", () => {
     expect((err as LaunchError).message).toContain(`${join(dirB, "driverplug-driver-hyperv")} (PATH)`);
   });
 
-  it.each(["../evil", "a/b", "", "UPPER", "-dash", "x".repeat(33), "sp ace"])("refuses the unsafe name %j", async (name) => {
-    await expect(findPlugin(name, { path: dirB })).rejects.toThrow(/invalid driver name/);
-  });
+  it.each(["../evil", "a/b", "", "UPPER", "-dash", "x".repeat(33), "sp ace"])(
+    "refuses the unsafe name %j",
+    async (name) => {
+      await expect(findPlugin(name, { path: dirB })).rejects.toThrow(/invalid driver name/);
+    },
+  );
 
   it("refuses relative plugin dirs", async () => {
     await expect(findPlugin("qemu", { pluginDirs: ["plugins"] })).rejects.toThrow(/relative/);

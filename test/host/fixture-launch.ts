@@ -4,7 +4,11 @@ import { DriverServiceService } from "../../generated/driverplug/driver/v1/drive
 import type { ServiceDefinitionShape } from "../../src/protocol/service-types.js";
 import { FIXTURE, type HostTestEnv } from "./host-test-env.js";
 
-export function launchFixture<S extends ServiceDefinitionShape = typeof DriverServiceService>(env: HostTestEnv, mode: string, options: LaunchOptions<S> = {}): Promise<PluginHandle<S>> {
+export function launchFixture<S extends ServiceDefinitionShape = typeof DriverServiceService>(
+  env: HostTestEnv,
+  mode: string,
+  options: LaunchOptions<S> = {},
+): Promise<PluginHandle<S>> {
   return launch<S>("fixture", {
     service: DriverServiceService as unknown as S,
     executable: FIXTURE,

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, silentLogger, type ReattachRecord } from "../../src/host/index.js";
+import { type ReattachRecord } from "../../src/host/index.js";
 import { entries, makeHostTestEnv, processExists, type HostTestEnv } from "./host-test-env.js";
 
 const HOST_SCRIPT = fileURLToPath(new URL("../fixtures/hosts/host-script.mjs", import.meta.url));
@@ -26,7 +26,9 @@ afterEach(async () => {
 });
 
 async function startHost(count: number, command = "launch"): Promise<ReattachRecord[]> {
-  host = spawn(process.execPath, [HOST_SCRIPT, command, String(count), env.base], { stdio: ["ignore", "pipe", "inherit"] });
+  host = spawn(process.execPath, [HOST_SCRIPT, command, String(count), env.base], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: host.stdout! });
   const [line] = (await once(lines, "line")) as [string];
   lines.close();
@@ -50,7 +52,12 @@ describe("host death", () => {
     const killedAt = Date.now();
     host!.kill("SIGKILL");
     await once(host!, "exit");
-    expect(await allGoneWithin(records.map((r) => r.pid), 2000)).toBe(true);
+    expect(
+      await allGoneWithin(
+        records.map((r) => r.pid),
+        2000,
+      ),
+    ).toBe(true);
     console.log(`host SIGKILL: 4 plugins gone after ${Date.now() - killedAt} ms`);
     // Each orphaned plugin removed its socket and the private dir its dead host made.
     expect(await entries(env.base)).toEqual([]);
@@ -62,16 +69,24 @@ describe("host death", () => {
     await once(host!, "exit");
     // The 'exit' handler removed the dirs before the host was gone; the SIGKILLed plugins follow at once.
     expect(await entries(env.base)).toEqual([]);
-    expect(await allGoneWithin(records.map((r) => r.pid), 2000)).toBe(true);
+    expect(
+      await allGoneWithin(
+        records.map((r) => r.pid),
+        2000,
+      ),
+    ).toBe(true);
   });
 
-  it.each(["SIGTERM", "SIGINT"] as const)("closes its plugins on %s and then dies of that signal itself", async (sig) => {
-    const records = await startHost(3);
-    host!.kill(sig);
-    const [code, signal] = (await once(host!, "exit")) as [number | null, NodeJS.Signals | null];
-    expect({ code, signal }).toEqual({ code: null, signal: sig });
-    // Closed before the host exited: nothing left to wait for.
-    expect(records.filter((r) => processExists(r.pid))).toEqual([]);
-    expect(await entries(env.base)).toEqual([]);
-  });
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "closes its plugins on %s and then dies of that signal itself",
+    async (sig) => {
+      const records = await startHost(3);
+      host!.kill(sig);
+      const [code, signal] = (await once(host!, "exit")) as [number | null, NodeJS.Signals | null];
+      expect({ code, signal }).toEqual({ code: null, signal: sig });
+      // Closed before the host exited: nothing left to wait for.
+      expect(records.filter((r) => processExists(r.pid))).toEqual([]);
+      expect(await entries(env.base)).toEqual([]);
+    },
+  );
 });

@@ -56,7 +56,11 @@ describe("the plugin's environment", () => {
 
 describe("the host's own process", () => {
   it("listens for SIGINT and SIGTERM only while plugins run", async () => {
-    const before = { int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM"), exit: process.listenerCount("exit") };
+    const before = {
+      int: process.listenerCount("SIGINT"),
+      term: process.listenerCount("SIGTERM"),
+      exit: process.listenerCount("exit"),
+    };
     const [a, b] = await Promise.all([launchFixture(env, "serve"), launchFixture(env, "serve")]);
     expect(process.listenerCount("SIGINT")).toBe(before.int + 1);
     expect(process.listenerCount("SIGTERM")).toBe(before.term + 1);
@@ -64,7 +68,11 @@ describe("the host's own process", () => {
     await a.close();
     expect(process.listenerCount("SIGINT")).toBe(before.int + 1);
     await b.close();
-    expect({ int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM"), exit: process.listenerCount("exit") }).toEqual(before);
+    expect({
+      int: process.listenerCount("SIGINT"),
+      term: process.listenerCount("SIGTERM"),
+      exit: process.listenerCount("exit"),
+    }).toEqual(before);
   });
 
   it("survives a Logger that throws", async () => {
@@ -85,7 +93,12 @@ describe("the host's own process", () => {
 
 describe("the socket base dir", () => {
   async function baseFailure(socketBaseDir: string): Promise<LaunchError> {
-    const err = await launch("fixture", { executable: FIXTURE, args: ["serve"], socketBaseDir, logger: silentLogger }).catch((e: unknown) => e);
+    const err = await launch("fixture", {
+      executable: FIXTURE,
+      args: ["serve"],
+      socketBaseDir,
+      logger: silentLogger,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LaunchError);
     expect((err as LaunchError).reason).toBe("socket-dir");
     expect(childProcesses()).toEqual([]);

@@ -74,7 +74,11 @@ describe("launch failures", () => {
   });
 
   it("reports a plugin that cannot be started", async () => {
-    const err = await launch("fixture", { executable: `${env.scratch}/missing`, socketBaseDir: env.base, logger: silentLogger }).catch((e: unknown) => e);
+    const err = await launch("fixture", {
+      executable: `${env.scratch}/missing`,
+      socketBaseDir: env.base,
+      logger: silentLogger,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LaunchError);
     expectReason(err as LaunchError, "spawn-failed", "ENOENT");
     expect(await entries(env.base)).toEqual([]);

@@ -16,10 +16,16 @@ afterEach(async () => {
 describe("many plugins", () => {
   it("launches 50 plugins at once, all serving on their own sockets, and closes them all", async () => {
     const started = performance.now();
-    const plugins = await Promise.all(Array.from({ length: 50 }, () => launch("fake", { socketBaseDir: env.base, logger: silentLogger, startTimeoutMs: 60_000 })));
+    const plugins = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        launch("fake", { socketBaseDir: env.base, logger: silentLogger, startTimeoutMs: 60_000 }),
+      ),
+    );
     const launchedMs = performance.now() - started;
     const infos = await Promise.all(plugins.map((p) => p.client.getInfo({})));
-    console.log(`50 plugins: launched in ${launchedMs.toFixed(0)} ms, all answered after ${(performance.now() - started).toFixed(0)} ms`);
+    console.log(
+      `50 plugins: launched in ${launchedMs.toFixed(0)} ms, all answered after ${(performance.now() - started).toFixed(0)} ms`,
+    );
     expect(infos.every((i) => i.driverName === "fake")).toBe(true);
     expect(new Set(plugins.map((p) => p.record.address)).size).toBe(50);
     expect(new Set(plugins.map((p) => p.record.privateDir)).size).toBe(50);
@@ -42,13 +48,19 @@ describe("many plugins", () => {
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         for (let i = 0; i < 25; i++) {
-          const plugin = await launch("fake", { socketBaseDir: env.base, logger: silentLogger, startTimeoutMs: 60_000 });
+          const plugin = await launch("fake", {
+            socketBaseDir: env.base,
+            logger: silentLogger,
+            startTimeoutMs: 60_000,
+          });
           await plugin.client.getInfo({});
           await plugin.close();
         }
       }),
     );
-    console.log(`100 cycles: ${((performance.now() - started) / 100).toFixed(0)} ms per launch, call, close (4 at a time)`);
+    console.log(
+      `100 cycles: ${((performance.now() - started) / 100).toFixed(0)} ms per launch, call, close (4 at a time)`,
+    );
     expect(openFds()).toEqual(fds);
     expect(childProcesses()).toEqual([]);
     expect(await entries(env.base)).toEqual([]);

@@ -55,8 +55,16 @@ describe("plugin logs", () => {
       source: "stderr-json",
     });
     expect(by("detail")).toMatchObject({ level: "debug", source: "stderr-json" });
-    expect(by("plain text on stderr")).toMatchObject({ level: "debug", message: "fixture: plain text on stderr", source: "stderr-text" });
-    expect(by("stray stdout line")).toMatchObject({ level: "debug", message: "fixture: stray stdout line", source: "stdout" });
+    expect(by("plain text on stderr")).toMatchObject({
+      level: "debug",
+      message: "fixture: plain text on stderr",
+      source: "stderr-text",
+    });
+    expect(by("stray stdout line")).toMatchObject({
+      level: "debug",
+      message: "fixture: stray stdout line",
+      source: "stdout",
+    });
     const long = by("xxxx");
     expect(long?.message.endsWith("[line cut]")).toBe(true);
     expect(long!.message.length).toBeLessThan(17 * 1024);
@@ -122,13 +130,25 @@ describe("plugin log bursts", () => {
 });
 
 describe("stderrLogger", () => {
-  const record = (level: HostLogRecord["level"]): HostLogRecord => ({ level, message: `a ${level} message`, plugin: "fake", module: "fake.disk", timestamp: "", fields: {}, source: "stderr-json" });
+  const record = (level: HostLogRecord["level"]): HostLogRecord => ({
+    level,
+    message: `a ${level} message`,
+    plugin: "fake",
+    module: "fake.disk",
+    timestamp: "",
+    fields: {},
+    source: "stderr-json",
+  });
 
   it("writes info and above, and drops debug unless asked", () => {
     const lines: string[] = [];
     const logger = stderrLogger({ write: (t) => lines.push(t) });
     for (const level of ["trace", "debug", "info", "warn", "error"] as const) logger.log(record(level));
-    expect(lines).toEqual(["[fake fake.disk] INFO a info message\n", "[fake fake.disk] WARN a warn message\n", "[fake fake.disk] ERROR a error message\n"]);
+    expect(lines).toEqual([
+      "[fake fake.disk] INFO a info message\n",
+      "[fake fake.disk] WARN a warn message\n",
+      "[fake fake.disk] ERROR a error message\n",
+    ]);
   });
 
   it("writes debug records when its level is debug", () => {

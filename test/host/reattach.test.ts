@@ -35,7 +35,9 @@ async function refusal(record: unknown): Promise<LaunchError> {
 
 describe("reattach", () => {
   it("lets a second host process call and close a plugin from its saved record", async () => {
-    const second = spawn(process.execPath, [HOST_SCRIPT, "reattach", JSON.stringify(plugin.record)], { stdio: ["ignore", "pipe", "inherit"] });
+    const second = spawn(process.execPath, [HOST_SCRIPT, "reattach", JSON.stringify(plugin.record)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const lines = createInterface({ input: second.stdout! });
     const out: string[] = [];
     lines.on("line", (l) => out.push(l));

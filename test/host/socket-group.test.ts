@@ -24,7 +24,11 @@ afterEach(async () => {
 /** Tries to connect to `path` as uid 65534 with the given gid; resolves "connected" or the error code. */
 async function connectAs(gid: number, path: string): Promise<string> {
   const script = `require("net").connect(process.argv[1]).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); });`;
-  const child = spawn(process.execPath, ["-e", script, path], { uid: NOBODY, gid, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", script, path], {
+    uid: NOBODY,
+    gid,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   await once(child, "exit");

@@ -22,7 +22,11 @@ export async function writeGoStubs(repo: string, gopath: string, scratch: string
   await run(join(repo, "node_modules/.bin/buf"), ["build", join(repo, "proto"), "-o", descriptors]);
   try {
     // protoc-gen-go 1.3 writes to <out>/<go_package>: src/driverplug/driverv1.
-    await run("/usr/bin/protoc", [`--descriptor_set_in=${descriptors}`, `--go_out=plugins=grpc:${join(gopath, "src")}`, "driverplug/driver/v1/driver.proto"]);
+    await run("/usr/bin/protoc", [
+      `--descriptor_set_in=${descriptors}`,
+      `--go_out=plugins=grpc:${join(gopath, "src")}`,
+      "driverplug/driver/v1/driver.proto",
+    ]);
   } finally {
     await fs.rm(descriptors, { force: true });
   }
@@ -32,7 +36,14 @@ export async function writeGoStubs(repo: string, gopath: string, scratch: string
 export async function goBuild(pkgDir: string, out: string, gopath: string, gocache: string): Promise<void> {
   await run("go", ["build", "-o", out, "."], {
     cwd: pkgDir,
-    env: { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:${GOPATH_DEBIAN}`, GOPROXY: "off", GOFLAGS: "", GOCACHE: gocache },
+    env: {
+      ...process.env,
+      GO111MODULE: "off",
+      GOPATH: `${gopath}:${GOPATH_DEBIAN}`,
+      GOPROXY: "off",
+      GOFLAGS: "",
+      GOCACHE: gocache,
+    },
     maxBuffer: 16 * 1024 * 1024,
   });
 }

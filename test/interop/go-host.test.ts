@@ -34,7 +34,8 @@ async function runGoHost(plugin: string, extraArgs: string[] = []) {
   const env: NodeJS.ProcessEnv = { ...process.env, MACHINE_PLUGIN_SOCKET_DIR: base };
   delete env.PLUGIN_UNIX_SOCKET_DIR;
   const result = await runHost([await goHostBinary(), "-plugin", plugin, "-store", store, ...extraArgs], env);
-  if (result.code !== 0) throw new Error(`Go host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
+  if (result.code !== 0)
+    throw new Error(`Go host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
   return { ...result, base };
 }
 
@@ -54,37 +55,57 @@ async function expectGoPluginRun(plugin: string, extraArgs: string[] = []) {
 }
 
 describe("go-plugin host x Python plugin (driverplug-driver-pyfake)", () => {
-  test("runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket", async () => {
-    await pythonReady();
-    const summary = await expectGoPluginRun(PYFAKE_PLUGIN);
-    expect(summary.driverName).toBe("pyfake");
-    expect(summary.autoMTLS).toBe(false);
-  }, BUILD_TIMEOUT_MS);
+  test(
+    "runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket",
+    async () => {
+      await pythonReady();
+      const summary = await expectGoPluginRun(PYFAKE_PLUGIN);
+      expect(summary.driverName).toBe("pyfake");
+      expect(summary.autoMTLS).toBe(false);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
-  test("go-plugin re-logs the plugin's JSON stderr lines at their own level (6-digit @timestamp parsed)", async () => {
-    await pythonReady();
-    const { summary } = await runGoHost(PYFAKE_PLUGIN);
-    expect((summary.pluginLogLevels as Record<string, number>).info).toBeGreaterThanOrEqual(2);
-  }, BUILD_TIMEOUT_MS);
+  test(
+    "go-plugin re-logs the plugin's JSON stderr lines at their own level (6-digit @timestamp parsed)",
+    async () => {
+      await pythonReady();
+      const { summary } = await runGoHost(PYFAKE_PLUGIN);
+      expect((summary.pluginLogLevels as Record<string, number>).info).toBeGreaterThanOrEqual(2);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
-  test("with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS", async () => {
-    await pythonReady();
-    const summary = await expectGoPluginRun(PYFAKE_PLUGIN, ["-automtls"]);
-    expect(summary.autoMTLS).toBe(true);
-  }, BUILD_TIMEOUT_MS);
+  test(
+    "with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS",
+    async () => {
+      await pythonReady();
+      const summary = await expectGoPluginRun(PYFAKE_PLUGIN, ["-automtls"]);
+      expect(summary.autoMTLS).toBe(true);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });
 
 describe("go-plugin host x driverplug's bundled fake plugin", () => {
-  test("runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket", async () => {
-    const summary = await expectGoPluginRun(requireFakePlugin());
-    expect(summary.driverName).toBe("fake");
-    // driverplug's stderr log lines parse as go-plugin log entries (6-digit @timestamp).
-    const parsed = Object.values(summary.pluginLogLevels as Record<string, number>).reduce((a, b) => a + b, 0);
-    expect(parsed).toBeGreaterThan(0);
-  }, BUILD_TIMEOUT_MS);
+  test(
+    "runs the whole lifecycle, then the plugin exits through Shutdown and removes its socket",
+    async () => {
+      const summary = await expectGoPluginRun(requireFakePlugin());
+      expect(summary.driverName).toBe("fake");
+      // driverplug's stderr log lines parse as go-plugin log entries (6-digit @timestamp).
+      const parsed = Object.values(summary.pluginLogLevels as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(parsed).toBeGreaterThan(0);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
-  test("with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS", async () => {
-    const summary = await expectGoPluginRun(requireFakePlugin(), ["-automtls"]);
-    expect(summary.autoMTLS).toBe(true);
-  }, BUILD_TIMEOUT_MS);
+  test(
+    "with AutoMTLS: go-plugin pins the certificate the plugin prints and the lifecycle runs over TLS",
+    async () => {
+      const summary = await expectGoPluginRun(requireFakePlugin(), ["-automtls"]);
+      expect(summary.autoMTLS).toBe(true);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });

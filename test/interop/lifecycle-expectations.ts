@@ -6,7 +6,13 @@ export function expectFullLifecycle(summary: Record<string, unknown>): void {
   expect(summary.error).toBeUndefined();
   expect(summary.ok).toBe(true);
   expect(summary.negotiatedVersion).toBe(1);
-  expect(summary.states).toEqual(["STATE_NONE_UNSPECIFIED", "STATE_STOPPED", "STATE_RUNNING", "STATE_STOPPED", "STATE_NONE_UNSPECIFIED"]);
+  expect(summary.states).toEqual([
+    "STATE_NONE_UNSPECIFIED",
+    "STATE_STOPPED",
+    "STATE_RUNNING",
+    "STATE_STOPPED",
+    "STATE_NONE_UNSPECIFIED",
+  ]);
   const watched = summary.watched as string[];
   expect(watched[0]).toBe("STATE_STOPPED");
   expect(watched.at(-1)).toBe("STATE_RUNNING");

@@ -7,7 +7,15 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { expectFullLifecycle } from "./lifecycle-expectations.js";
-import { INTEROP, preparePython, PYFAKE_PLUGIN, PYTHON, requireFakePlugin, runHost, shortTempDir } from "./toolchain.js";
+import {
+  INTEROP,
+  preparePython,
+  PYFAKE_PLUGIN,
+  PYTHON,
+  requireFakePlugin,
+  runHost,
+  shortTempDir,
+} from "./toolchain.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -27,9 +35,19 @@ async function runPythonHost(plugin: string) {
   cleanups.push(tmp.remove);
   const store = join(tmp.path, "store");
   await fs.mkdir(store);
-  const argv = [PYTHON, join(INTEROP, "python", "host.py"), "--plugin", plugin, "--store", store, "--socket-base", tmp.path];
+  const argv = [
+    PYTHON,
+    join(INTEROP, "python", "host.py"),
+    "--plugin",
+    plugin,
+    "--store",
+    store,
+    "--socket-base",
+    tmp.path,
+  ];
   const result = await runHost(argv, process.env);
-  if (result.code !== 0) throw new Error(`Python host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
+  if (result.code !== 0)
+    throw new Error(`Python host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
   return { summary: result.summary, base: tmp.path };
 }
 

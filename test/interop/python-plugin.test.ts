@@ -40,13 +40,22 @@ interface Launched {
 
 function launch(env: NodeJS.ProcessEnv): Launched {
   const clean: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["DRIVERPLUG_PLUGIN", "PLUGIN_PROTOCOL_VERSIONS", "PLUGIN_UNIX_SOCKET_DIR", "MACHINE_PLUGIN_SOCKET_DIR", "PLUGIN_MULTIPLEX_GRPC", "PLUGIN_CLIENT_CERT"]) {
+  for (const name of [
+    "DRIVERPLUG_PLUGIN",
+    "PLUGIN_PROTOCOL_VERSIONS",
+    "PLUGIN_UNIX_SOCKET_DIR",
+    "MACHINE_PLUGIN_SOCKET_DIR",
+    "PLUGIN_MULTIPLEX_GRPC",
+    "PLUGIN_CLIENT_CERT",
+  ]) {
     delete clean[name];
   }
   const child = spawn(PYFAKE_PLUGIN, [], { env: { ...clean, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");
@@ -172,7 +181,7 @@ describe("pyfake's socket directory checks", () => {
 });
 
 describe("pyfake's socket and handshake", () => {
-  test("prints 1|1|unix|<path>|grpc| and serves Health \"plugin\" on a 0600 socket with a per-process name", async () => {
+  test('prints 1|1|unix|<path>|grpc| and serves Health "plugin" on a 0600 socket with a per-process name', async () => {
     const dir = await privateDir();
     const plugin = await startServing({ PLUGIN_UNIX_SOCKET_DIR: dir });
     expect(plugin.fields).toHaveLength(6);
@@ -189,7 +198,10 @@ describe("pyfake's socket and handshake", () => {
 
   test("two plugins sharing a directory get different sockets", async () => {
     const dir = await privateDir();
-    const [a, b] = await Promise.all([startServing({ PLUGIN_UNIX_SOCKET_DIR: dir }), startServing({ PLUGIN_UNIX_SOCKET_DIR: dir })]);
+    const [a, b] = await Promise.all([
+      startServing({ PLUGIN_UNIX_SOCKET_DIR: dir }),
+      startServing({ PLUGIN_UNIX_SOCKET_DIR: dir }),
+    ]);
     expect(a.fields[3]).not.toBe(b.fields[3]);
     expect((await fs.readdir(dir)).sort()).toEqual([basename(a.fields[3]!), basename(b.fields[3]!)].sort());
   });
@@ -257,7 +269,8 @@ async function waitForProcessGone(pid: number, timeoutMs = 5000): Promise<void> 
     const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     if (stat === "" || state === "Z" || state === "X") return;
-    if (Date.now() > deadline) throw new Error(`process ${pid} still runs (state ${state}) ${timeoutMs} ms after its parent died`);
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} still runs (state ${state}) ${timeoutMs} ms after its parent died`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -34,7 +34,9 @@ function requireFile(path: string, what: string): void {
 /** The bundled fake plugin: a clear failure until `make build` has made it. */
 export function requireFakePlugin(): string {
   if (!existsSync(FAKE_PLUGIN)) {
-    throw new Error(`${FAKE_PLUGIN} does not exist: run \`make build\` first (it makes the bundled fake driver's plugin executable)`);
+    throw new Error(
+      `${FAKE_PLUGIN} does not exist: run \`make build\` first (it makes the bundled fake driver's plugin executable)`,
+    );
   }
   return FAKE_PLUGIN;
 }
@@ -96,9 +98,11 @@ export async function buildGoHost(): Promise<GoHostBuild> {
   await fs.mkdir(pkg, { recursive: true });
   await fs.copyFile(mainGo, join(pkg, "main.go"));
   await writeGoStubs(REPO, gopath, tmp);
-  await goBuild(pkg, join(tmp, "interop-host"), gopath, join(CACHE, "go-build")).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`building the Go interop host failed: ${err.stderr ?? err.message}`);
-  });
+  await goBuild(pkg, join(tmp, "interop-host"), gopath, join(CACHE, "go-build")).catch(
+    (err: { stderr?: string; message: string }) => {
+      throw new Error(`building the Go interop host failed: ${err.stderr ?? err.message}`);
+    },
+  );
   await fs.rm(gopath, { recursive: true });
   await publish(tmp, final);
   return { binary, built: true, ms: performance.now() - started };
@@ -108,11 +112,15 @@ export async function buildGoHost(): Promise<GoHostBuild> {
 export async function preparePython(): Promise<string> {
   requireFile(PYTHON, "Python 3");
   await run(PYTHON, ["-c", "import grpc, google.protobuf, cryptography"]).catch((err: { stderr?: string }) => {
-    throw new MissingToolError(`Python's gRPC, protobuf or cryptography module is missing (${(err.stderr ?? "").trim().split("\n").pop()}): ${INSTALL_HINT}`);
+    throw new MissingToolError(
+      `Python's gRPC, protobuf or cryptography module is missing (${(err.stderr ?? "").trim().split("\n").pop()}): ${INSTALL_HINT}`,
+    );
   });
-  const { stdout } = await run(PYTHON, [join(INTEROP, "python", "stubs.py")]).catch((err: { stderr?: string; message: string }) => {
-    throw new MissingToolError(`generating the Python stubs failed: ${err.stderr ?? err.message}`);
-  });
+  const { stdout } = await run(PYTHON, [join(INTEROP, "python", "stubs.py")]).catch(
+    (err: { stderr?: string; message: string }) => {
+      throw new MissingToolError(`generating the Python stubs failed: ${err.stderr ?? err.message}`);
+    },
+  );
   return stdout.trim();
 }
 
@@ -148,7 +156,11 @@ export function runHost(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 25_0
       try {
         summary = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        reject(new Error(`${argv[0]} exited (code ${code}, signal ${signal}) without a JSON summary line; stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-4000)}`));
+        reject(
+          new Error(
+            `${argv[0]} exited (code ${code}, signal ${signal}) without a JSON summary line; stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-4000)}`,
+          ),
+        );
         return;
       }
       resolvePromise({ code, signal, summary, stderr, ms: performance.now() - started });

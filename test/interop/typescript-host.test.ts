@@ -71,7 +71,10 @@ describe("the driverplug command x the Python plugin", () => {
     const env = { DRIVERPLUG_PLUGIN_DIRS: pluginDir };
     const created = await expectOk(box, ["create", "--driver", "pyfake", "py1"], env);
     expect(created.stdout).toMatch(/created/i);
-    const listed = JSON.parse((await expectOk(box, ["ls", "--json"], env)).stdout) as Array<{ name: string; driver: string }>;
+    const listed = JSON.parse((await expectOk(box, ["ls", "--json"], env)).stdout) as Array<{
+      name: string;
+      driver: string;
+    }>;
     expect(listed).toEqual([expect.objectContaining({ name: "py1", driver: "pyfake" })]);
     await expectOk(box, ["start", "py1"], env);
     expect((await expectOk(box, ["status", "py1"], env)).stdout.trim()).toBe("Running");

@@ -25,7 +25,14 @@ interface Logged {
 
 function recordingLogger(into: Logged[]): Logger {
   const at = (level: string) => (message: string) => void into.push({ level, message });
-  const log: Logger = { trace: at("trace"), debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: () => log };
+  const log: Logger = {
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: () => log,
+  };
   return log;
 }
 
@@ -40,17 +47,25 @@ async function serveDriver(driver: Handlers): Promise<void> {
   server = new Server();
   server.addService(
     DriverServiceService,
-    adaptService(DriverServiceService, driver, { log: recordingLogger(logged), implementer: "test", gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS) }),
+    adaptService(DriverServiceService, driver, {
+      log: recordingLogger(logged),
+      implementer: "test",
+      gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+    }),
   );
   const address = `unix:${join(dir, "s.sock")}`;
-  await new Promise<void>((resolve, reject) => server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
   client = new DriverServiceClient(address, credentials.createInsecure());
 }
 
 /** Resolves with the reason once the handler's signal fires. */
 function abortOf(ctx: CallContext): Promise<DriverError> {
   const { signal } = ctx;
-  return signal.aborted ? Promise.resolve(signal.reason as DriverError) : once(signal, "abort").then(() => signal.reason as DriverError);
+  return signal.aborted
+    ? Promise.resolve(signal.reason as DriverError)
+    : once(signal, "abort").then(() => signal.reason as DriverError);
 }
 
 /** Node 20 has no Promise.withResolvers. */
@@ -66,7 +81,11 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
  */
 const roundTrip = () => unary((cb) => client.getState({}, cb));
 
-const failure = <T>(p: Promise<T>) => p.then(() => expect.fail("the call should have failed"), (err: ServiceError) => err);
+const failure = <T>(p: Promise<T>) =>
+  p.then(
+    () => expect.fail("the call should have failed"),
+    (err: ServiceError) => err,
+  );
 
 beforeEach(async () => {
   dir = await shortTempDir();
@@ -173,7 +192,8 @@ describe("calls that never look at their signal", () => {
     await unary((cb) => client.getState({}, cb));
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
-    for (let i = 0; i < 20; i++) expect(await unary((cb) => client.getState({}, cb))).toEqual({ state: State.STATE_RUNNING });
+    for (let i = 0; i < 20; i++)
+      expect(await unary((cb) => client.getState({}, cb))).toEqual({ state: State.STATE_RUNNING });
     expect(calls).toBe(21);
     expect(timers()).toBeLessThanOrEqual(before);
   });

@@ -46,7 +46,11 @@ describe("socket directory refusals", () => {
   for (const mode of [0o777, 0o755, 0o750]) {
     it(`refuses a directory with mode 0${mode.toString(8)}`, async () => {
       const dir = await dirWithMode(mode);
-      await expectRefused({ PLUGIN_UNIX_SOCKET_DIR: dir }, `socket directory ${dir} has mode 0${mode.toString(8)}`, "chmod 0700");
+      await expectRefused(
+        { PLUGIN_UNIX_SOCKET_DIR: dir },
+        `socket directory ${dir} has mode 0${mode.toString(8)}`,
+        "chmod 0700",
+      );
     });
   }
 
@@ -79,7 +83,10 @@ describe("socket directory refusals", () => {
   it("refuses a regular file in place of the directory", async () => {
     const file = join(base, "file");
     await writeFile(file, "", { mode: 0o600 });
-    await expectRefused({ PLUGIN_UNIX_SOCKET_DIR: file }, `socket directory ${file} is not a directory (a regular file)`);
+    await expectRefused(
+      { PLUGIN_UNIX_SOCKET_DIR: file },
+      `socket directory ${file} is not a directory (a regular file)`,
+    );
   });
 
   it("refuses a host's private directory that does not exist rather than create it", async () => {

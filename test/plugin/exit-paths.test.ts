@@ -6,11 +6,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GRPCControllerClient } from "../../generated/plugin/grpc_controller.js";
-import { FIXTURES, pluginEnv, spawnPlugin, unary, FAKE_PLUGIN, type RunningPlugin, pluginSandbox } from "./spawn-plugin.js";
+import {
+  FIXTURES,
+  pluginEnv,
+  spawnPlugin,
+  unary,
+  FAKE_PLUGIN,
+  type RunningPlugin,
+  pluginSandbox,
+} from "./spawn-plugin.js";
 
 const sandbox = pluginSandbox();
 
-async function launch(extra: Record<string, string> = {}, options: { stdin?: "pipe"; command?: string } = {}): Promise<RunningPlugin> {
+async function launch(
+  extra: Record<string, string> = {},
+  options: { stdin?: "pipe"; command?: string } = {},
+): Promise<RunningPlugin> {
   const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, ...extra }), ...options });
   sandbox.plugins.push(plugin);
   return plugin;
@@ -30,7 +41,8 @@ const alive = (pid: number) => {
 async function waitGone(pid: number, socketPath: string, limitMs: number): Promise<number> {
   const start = Date.now();
   while (alive(pid) || existsSync(socketPath)) {
-    if (Date.now() - start > limitMs) throw new Error(`plugin ${pid} still running (or its socket still there) after ${limitMs} ms`);
+    if (Date.now() - start > limitMs)
+      throw new Error(`plugin ${pid} still running (or its socket still there) after ${limitMs} ms`);
     await sleep(25);
   }
   return Date.now() - start;
@@ -47,7 +59,12 @@ describe("plugin exit paths", () => {
   it("SIGTERM with a WatchState stream open still stops, after the grace period", async () => {
     const plugin = await launch();
     const driver = plugin.driver();
-    await unary((cb) => driver.setConfig({ configJson: Buffer.from(JSON.stringify({ machineName: "m", storePath: join(sandbox.base, "st") })) }, cb));
+    await unary((cb) =>
+      driver.setConfig(
+        { configJson: Buffer.from(JSON.stringify({ machineName: "m", storePath: join(sandbox.base, "st") })) },
+        cb,
+      ),
+    );
     const stream = driver.watchState({});
     stream.on("error", () => {});
     await new Promise((resolve) => stream.once("data", resolve));
@@ -85,7 +102,10 @@ describe("plugin exit paths", () => {
       child.stderr.resume();
       setInterval(() => {}, 1000);
     `;
-    const host = spawn(process.execPath, ["-e", hostScript], { env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }), stdio: ["ignore", "pipe", "inherit"] });
+    const host = spawn(process.execPath, ["-e", hostScript], {
+      env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const hostExit = new Promise((resolve) => host.once("exit", resolve));
     const line = await new Promise<string>((resolve) => host.stdout.once("data", (d: Buffer) => resolve(d.toString())));
     const [pidText, handshake] = line.trim().split(" ");

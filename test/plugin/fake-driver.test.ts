@@ -4,7 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { FlagType, State, type DriverServiceClient, type FlagValue } from "../../generated/driverplug/driver/v1/driver.js";
+import {
+  FlagType,
+  State,
+  type DriverServiceClient,
+  type FlagValue,
+} from "../../generated/driverplug/driver/v1/driver.js";
 import { collect, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, type RunningPlugin } from "./spawn-plugin.js";
 
 let base: string;
@@ -31,8 +36,16 @@ function freshConfig(extra: Record<string, unknown> = {}): Record<string, unknow
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const setConfig = (config: unknown) => unary((cb) => driver.setConfig({ configJson: json(config) }, cb));
-const getConfig = async () => JSON.parse((await unary<{ configJson: Buffer }>((cb) => driver.getConfig({}, cb))).configJson.toString()) as Record<string, unknown>;
-const failure = <T>(p: Promise<T>) => p.then(() => expect.fail("the call should have failed"), (err: ServiceError) => err);
+const getConfig = async () =>
+  JSON.parse((await unary<{ configJson: Buffer }>((cb) => driver.getConfig({}, cb))).configJson.toString()) as Record<
+    string,
+    unknown
+  >;
+const failure = <T>(p: Promise<T>) =>
+  p.then(
+    () => expect.fail("the call should have failed"),
+    (err: ServiceError) => err,
+  );
 const getState = async () => (await unary<{ state: State }>((cb) => driver.getState({}, cb))).state;
 
 describe("fake driver config", () => {
@@ -41,14 +54,38 @@ describe("fake driver config", () => {
     ["missing machineName", { storePath: "/tmp/x" }, 'config field "machineName" is required'],
     ["missing storePath", { machineName: "a" }, 'config field "storePath" is required'],
     ["relative storePath", { machineName: "a", storePath: "rel" }, 'config field "storePath" must be an absolute path'],
-    ["cpus not an integer", { machineName: "a", storePath: "/tmp/x", cpus: 1.5 }, 'config field "cpus" must be an integer'],
-    ["cpus out of range", { machineName: "a", storePath: "/tmp/x", cpus: 0 }, 'config field "cpus" must be between 1 and 64, got 0'],
-    ["memory of the wrong type", { machineName: "a", storePath: "/tmp/x", memoryMiB: "2G" }, 'config field "memoryMiB" must be an integer, got "2G"'],
-    ["empty network list", { machineName: "a", storePath: "/tmp/x", networks: [] }, 'config field "networks" must be a non-empty list'],
-    ["bad network name", { machineName: "a", storePath: "/tmp/x", networks: ["ok", "no spaces"] }, 'config field "networks[1]"'],
+    [
+      "cpus not an integer",
+      { machineName: "a", storePath: "/tmp/x", cpus: 1.5 },
+      'config field "cpus" must be an integer',
+    ],
+    [
+      "cpus out of range",
+      { machineName: "a", storePath: "/tmp/x", cpus: 0 },
+      'config field "cpus" must be between 1 and 64, got 0',
+    ],
+    [
+      "memory of the wrong type",
+      { machineName: "a", storePath: "/tmp/x", memoryMiB: "2G" },
+      'config field "memoryMiB" must be an integer, got "2G"',
+    ],
+    [
+      "empty network list",
+      { machineName: "a", storePath: "/tmp/x", networks: [] },
+      'config field "networks" must be a non-empty list',
+    ],
+    [
+      "bad network name",
+      { machineName: "a", storePath: "/tmp/x", networks: ["ok", "no spaces"] },
+      'config field "networks[1]"',
+    ],
     ["unknown field", { machineName: "a", storePath: "/tmp/x", colour: "red" }, 'config field "colour" is unknown'],
     ["bad machine name", { machineName: "-x", storePath: "/tmp/x" }, 'config field "machineName" is "-x"'],
-    ["shared dir without source", { machineName: "a", storePath: "/tmp/x", sharedDirs: [{ target: "/mnt" }] }, 'config field "sharedDirs[0].source"'],
+    [
+      "shared dir without source",
+      { machineName: "a", storePath: "/tmp/x", sharedDirs: [{ target: "/mnt" }] },
+      'config field "sharedDirs[0].source"',
+    ],
     ["array instead of object", [1], "config must be a JSON object"],
   ];
   for (const [what, config, message] of cases) {
@@ -77,8 +114,14 @@ describe("fake driver config", () => {
   });
 
   it("never logs a shared directory's password but returns it from GetSharedDirs", async () => {
-    await setConfig(freshConfig({ sharedDirs: [{ source: "/home", target: "/mnt/home", username: "u", password: "hunter2-secret" }] }));
-    const { sharedDirs } = await unary<{ sharedDirs: Array<{ password: string; type: string }> }>((cb) => driver.getSharedDirs({}, cb));
+    await setConfig(
+      freshConfig({
+        sharedDirs: [{ source: "/home", target: "/mnt/home", username: "u", password: "hunter2-secret" }],
+      }),
+    );
+    const { sharedDirs } = await unary<{ sharedDirs: Array<{ password: string; type: string }> }>((cb) =>
+      driver.getSharedDirs({}, cb),
+    );
     expect(sharedDirs[0]).toMatchObject({ password: "hunter2-secret", type: "virtiofs" });
     expect(plugin.stderr.join("\n")).not.toContain("hunter2-secret");
   });
@@ -86,7 +129,9 @@ describe("fake driver config", () => {
 
 describe("fake driver create flags", () => {
   it("describes typed flags with defaults", async () => {
-    const { flags } = await unary<{ flags: Array<{ name: string; type: FlagType }> }>((cb) => driver.getCreateFlags({}, cb));
+    const { flags } = await unary<{ flags: Array<{ name: string; type: FlagType }> }>((cb) =>
+      driver.getCreateFlags({}, cb),
+    );
     expect(flags.map((f) => [f.name, f.type])).toEqual([
       ["cpus", FlagType.FLAG_TYPE_INT],
       ["memory", FlagType.FLAG_TYPE_INT],
@@ -107,7 +152,13 @@ describe("fake driver create flags", () => {
       bundle: { kind: { $case: "stringValue", value: "b2" } },
     };
     await unary((cb) => driver.setConfigFromFlags({ values }, cb));
-    expect(await getConfig()).toMatchObject({ cpus: 4, memoryMiB: 4096, networks: ["a", "b"], nestedVirtualization: true, bundleName: "b2" });
+    expect(await getConfig()).toMatchObject({
+      cpus: 4,
+      memoryMiB: 4096,
+      networks: ["a", "b"],
+      nestedVirtualization: true,
+      bundleName: "b2",
+    });
   });
 
   it("refuses an unknown flag, a wrong type and an out-of-range value, naming the flag", async () => {
@@ -115,7 +166,10 @@ describe("fake driver create flags", () => {
     const cases: Array<[Record<string, FlagValue>, string]> = [
       [{ colour: { kind: { $case: "stringValue", value: "red" } } }, 'unknown flag "colour"'],
       [{ cpus: { kind: { $case: "stringValue", value: "4" } } }, 'flag "cpus" takes an int, got string'],
-      [{ memory: { kind: { $case: "intValue", value: 1n } } }, 'flag "memory": config field "memoryMiB" must be between 128'],
+      [
+        { memory: { kind: { $case: "intValue", value: 1n } } },
+        'flag "memory": config field "memoryMiB" must be between 128',
+      ],
     ];
     for (const [values, message] of cases) {
       const err = await failure(unary((cb) => driver.setConfigFromFlags({ values }, cb)));
@@ -149,7 +203,9 @@ describe("fake driver states and status codes", () => {
     await collect(driver.start({}));
     expect(await collect(driver.start({}))).toEqual([]);
     expect((await failure(unary((cb) => driver.remove({}, cb)))).code).toBe(status.FAILED_PRECONDITION);
-    expect((await failure(unary((cb) => driver.updateConfig({ configJson: json({ ...config, cpus: 8 }) }, cb)))).code).toBe(status.FAILED_PRECONDITION);
+    expect(
+      (await failure(unary((cb) => driver.updateConfig({ configJson: json({ ...config, cpus: 8 }) }, cb)))).code,
+    ).toBe(status.FAILED_PRECONDITION);
     await unary((cb) => driver.restart({}, cb));
     expect(await getState()).toBe(State.STATE_RUNNING);
     await unary((cb) => driver.kill({}, cb));
@@ -157,7 +213,9 @@ describe("fake driver states and status codes", () => {
     // Stopped again: config can change, but not the machine's identity.
     await unary((cb) => driver.updateConfig({ configJson: json({ ...config, cpus: 8 }) }, cb));
     expect(await getConfig()).toMatchObject({ cpus: 8 });
-    const rename = await failure(unary((cb) => driver.updateConfig({ configJson: json({ ...config, machineName: "other" }) }, cb)));
+    const rename = await failure(
+      unary((cb) => driver.updateConfig({ configJson: json({ ...config, machineName: "other" }) }, cb)),
+    );
     expect(rename.code).toBe(status.INVALID_ARGUMENT);
     expect(rename.details).toContain('"machineName" cannot change');
     await unary((cb) => driver.remove({}, cb));
@@ -175,7 +233,8 @@ describe("fake driver states and status codes", () => {
       if (waiter && seen.length >= waiter.n) waiter.resolve();
     });
     watch.on("error", () => {});
-    const reached = (n: number) => new Promise<void>((resolve) => (seen.length >= n ? resolve() : (waiter = { n, resolve })));
+    const reached = (n: number) =>
+      new Promise<void>((resolve) => (seen.length >= n ? resolve() : (waiter = { n, resolve })));
     await reached(1);
     await collect(driver.create({}));
     await collect(driver.start({}));
@@ -213,7 +272,10 @@ describe("fake driver states and status codes", () => {
       expect(err.code).toBe(status.FAILED_PRECONDITION);
       expect(err.details).toContain("no config set");
       expect((await failure(collect(d.create({})))).code).toBe(status.FAILED_PRECONDITION);
-      expect((await unary<{ driverName: string; apiVersions: number[] }>((cb) => d.getInfo({}, cb)))).toMatchObject({ driverName: "fake", apiVersions: [1] });
+      expect(await unary<{ driverName: string; apiVersions: number[] }>((cb) => d.getInfo({}, cb))).toMatchObject({
+        driverName: "fake",
+        apiVersions: [1],
+      });
     } finally {
       await fresh.close();
     }

@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { State, type CreateResponse, type DriverServiceClient, type StartResponse } from "../../generated/driverplug/driver/v1/driver.js";
+import {
+  State,
+  type CreateResponse,
+  type DriverServiceClient,
+  type StartResponse,
+} from "../../generated/driverplug/driver/v1/driver.js";
 import { collect, pluginEnv, spawnPlugin, unary, type RunningPlugin, pluginSandbox } from "./spawn-plugin.js";
 
 const sandbox = pluginSandbox();

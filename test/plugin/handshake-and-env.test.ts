@@ -18,7 +18,9 @@ async function launch(env: Record<string, string | undefined>): Promise<RunningP
 
 describe("magic cookie", () => {
   it("without the cookie explains itself on stderr, prints nothing on stdout and exits 1", async () => {
-    const run = await runToExit({ env: pluginEnv({ DRIVERPLUG_PLUGIN: undefined, PLUGIN_UNIX_SOCKET_DIR: sandbox.base }) });
+    const run = await runToExit({
+      env: pluginEnv({ DRIVERPLUG_PLUGIN: undefined, PLUGIN_UNIX_SOCKET_DIR: sandbox.base }),
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toContain("This is a driverplug driver plugin");
@@ -27,7 +29,9 @@ describe("magic cookie", () => {
   });
 
   it("with a wrong cookie value refuses the same way", async () => {
-    const run = await runToExit({ env: pluginEnv({ DRIVERPLUG_PLUGIN: "something-else", PLUGIN_UNIX_SOCKET_DIR: sandbox.base }) });
+    const run = await runToExit({
+      env: pluginEnv({ DRIVERPLUG_PLUGIN: "something-else", PLUGIN_UNIX_SOCKET_DIR: sandbox.base }),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("not meant to be run directly");
   });
@@ -57,15 +61,23 @@ describe("handshake", () => {
     expect(field).toMatch(/^[A-Za-z0-9+/]+$/);
     const pinned = Buffer.from(certificateFieldToPem(field));
     const client = (who: { keyPem: string; certPem: string }) =>
-      new DriverServiceClient(`unix:${plugin.socketPath}`, credentials.createSsl(pinned, Buffer.from(who.keyPem), Buffer.from(who.certPem)), {
-        "grpc.ssl_target_name_override": "localhost",
-      });
+      new DriverServiceClient(
+        `unix:${plugin.socketPath}`,
+        credentials.createSsl(pinned, Buffer.from(who.keyPem), Buffer.from(who.certPem)),
+        {
+          "grpc.ssl_target_name_override": "localhost",
+        },
+      );
     const trusted = client(host);
     const untrusted = client(stranger);
     try {
-      const info = await unary<{ driverName: string }>((cb) => trusted.getInfo({}, new Metadata(), { deadline: Date.now() + 5000 }, cb));
+      const info = await unary<{ driverName: string }>((cb) =>
+        trusted.getInfo({}, new Metadata(), { deadline: Date.now() + 5000 }, cb),
+      );
       expect(info.driverName).toBe("fake");
-      const err = await unary((cb) => untrusted.getInfo({}, new Metadata(), { deadline: Date.now() + 2000 }, cb)).catch((e: ServiceError) => e);
+      const err = await unary((cb) => untrusted.getInfo({}, new Metadata(), { deadline: Date.now() + 2000 }, cb)).catch(
+        (e: ServiceError) => e,
+      );
       expect((err as ServiceError).code).toBe(status.UNAVAILABLE);
     } finally {
       trusted.close();
@@ -74,7 +86,9 @@ describe("handshake", () => {
   });
 
   it("refuses a PLUGIN_CLIENT_CERT that is not a certificate, before creating a socket", async () => {
-    const run = await runToExit({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, PLUGIN_CLIENT_CERT: "garbage" }) });
+    const run = await runToExit({
+      env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, PLUGIN_CLIENT_CERT: "garbage" }),
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toContain("PLUGIN_CLIENT_CERT does not hold a PEM certificate");
@@ -94,7 +108,9 @@ describe("protocol version negotiation", () => {
   });
 
   it("fails naming both lists when there is no common version", async () => {
-    const run = await runToExit({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, PLUGIN_PROTOCOL_VERSIONS: "2,3" }) });
+    const run = await runToExit({
+      env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base, PLUGIN_PROTOCOL_VERSIONS: "2,3" }),
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toContain("this side speaks [1]");
@@ -118,7 +134,10 @@ describe("socket directory resolution", () => {
 
   it("gives two plugins in one base dir distinct sockets", async () => {
     const dir = join(sandbox.base, "shared");
-    const [a, b] = await Promise.all([launch({ MACHINE_PLUGIN_SOCKET_DIR: dir }), launch({ MACHINE_PLUGIN_SOCKET_DIR: dir })]);
+    const [a, b] = await Promise.all([
+      launch({ MACHINE_PLUGIN_SOCKET_DIR: dir }),
+      launch({ MACHINE_PLUGIN_SOCKET_DIR: dir }),
+    ]);
     expect(a.socketPath).not.toBe(b.socketPath);
     expect((await readdir(dir)).sort()).toHaveLength(2);
   });

@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { loadPackageDefinition, Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type Client,
+  type ClientDuplexStream,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "../../generated/grpc/health/v1/health.js";
 import { GRPCStdioClient, StdioData_Channel, type StdioData } from "../../generated/plugin/grpc_stdio.js";
 import type { CreateResponse, DriverServiceClient } from "../../generated/driverplug/driver/v1/driver.js";
@@ -15,14 +22,21 @@ import { FIXTURES, collect, pluginEnv, spawnPlugin, unary, type RunningPlugin, p
 const sandbox = pluginSandbox();
 
 async function launch(command?: string): Promise<RunningPlugin> {
-  const plugin = await spawnPlugin({ env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }), ...(command ? { command } : {}) });
+  const plugin = await spawnPlugin({
+    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: sandbox.base }),
+    ...(command ? { command } : {}),
+  });
   sandbox.plugins.push(plugin);
   return plugin;
 }
 
 const misbehaving = () => launch(join(FIXTURES, "misbehaving-driver.mjs"));
 
-const failure = <T>(p: Promise<T>) => p.then(() => expect.fail("the call should have failed"), (err: ServiceError) => err);
+const failure = <T>(p: Promise<T>) =>
+  p.then(
+    () => expect.fail("the call should have failed"),
+    (err: ServiceError) => err,
+  );
 
 describe("errors a driver raises", () => {
   it("a DriverError's code and message reach the client unchanged", async () => {
@@ -62,7 +76,9 @@ describe("driver output on stdout and stderr", () => {
     await unary((cb) => driver.probe({}, cb));
     expect(plugin.laterStdout()).toBe("");
     const lines = plugin.stderr.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const chatter = lines.filter((l) => l["@message"] === "driver wrote to stdout" || l["@message"] === "driver wrote to stderr");
+    const chatter = lines.filter(
+      (l) => l["@message"] === "driver wrote to stdout" || l["@message"] === "driver wrote to stderr",
+    );
     expect(chatter.map((l) => [l["@level"], l.output])).toEqual([
       ["debug", "early chatter before the handshake"],
       ["debug", "driver chatter on stdout"],
@@ -97,11 +113,13 @@ describe("driver output on stdout and stderr", () => {
 });
 
 describe("plugin services", () => {
-  it("health reports SERVING for \"plugin\" and \"\", NOT_FOUND for other services", async () => {
+  it('health reports SERVING for "plugin" and "", NOT_FOUND for other services', async () => {
     const plugin = await launch();
     const health = plugin.client(HealthClient);
     for (const service of ["plugin", ""]) {
-      expect(await unary((cb) => health.check({ service }, cb))).toEqual({ status: HealthCheckResponse_ServingStatus.SERVING });
+      expect(await unary((cb) => health.check({ service }, cb))).toEqual({
+        status: HealthCheckResponse_ServingStatus.SERVING,
+      });
     }
     const err = await failure(unary((cb) => health.check({ service: "nope" }, cb)));
     expect(err.code).toBe(status.NOT_FOUND);
@@ -130,12 +148,24 @@ describe("plugin services", () => {
     const plugin = await launch();
     const require = createRequire(import.meta.url);
     const protoLoader = require("@grpc/proto-loader") as typeof import("@grpc/proto-loader");
-    const reflectionProto = join(require.resolve("@grpc/reflection/package.json"), "..", "build", "proto", "grpc", "reflection", "v1", "reflection.proto");
+    const reflectionProto = join(
+      require.resolve("@grpc/reflection/package.json"),
+      "..",
+      "build",
+      "proto",
+      "grpc",
+      "reflection",
+      "v1",
+      "reflection.proto",
+    );
     const pkg = loadPackageDefinition(protoLoader.loadSync(reflectionProto)) as unknown as {
       grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: unknown) => Client } } };
     };
     const client = plugin.client(pkg.grpc.reflection.v1.ServerReflection as never) as unknown as {
-      ServerReflectionInfo(): ClientDuplexStream<unknown, { listServicesResponse?: { service: Array<{ name: string }> } }>;
+      ServerReflectionInfo(): ClientDuplexStream<
+        unknown,
+        { listServicesResponse?: { service: Array<{ name: string }> } }
+      >;
     };
     const call = client.ServerReflectionInfo();
     const reply = new Promise<{ listServicesResponse?: { service: Array<{ name: string }> } }>((resolve, reject) => {
@@ -145,12 +175,18 @@ describe("plugin services", () => {
     call.write({ listServices: "" });
     const names = (await reply).listServicesResponse?.service.map((s) => s.name).sort();
     call.end();
-    expect(names).toEqual(["driverplug.driver.v1.DriverService", "grpc.health.v1.Health", "plugin.GRPCController", "plugin.GRPCStdio"]);
+    expect(names).toEqual([
+      "driverplug.driver.v1.DriverService",
+      "grpc.health.v1.Health",
+      "plugin.GRPCController",
+      "plugin.GRPCStdio",
+    ]);
   });
 });
 
 describe("cancellation, deadlines and serialization", () => {
-  const slowConfig = () => Buffer.from(JSON.stringify({ machineName: "slow", storePath: join(sandbox.base, "store"), stepDelayMs: 300 }));
+  const slowConfig = () =>
+    Buffer.from(JSON.stringify({ machineName: "slow", storePath: join(sandbox.base, "store"), stepDelayMs: 300 }));
 
   async function slowDriver(): Promise<DriverServiceClient> {
     const driver = (await launch()).driver();

@@ -71,7 +71,10 @@ export async function spawnPlugin(options: SpawnOptions): Promise<RunningPlugin>
   const exited = new Promise<Exit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   let stdout = "";
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`no handshake within ${options.timeoutMs ?? 10_000} ms; stderr: ${stderr.join("\n")}`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => fail(new Error(`no handshake within ${options.timeoutMs ?? 10_000} ms; stderr: ${stderr.join("\n")}`)),
+      options.timeoutMs ?? 10_000,
+    );
     const onData = (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
       const nl = stdout.indexOf("\n");
@@ -82,7 +85,9 @@ export async function spawnPlugin(options: SpawnOptions): Promise<RunningPlugin>
       }
     };
     const onExit = (code: number | null, signal: string | null) =>
-      fail(new Error(`plugin exited (code ${code}, signal ${signal}) before its handshake; stderr: ${stderr.join("\n")}`));
+      fail(
+        new Error(`plugin exited (code ${code}, signal ${signal}) before its handshake; stderr: ${stderr.join("\n")}`),
+      );
     const cleanup = () => {
       clearTimeout(timer);
       child.stdout!.off("data", onData);
@@ -100,7 +105,9 @@ export async function spawnPlugin(options: SpawnOptions): Promise<RunningPlugin>
   const handshake = parseHandshake(line);
   const clients: Client[] = [];
   const address = `unix:${handshake.address}`;
-  const make = <C extends Client>(ctor: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C): C => {
+  const make = <C extends Client>(
+    ctor: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C,
+  ): C => {
     const c = new ctor(address, credentials.createInsecure());
     clients.push(c);
     return c;
@@ -125,7 +132,10 @@ export async function spawnPlugin(options: SpawnOptions): Promise<RunningPlugin>
 
 /** Runs a plugin that is expected to exit by itself; returns its output. */
 export async function runToExit(options: SpawnOptions): Promise<Exit & { stdout: string; stderr: string }> {
-  const child = spawn(options.command ?? FAKE_PLUGIN, options.args ?? [], { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(options.command ?? FAKE_PLUGIN, options.args ?? [], {
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));

@@ -13,7 +13,15 @@ import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { DEFAULT_RECEIVE_WINDOW_BYTES } from "../../src/protocol/transport-limits.js";
-import { FIXTURES, pluginEnv, removeDir, shortTempDir, spawnPlugin, unary, type RunningPlugin } from "./spawn-plugin.js";
+import {
+  FIXTURES,
+  pluginEnv,
+  removeDir,
+  shortTempDir,
+  spawnPlugin,
+  unary,
+  type RunningPlugin,
+} from "./spawn-plugin.js";
 
 const KEEPER = join(FIXTURES, "config-keeper-driver.mjs");
 const MIB = 1024 * 1024;
@@ -37,13 +45,18 @@ afterEach(async () => {
 });
 
 async function keeper(serveOptions: Record<string, number> = {}): Promise<RunningPlugin> {
-  const plugin = await spawnPlugin({ command: KEEPER, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, FIXTURE_SERVE_OPTIONS: JSON.stringify(serveOptions) }) });
+  const plugin = await spawnPlugin({
+    command: KEEPER,
+    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, FIXTURE_SERVE_OPTIONS: JSON.stringify(serveOptions) }),
+  });
   running.push(plugin);
   return plugin;
 }
 
 /** What a raw HTTP/2 client of the socket may send: the plugin's stream and connection windows. */
-async function windowsSeenBy(socketPath: string): Promise<{ stream: number | undefined; connection: number | undefined }> {
+async function windowsSeenBy(
+  socketPath: string,
+): Promise<{ stream: number | undefined; connection: number | undefined }> {
   const session = connect("http://localhost", { createConnection: () => netConnect(socketPath) });
   sessions.push(session);
   await once(session, "remoteSettings");
@@ -65,14 +78,27 @@ describe("HTTP/2 receive windows", () => {
   });
 
   it("serve() refuses a window HTTP/2 cannot carry, naming the option", async () => {
-    const failed = spawnPlugin({ command: KEEPER, env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: base, FIXTURE_SERVE_OPTIONS: JSON.stringify({ receiveWindowBytes: 2 ** 31 }) }) });
-    await expect(failed).rejects.toThrow(/receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 2147483648/);
+    const failed = spawnPlugin({
+      command: KEEPER,
+      env: pluginEnv({
+        PLUGIN_UNIX_SOCKET_DIR: base,
+        FIXTURE_SERVE_OPTIONS: JSON.stringify({ receiveWindowBytes: 2 ** 31 }),
+      }),
+    });
+    await expect(failed).rejects.toThrow(
+      /receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 2147483648/,
+    );
   });
 });
 
 describe("message sizes", () => {
   async function launchKeeper(options: { maxMessageBytes?: number } = {}): Promise<PluginHandle> {
-    const handle = await launch("keeper", { executable: KEEPER, socketBaseDir: join(base, "h"), logger: silentLogger, ...options });
+    const handle = await launch("keeper", {
+      executable: KEEPER,
+      socketBaseDir: join(base, "h"),
+      logger: silentLogger,
+      ...options,
+    });
     handles.push(handle);
     return handle;
   }
@@ -95,14 +121,21 @@ describe("message sizes", () => {
 
   it("the plugin refuses a message over its own limit", async () => {
     const plugin = await keeper({ maxMessageBytes: MIB });
-    const err = await unary((cb) => plugin.driver().setConfig({ configJson: Buffer.alloc(2 * MIB) }, cb)).catch((e: { code: number }) => e);
+    const err = await unary((cb) => plugin.driver().setConfig({ configJson: Buffer.alloc(2 * MIB) }, cb)).catch(
+      (e: { code: number }) => e,
+    );
     expect((err as { code: number }).code).toBe(status.RESOURCE_EXHAUSTED);
   });
 
   it("launch() refuses a window HTTP/2 cannot carry before starting anything", async () => {
-    await expect(launch("keeper", { executable: KEEPER, socketBaseDir: join(base, "h"), logger: silentLogger, receiveWindowBytes: 1000 })).rejects.toThrow(
-      "receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 1000",
-    );
+    await expect(
+      launch("keeper", {
+        executable: KEEPER,
+        socketBaseDir: join(base, "h"),
+        logger: silentLogger,
+        receiveWindowBytes: 1000,
+      }),
+    ).rejects.toThrow("receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 1000");
     expect(existsSync(join(base, "h"))).toBe(false);
   });
 });

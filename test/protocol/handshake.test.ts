@@ -2,7 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { formatHandshake, HandshakeError, parseHandshake, type Handshake } from "../../src/protocol/handshake.js";
 
-const plain: Handshake = { coreVersion: 1, appVersion: 1, network: "unix", address: "/run/p/x.sock", protocol: "grpc", serverCert: "" };
+const plain: Handshake = {
+  coreVersion: 1,
+  appVersion: 1,
+  network: "unix",
+  address: "/run/p/x.sock",
+  protocol: "grpc",
+  serverCert: "",
+};
 
 describe("handshake line", () => {
   it("formats go-plugin's six fields with an empty certificate field kept", () => {
@@ -14,7 +21,12 @@ describe("handshake line", () => {
   });
 
   it("round-trips through parse, with and without certificate and multiplex", () => {
-    for (const h of [plain, { ...plain, serverCert: "MIIBabc+/9" }, { ...plain, multiplex: true }, { ...plain, appVersion: 7, network: "tcp" as const, address: "127.0.0.1:1234" }]) {
+    for (const h of [
+      plain,
+      { ...plain, serverCert: "MIIBabc+/9" },
+      { ...plain, multiplex: true },
+      { ...plain, appVersion: 7, network: "tcp" as const, address: "127.0.0.1:1234" },
+    ]) {
       expect(parseHandshake(formatHandshake(h))).toEqual(h);
     }
   });

@@ -1,6 +1,11 @@
 // App protocol version lists and negotiation.
 import { describe, expect, it } from "vitest";
-import { negotiateVersion, parseVersionList, PROTOCOL_VERSIONS, VersionMismatchError } from "../../src/protocol/versions.js";
+import {
+  negotiateVersion,
+  parseVersionList,
+  PROTOCOL_VERSIONS,
+  VersionMismatchError,
+} from "../../src/protocol/versions.js";
 
 describe("protocol versions", () => {
   it("this release speaks version 1", () => {

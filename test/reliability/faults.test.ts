@@ -14,9 +14,23 @@ import { runInNewContext } from "node:vm";
 import { status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { State } from "../../generated/driverplug/driver/v1/driver.js";
-import { ClientError, launch, LaunchError, silentLogger, type Logger, type ReattachRecord } from "../../src/host/index.js";
+import {
+  ClientError,
+  launch,
+  LaunchError,
+  silentLogger,
+  type Logger,
+  type ReattachRecord,
+} from "../../src/host/index.js";
 import { guardedPluginCount } from "../../src/host/host-exit-guard.js";
-import { childProcesses, entries, makeHostTestEnv, openFds, processExists, type HostTestEnv } from "../host/host-test-env.js";
+import {
+  childProcesses,
+  entries,
+  makeHostTestEnv,
+  openFds,
+  processExists,
+  type HostTestEnv,
+} from "../host/host-test-env.js";
 import { Figures } from "../security/figures.js";
 import { tree } from "../security/tree.js";
 
@@ -85,7 +99,9 @@ describe("the fake driver SIGKILLed in the middle of an operation", () => {
 
   it("a Create stream in progress fails at once with UNAVAILABLE after its first progress events", async () => {
     const plugin = await launchFake();
-    await plugin.client.setConfig({ configJson: json({ machineName: "m", storePath: join(env.scratch, "store"), stepDelayMs: 200 }) });
+    await plugin.client.setConfig({
+      configJson: json({ machineName: "m", storePath: join(env.scratch, "store"), stepDelayMs: 200 }),
+    });
     const it = plugin.client.create({})[Symbol.asyncIterator]();
     const first = await it.next();
     expect(first.done).toBe(false);
@@ -99,7 +115,8 @@ describe("the fake driver SIGKILLed in the middle of an operation", () => {
         err = step;
         break;
       }
-      if (step instanceof Error || step.done) throw new Error(`the stream ended without a ClientError: ${String(step)}`);
+      if (step instanceof Error || step.done)
+        throw new Error(`the stream ended without a ClientError: ${String(step)}`);
       more++;
     }
     const ms = performance.now() - killedAt;
@@ -115,9 +132,22 @@ describe("the fake driver SIGKILLed in the middle of an operation", () => {
 
 describe("plugins that never become usable", () => {
   const launchHostile = (mode: string, startTimeoutMs = 10_000) =>
-    launch("hostile", { executable: HOSTILE, args: [mode], socketBaseDir: env.base, logger: silentLogger, startTimeoutMs, graceMs: 300, termGraceMs: 300 });
+    launch("hostile", {
+      executable: HOSTILE,
+      args: [mode],
+      socketBaseDir: env.base,
+      logger: silentLogger,
+      startTimeoutMs,
+      graceMs: 300,
+      termGraceMs: 300,
+    });
 
-  async function expectLaunchFailure(p: Promise<unknown>, reason: string, part: string, withinMs: number): Promise<void> {
+  async function expectLaunchFailure(
+    p: Promise<unknown>,
+    reason: string,
+    part: string,
+    withinMs: number,
+  ): Promise<void> {
     const started = performance.now();
     const err = await p.then(
       () => new Error("launched"),
@@ -138,7 +168,12 @@ describe("plugins that never become usable", () => {
   });
 
   it("one that closes stdout and lingers, ignoring signals, is reported and killed", async () => {
-    await expectLaunchFailure(launchHostile("close-stdout-linger"), "bad-handshake", "closed its stdout while still running", 3000);
+    await expectLaunchFailure(
+      launchHostile("close-stdout-linger"),
+      "bad-handshake",
+      "closed its stdout while still running",
+      3000,
+    );
   });
 
   it("one whose socket accepts but never speaks: calls fail at their deadline, close() ends it within the grace periods", async () => {
@@ -179,7 +214,14 @@ describe("output floods", () => {
     let peakRss = before.rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
     const started = performance.now();
-    const plugin = await launch("hostile", { executable: HOSTILE, args: ["flood-100mb"], socketBaseDir: env.base, logger, graceMs: 500, termGraceMs: 500 });
+    const plugin = await launch("hostile", {
+      executable: HOSTILE,
+      args: ["flood-100mb"],
+      socketBaseDir: env.base,
+      logger,
+      graceMs: 500,
+      termGraceMs: 500,
+    });
     try {
       let calls = 0;
       while ((await plugin.client.getInfo({})).driverVersion !== "flood done") calls++;
@@ -276,7 +318,9 @@ describe("100 launch/close cycles through the fault paths", () => {
           }
           case 2: {
             // An open WatchState stream must not hold close() up (or leak) past the grace period.
-            await plugin.client.setConfig({ configJson: json({ machineName: "w", storePath: join(env.scratch, `s${i}`) }) });
+            await plugin.client.setConfig({
+              configJson: json({ machineName: "w", storePath: join(env.scratch, `s${i}`) }),
+            });
             const it = plugin.client.watchState({})[Symbol.asyncIterator]();
             await it.next();
             void it.next().catch(() => undefined);
@@ -284,9 +328,14 @@ describe("100 launch/close cycles through the fault paths", () => {
             break;
           }
           default: {
-            await plugin.client.setConfig({ configJson: json({ machineName: "c", storePath: join(env.scratch, `s${i}`), stepDelayMs: 30_000 }) });
+            await plugin.client.setConfig({
+              configJson: json({ machineName: "c", storePath: join(env.scratch, `s${i}`), stepDelayMs: 30_000 }),
+            });
             const create = plugin.client.create({})[Symbol.asyncIterator]();
-            void create.next().then(() => create.next()).catch(() => undefined);
+            void create
+              .next()
+              .then(() => create.next())
+              .catch(() => undefined);
             kinds.closedMidCall++;
           }
         }
@@ -300,7 +349,9 @@ describe("100 launch/close cycles through the fault paths", () => {
     const leaked = openFds().filter((fd) => !fds.includes(fd));
     const sockets = (await tree(env.base)).filter((p) => p.endsWith(".sock"));
     const avg = Object.fromEntries(Object.entries(closeMs).map(([k, v]) => [k, Math.round(v / 25)]));
-    console.log(`100 cycles (${JSON.stringify(kinds)}) in ${(ms / 1000).toFixed(1)} s; mean launch ${Math.round(launchMs / 100)} ms, mean close ms ${JSON.stringify(avg)}; fds ${fds.length} -> ${openFds().length}`);
+    console.log(
+      `100 cycles (${JSON.stringify(kinds)}) in ${(ms / 1000).toFixed(1)} s; mean launch ${Math.round(launchMs / 100)} ms, mean close ms ${JSON.stringify(avg)}; fds ${fds.length} -> ${openFds().length}`,
+    );
     figures.set("cycles", 100);
     figures.set("cyclesLeakedFds", leaked.length);
     figures.set("cyclesLeakedProcesses", childProcesses().length);

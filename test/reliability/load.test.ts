@@ -21,9 +21,15 @@ let plugins: Array<PluginHandle<typeof DriverServiceService>> = [];
 
 beforeAll(async () => {
   env = await makeHostTestEnv();
-  plugins = await Promise.all(Array.from({ length: PLUGINS }, () => launch("fake", { socketBaseDir: env.base, logger: silentLogger })));
+  plugins = await Promise.all(
+    Array.from({ length: PLUGINS }, () => launch("fake", { socketBaseDir: env.base, logger: silentLogger })),
+  );
   await Promise.all(
-    plugins.map((p, i) => p.client.setConfig({ configJson: Buffer.from(JSON.stringify({ machineName: `load${i}`, storePath: join(env.scratch, `s${i}`) })) })),
+    plugins.map((p, i) =>
+      p.client.setConfig({
+        configJson: Buffer.from(JSON.stringify({ machineName: `load${i}`, storePath: join(env.scratch, `s${i}`) })),
+      }),
+    ),
   );
 });
 afterAll(async () => {
@@ -88,7 +94,9 @@ describe("load", () => {
     }));
     console.table(rows);
     const rate = Math.round(TOTAL / seconds);
-    console.log(`load: ${ok} of ${TOTAL} calls ok in ${seconds.toFixed(1)} s (${rate} calls/s), ${errors.length} errors ${errors.slice(0, 3).join(" | ")}`);
+    console.log(
+      `load: ${ok} of ${TOTAL} calls ok in ${seconds.toFixed(1)} s (${rate} calls/s), ${errors.length} errors ${errors.slice(0, 3).join(" | ")}`,
+    );
     const growth = (who: string) => end[who]!.rssMiB - start[who]!.rssMiB;
     const fdGrowth = (who: string) => end[who]!.fds - start[who]!.fds;
     figures.set("calls", TOTAL);

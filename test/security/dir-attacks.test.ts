@@ -163,7 +163,11 @@ describe("ancestors of the socket directory", () => {
 /** A grpc-js Server whose bindAsync first lets `attack` act on the exact socket path: the window between check and bind. */
 function serverAttackedAtBind(attack: (path: string) => Promise<void>): Server {
   return new (class extends Server {
-    override bindAsync(port: string, creds: ServerCredentials, callback: (error: Error | null, port: number) => void): void {
+    override bindAsync(
+      port: string,
+      creds: ServerCredentials,
+      callback: (error: Error | null, port: number) => void,
+    ): void {
       attack(port.replace(/^unix:/, "")).then(
         () => super.bindAsync(port, creds, callback),
         (err: unknown) => callback(err as Error, 0),
@@ -183,8 +187,8 @@ async function listenIn(dir: string, server: Server) {
 }
 
 describe("the window between the directory check and the bind", () => {
-  let servers: Server[] = [];
-  let listeners: NetServer[] = [];
+  const servers: Server[] = [];
+  const listeners: NetServer[] = [];
   afterEach(async () => {
     for (const s of servers.splice(0)) s.forceShutdown();
     for (const l of listeners.splice(0)) await new Promise((r) => l.close(r));
@@ -199,7 +203,9 @@ describe("the window between the directory check and the bind", () => {
     });
     servers.push(server);
     figures.add("cases");
-    await expect(listenIn(dir, server)).rejects.toThrow(`socket directory ${dir} was replaced while the socket was being created`);
+    await expect(listenIn(dir, server)).rejects.toThrow(
+      `socket directory ${dir} was replaced while the socket was being created`,
+    );
     figures.add("refused");
     expect(await readdir(decoy)).toEqual([]);
     expect(await readdir(`${dir}.moved`)).toEqual([]);
@@ -209,7 +215,11 @@ describe("the window between the directory check and the bind", () => {
     const dir = await makeDir("p", 0o700);
     const decoy = await makeDir("decoy", 0o777, OTHER_UID);
     const server = new (class extends Server {
-      override bindAsync(port: string, creds: ServerCredentials, callback: (error: Error | null, port: number) => void): void {
+      override bindAsync(
+        port: string,
+        creds: ServerCredentials,
+        callback: (error: Error | null, port: number) => void,
+      ): void {
         // Swap in the symlink for the bind itself, and put the real directory back before the plugin looks again.
         void (async () => {
           await rename(dir, `${dir}.moved`);
@@ -333,7 +343,14 @@ describe("a directory swap racing the plugin", () => {
     const budgetMs = Number(process.env.RACE_MS ?? 8000);
     const swapper = startSwapper(dir, decoy, budgetMs + 10_000);
     await once(swapper.stdout!, "data");
-    const outcomes = { servedInPlace: 0, servedElsewhere: 0, refusedAtCheck: 0, bindFailed: 0, refusedAfterBind: 0, otherFailure: 0 };
+    const outcomes = {
+      servedInPlace: 0,
+      servedElsewhere: 0,
+      refusedAtCheck: 0,
+      bindFailed: 0,
+      refusedAfterBind: 0,
+      otherFailure: 0,
+    };
     const maxAttempts = Number(process.env.RACE_N ?? 60);
     const started = Date.now();
     let attempts = 0;
@@ -344,7 +361,8 @@ describe("a directory swap racing the plugin", () => {
         const plugin = await run.catch((err: Error) => err);
         if (plugin instanceof Error) {
           if (/was replaced while the socket was being created/.test(plugin.message)) outcomes.refusedAfterBind++;
-          else if (/is a symlink|cannot be read|does not exist|ENOENT|not a directory/.test(plugin.message)) outcomes.refusedAtCheck++;
+          else if (/is a symlink|cannot be read|does not exist|ENOENT|not a directory/.test(plugin.message))
+            outcomes.refusedAtCheck++;
           else if (/cannot listen on/.test(plugin.message)) outcomes.bindFailed++;
           else {
             outcomes.otherFailure++;
@@ -355,14 +373,22 @@ describe("a directory swap racing the plugin", () => {
         // It served. Freeze the swapper so the tree holds still, then find the checked
         // directory (by inode, wherever the swaps left it): the socket must be in it.
         await freeze(swapper);
-        const home = (await Promise.all([dir, `${dir}.held`].map(async (d) => ((await lstat(d).catch(() => undefined))?.ino === ino ? d : undefined)))).find(Boolean);
+        const home = (
+          await Promise.all(
+            [dir, `${dir}.held`].map(async (d) =>
+              (await lstat(d).catch(() => undefined))?.ino === ino ? d : undefined,
+            ),
+          )
+        ).find(Boolean);
         const name = basename(plugin.socketPath);
         const inPlace = home !== undefined && (await readdir(home)).includes(name);
         const inDecoy = (await readdir(decoy)).includes(name);
         if (inPlace && !inDecoy) outcomes.servedInPlace++;
         else {
           outcomes.servedElsewhere++;
-          console.log(`served from the wrong place: ${plugin.handshakeLine} (checked dir now at ${home}, decoy holds ${await readdir(decoy)})`);
+          console.log(
+            `served from the wrong place: ${plugin.handshakeLine} (checked dir now at ${home}, decoy holds ${await readdir(decoy)})`,
+          );
         }
         swapper.kill("SIGCONT");
         await plugin.close();

@@ -20,13 +20,23 @@ function meetsFormat(line: string, h: Handshake): boolean {
   const f = text.split("|");
   if (f.length !== 6 && f.length !== 7) return false;
   return (
-    /^[0-9]+$/.test(f[0]!) && Number(f[0]) === 1 && h.coreVersion === 1 &&
-    /^[0-9]{1,9}$/.test(f[1]!) && Number(f[1]) > 0 && h.appVersion === Number(f[1]) &&
-    (f[2] === "unix" || f[2] === "tcp") && h.network === f[2] &&
-    f[3] !== "" && h.address === f[3] &&
-    (f[4] === "grpc" || f[4] === "netrpc") && h.protocol === f[4] &&
-    /^[A-Za-z0-9+/]*$/.test(f[5]!) && h.serverCert === f[5] &&
-    (f.length === 6 ? h.multiplex === undefined : (f[6] === "true" || f[6] === "false") && h.multiplex === (f[6] === "true"))
+    /^[0-9]+$/.test(f[0]!) &&
+    Number(f[0]) === 1 &&
+    h.coreVersion === 1 &&
+    /^[0-9]{1,9}$/.test(f[1]!) &&
+    Number(f[1]) > 0 &&
+    h.appVersion === Number(f[1]) &&
+    (f[2] === "unix" || f[2] === "tcp") &&
+    h.network === f[2] &&
+    f[3] !== "" &&
+    h.address === f[3] &&
+    (f[4] === "grpc" || f[4] === "netrpc") &&
+    h.protocol === f[4] &&
+    /^[A-Za-z0-9+/]*$/.test(f[5]!) &&
+    h.serverCert === f[5] &&
+    (f.length === 6
+      ? h.multiplex === undefined
+      : (f[6] === "true" || f[6] === "false") && h.multiplex === (f[6] === "true"))
   );
 }
 
@@ -37,7 +47,8 @@ function check(line: string): boolean {
   try {
     h = parseHandshake(line);
   } catch (err) {
-    if (!(err instanceof HandshakeError)) throw new Error(`parseHandshake threw ${String(err)}, not a HandshakeError`);
+    if (!(err instanceof HandshakeError))
+      throw new Error(`parseHandshake threw ${String(err)}, not a HandshakeError`, { cause: err });
     if (!err.message.startsWith("invalid handshake line")) return false;
     figures.add("rejected");
     return true;
@@ -51,9 +62,15 @@ const validHandshake: fc.Arbitrary<Handshake> = fc.record(
     coreVersion: fc.constant(1),
     appVersion: fc.integer({ min: 1, max: 999_999_999 }),
     network: fc.constantFrom("unix" as const, "tcp" as const),
-    address: fc.stringMatching(/^\/[A-Za-z0-9._\/-]{1,100}$/),
+    address: fc.stringMatching(/^\/[A-Za-z0-9._/-]{1,100}$/),
     protocol: fc.constantFrom("grpc" as const, "netrpc" as const),
-    serverCert: fc.oneof(fc.constant(""), fc.base64String({ minLength: 4, maxLength: 200 }).map((s) => s.replace(/=+$/, "")).filter((s) => s !== "")),
+    serverCert: fc.oneof(
+      fc.constant(""),
+      fc
+        .base64String({ minLength: 4, maxLength: 200 })
+        .map((s) => s.replace(/=+$/, ""))
+        .filter((s) => s !== ""),
+    ),
     multiplex: fc.boolean(),
   },
   { requiredKeys: ["coreVersion", "appVersion", "network", "address", "protocol", "serverCert"] },
@@ -61,9 +78,40 @@ const validHandshake: fc.Arbitrary<Handshake> = fc.record(
 
 /** Small edits an attacker or a buggy plugin could make to a valid line. */
 const mutation = fc.oneof(
-  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom("|", "\n", "\r", "\0", " ", "=", "-", "0", "\u00e9", "\ud83d\ude00")) }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at: fc.nat(),
+    text: fc.oneof(
+      fc.string({ maxLength: 3 }),
+      fc.constantFrom("|", "\n", "\r", "\0", " ", "=", "-", "0", "\u00e9", "\ud83d\ude00"),
+    ),
+  }),
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), count: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ kind: fc.constant("field" as const), index: fc.nat({ max: 7 }), text: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("", "0", "01", "-1", "2", "1e3", "0x1", " 1", "UNIX", "tcp6", "http", "true", "TRUE", "yes", "a=", "999999999999")) }),
+  fc.record({
+    kind: fc.constant("field" as const),
+    index: fc.nat({ max: 7 }),
+    text: fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom(
+        "",
+        "0",
+        "01",
+        "-1",
+        "2",
+        "1e3",
+        "0x1",
+        " 1",
+        "UNIX",
+        "tcp6",
+        "http",
+        "true",
+        "TRUE",
+        "yes",
+        "a=",
+        "999999999999",
+      ),
+    ),
+  }),
 );
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
@@ -104,13 +152,21 @@ describe("handshake parser under fuzzing", () => {
   });
 
   it("random pipe-separated fields: only HandshakeError, and nothing accepted that breaks the format", () => {
-    const field = fc.oneof(fc.string({ maxLength: 20, unit: "binary" }), fc.constantFrom("1", "unix", "tcp", "grpc", "netrpc", "", "true", "false", "/a.sock"));
-    fc.assert(fc.property(fc.array(field, { minLength: 0, maxLength: 9 }), (fields) => check(fields.join("|"))), { seed, numRuns: 3000 });
+    const field = fc.oneof(
+      fc.string({ maxLength: 20, unit: "binary" }),
+      fc.constantFrom("1", "unix", "tcp", "grpc", "netrpc", "", "true", "false", "/a.sock"),
+    );
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 0, maxLength: 9 }), (fields) => check(fields.join("|"))),
+      { seed, numRuns: 3000 },
+    );
   });
 
   it("mutated valid lines: only HandshakeError, and nothing accepted that breaks the format", () => {
     fc.assert(
-      fc.property(validHandshake, fc.array(mutation, { minLength: 1, maxLength: 4 }), (h, edits) => check(mutate(formatHandshake(h), edits))),
+      fc.property(validHandshake, fc.array(mutation, { minLength: 1, maxLength: 4 }), (h, edits) =>
+        check(mutate(formatHandshake(h), edits)),
+      ),
       { seed, numRuns: 3000 },
     );
   });
@@ -138,29 +194,46 @@ describe("handshake parser under fuzzing", () => {
 describe("protocol version lists under fuzzing", () => {
   it("random text parses to positive integers or fails naming the bad entry", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 40, unit: "binary" }), fc.array(fc.oneof(fc.nat().map(String), fc.constantFrom("", " ", "0", "-1", "1.5", "1e2", "x", " 2 ")), { maxLength: 6 }).map((a) => a.join(","))), (text) => {
-        figures.add("versionLists");
-        let list: number[];
-        try {
-          list = parseVersionList(text);
-        } catch (err) {
-          expect(err).toBeInstanceOf(Error);
-          expect((err as Error).message).toMatch(/^invalid protocol version ".*" in ".*": expected positive integers/s);
-          figures.add("versionListsRejected");
-          return;
-        }
-        for (const v of list) expect(Number.isInteger(v) && v > 0 && v < 1e9).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 40, unit: "binary" }),
+          fc
+            .array(fc.oneof(fc.nat().map(String), fc.constantFrom("", " ", "0", "-1", "1.5", "1e2", "x", " 2 ")), {
+              maxLength: 6,
+            })
+            .map((a) => a.join(",")),
+        ),
+        (text) => {
+          figures.add("versionLists");
+          let list: number[];
+          try {
+            list = parseVersionList(text);
+          } catch (err) {
+            expect(err).toBeInstanceOf(Error);
+            expect((err as Error).message).toMatch(
+              /^invalid protocol version ".*" in ".*": expected positive integers/s,
+            );
+            figures.add("versionListsRejected");
+            return;
+          }
+          for (const v of list) expect(Number.isInteger(v) && v > 0 && v < 1e9).toBe(true);
+        },
+      ),
       { seed, numRuns: 2000 },
     );
   });
 
   it("well-formed lists (spaces, trailing commas) give back exactly their numbers", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 999_999_999 }), { maxLength: 8 }), fc.constantFrom("", ",", " ,"), fc.constantFrom(",", ", ", " , "), (versions, tail, sep) => {
-        figures.add("versionLists");
-        expect(parseVersionList(versions.join(sep) + tail)).toEqual(versions);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 999_999_999 }), { maxLength: 8 }),
+        fc.constantFrom("", ",", " ,"),
+        fc.constantFrom(",", ", ", " , "),
+        (versions, tail, sep) => {
+          figures.add("versionLists");
+          expect(parseVersionList(versions.join(sep) + tail)).toEqual(versions);
+        },
+      ),
       { seed, numRuns: 500 },
     );
   });

@@ -54,21 +54,36 @@ afterAll(async () => {
   figures.print();
 });
 
-const FIELDS = ["machineName", "storePath", "cpus", "memoryMiB", "diskGiB", "networks", "stepDelayMs", "bundleName", "nestedVirtualization", "sharedDirs"];
+const FIELDS = [
+  "machineName",
+  "storePath",
+  "cpus",
+  "memoryMiB",
+  "diskGiB",
+  "networks",
+  "stepDelayMs",
+  "bundleName",
+  "nestedVirtualization",
+  "sharedDirs",
+];
 /** Keys that break naive `object[key]` lookups. */
 const TRICKY_KEYS = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "prototype", ""];
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 /** OK or INVALID_ARGUMENT with a message; anything else fails the property. */
-async function configCall(call: () => Promise<unknown>, allowed: number[] = [status.INVALID_ARGUMENT]): Promise<"ok" | "refused"> {
+async function configCall(
+  call: () => Promise<unknown>,
+  allowed: number[] = [status.INVALID_ARGUMENT],
+): Promise<"ok" | "refused"> {
   figures.add("configInputs");
   try {
     await call();
     return "ok";
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
-    if (!allowed.includes(err.code) || err.details === "") throw new Error(`expected INVALID_ARGUMENT with a message, got ${err.message}`);
+    if (!allowed.includes(err.code) || err.details === "")
+      throw new Error(`expected INVALID_ARGUMENT with a message, got ${err.message}`, { cause: err });
     figures.add("configRefused");
     return "refused";
   }
@@ -85,7 +100,10 @@ async function stillServing(): Promise<void> {
   figures.add("getInfoChecks");
 }
 
-const configValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(0, -1, 1.5, 2 ** 53, "", "/abs", "rel", [], {}, null, true));
+const configValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom(0, -1, 1.5, 2 ** 53, "", "/abs", "rel", [], {}, null, true),
+);
 /** Values the fake driver accepts, so some inputs pass and the accepted path is fuzzed too. */
 const goodExtras = fc.record(
   {
@@ -98,9 +116,16 @@ const goodExtras = fc.record(
   },
   { requiredKeys: [] },
 );
-const randomExtras = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom(...TRICKY_KEYS), fc.string({ maxLength: 8 })), configValue, { maxKeys: 6 });
+const randomExtras = fc.dictionary(
+  fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom(...TRICKY_KEYS), fc.string({ maxLength: 8 })),
+  configValue,
+  { maxKeys: 6 },
+);
 const configLike = fc
-  .tuple(fc.oneof(goodExtras, randomExtras), fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.constantFrom(...TRICKY_KEYS), weight: 1 }))
+  .tuple(
+    fc.oneof(goodExtras, randomExtras),
+    fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.constantFrom(...TRICKY_KEYS), weight: 1 }),
+  )
   .map(([extra, tricky]) => {
     const text = JSON.stringify({ ...extra, ...valid() });
     // JSON.stringify drops an own "__proto__" set by spread; write such keys into the text directly.
@@ -110,9 +135,16 @@ const configLike = fc
 describe("SetConfig and UpdateConfig with random input", () => {
   it("random JSON documents: OK or INVALID_ARGUMENT, and an accepted config holds only known fields", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), configLike), async (text) => {
-        if ((await configCall(() => plugin.client.setConfig({ configJson: Buffer.from(text) }))) === "ok") await expectOnlyKnownFields();
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+          configLike,
+        ),
+        async (text) => {
+          if ((await configCall(() => plugin.client.setConfig({ configJson: Buffer.from(text) }))) === "ok")
+            await expectOnlyKnownFields();
+        },
+      ),
       { seed, numRuns: 300 },
     );
     await stillServing();
@@ -142,9 +174,18 @@ describe("SetConfig and UpdateConfig with random input", () => {
       // Only needs to finish.
     }
     await fc.assert(
-      fc.asyncProperty(fc.oneof(configLike, fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b).toString("latin1"))), async (text) => {
-        if ((await configCall(() => plugin.client.updateConfig({ configJson: Buffer.from(text, "latin1") }))) === "ok") await expectOnlyKnownFields();
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          configLike,
+          fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b).toString("latin1")),
+        ),
+        async (text) => {
+          if (
+            (await configCall(() => plugin.client.updateConfig({ configJson: Buffer.from(text, "latin1") }))) === "ok"
+          )
+            await expectOnlyKnownFields();
+        },
+      ),
       { seed, numRuns: 300 },
     );
     await stillServing();

@@ -86,7 +86,13 @@ describe("a socket base dir prepared by someone else", () => {
 
 describe("a handshake naming a socket the host must not trust", () => {
   const launchHostile = (mode: string) =>
-    launch("hostile", { executable: HOSTILE, args: [mode], socketBaseDir: env.base, logger: silentLogger, startTimeoutMs: 10_000 });
+    launch("hostile", {
+      executable: HOSTILE,
+      args: [mode],
+      socketBaseDir: env.base,
+      logger: silentLogger,
+      startTimeoutMs: 10_000,
+    });
 
   const cases: Array<[string, string, string]> = [
     ["a socket owned by another user", "addr-other-owner", `owned by uid ${OTHER_UID}`],
@@ -105,7 +111,12 @@ describe("a handshake naming a socket the host must not trust", () => {
   it("refuses another plugin's live socket in a sibling private dir, and that plugin keeps serving", async () => {
     const victim = await launch("fake", { socketBaseDir: env.base, logger: silentLogger });
     try {
-      await refusal(launchHostile("addr-other-plugin"), "untrusted-address", [victim.record.address, "not directly inside the private directory"], [victim.pid]);
+      await refusal(
+        launchHostile("addr-other-plugin"),
+        "untrusted-address",
+        [victim.record.address, "not directly inside the private directory"],
+        [victim.pid],
+      );
       expect((await victim.client.getInfo({})).driverName).toBe("fake");
       expect(await entries(env.base)).toEqual([victim.record.privateDir.split("/").at(-1)]);
     } finally {
@@ -120,7 +131,12 @@ describe("a tampered reattach record", () => {
     try {
       const link = join(env.scratch, "link");
       await symlink(plugin.record.privateDir, link);
-      await refusal(reattach({ ...plugin.record, privateDir: link, address: join(link, plugin.record.address.split("/").at(-1)!) }), "bad-record", ["is a symlink"], [plugin.pid]);
+      await refusal(
+        reattach({ ...plugin.record, privateDir: link, address: join(link, plugin.record.address.split("/").at(-1)!) }),
+        "bad-record",
+        ["is a symlink"],
+        [plugin.pid],
+      );
     } finally {
       await plugin.close();
     }
@@ -130,7 +146,12 @@ describe("a tampered reattach record", () => {
     const a = await launch("fake", { socketBaseDir: env.base, logger: silentLogger });
     const b = await launch("fake", { socketBaseDir: env.base, logger: silentLogger });
     try {
-      await refusal(reattach({ ...a.record, address: b.record.address }), "untrusted-address", ["not directly inside the private directory"], [a.pid, b.pid]);
+      await refusal(
+        reattach({ ...a.record, address: b.record.address }),
+        "untrusted-address",
+        ["not directly inside the private directory"],
+        [a.pid, b.pid],
+      );
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -140,7 +161,12 @@ describe("a tampered reattach record", () => {
     const plugin = await launch("fake", { socketBaseDir: env.base, logger: silentLogger });
     try {
       await refusal(reattach({ ...plugin.record, pid: 1 }), "bad-record", ["pid 1 cannot be a plugin's"], [plugin.pid]);
-      await refusal(reattach({ ...plugin.record, pid: process.pid }), "bad-record", [`pid ${process.pid} cannot be a plugin's`], [plugin.pid]);
+      await refusal(
+        reattach({ ...plugin.record, pid: process.pid }),
+        "bad-record",
+        [`pid ${process.pid} cannot be a plugin's`],
+        [plugin.pid],
+      );
     } finally {
       await plugin.close();
     }

@@ -30,7 +30,11 @@ export function runAsOtherUser<T>(code: string, timeoutMs = 10_000): Promise<T> 
       try {
         resolve(JSON.parse(out.trim()) as T);
       } catch {
-        reject(new Error(`the program run as uid ${OTHER_UID} ended (code ${code}, signal ${signal}) without a JSON line; stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}`));
+        reject(
+          new Error(
+            `the program run as uid ${OTHER_UID} ended (code ${code}, signal ${signal}) without a JSON line; stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}`,
+          ),
+        );
       }
     });
   });

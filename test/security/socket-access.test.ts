@@ -128,6 +128,11 @@ describe("listening sockets", () => {
     figures.add("socketsInspected", mine.size);
     expect([...mine].filter((i) => inet.has(i))).toEqual([]);
     expect([...mine].filter((i) => unix.get(i)?.path.startsWith("@"))).toEqual([]);
-    expect([...mine].map((i) => unix.get(i)).filter((e) => e?.listening).map((e) => basename(e!.path))).toEqual([basename(h.record.address)]);
+    expect(
+      [...mine]
+        .map((i) => unix.get(i))
+        .filter((e) => e?.listening)
+        .map((e) => basename(e!.path)),
+    ).toEqual([basename(h.record.address)]);
   });
 });

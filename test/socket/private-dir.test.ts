@@ -83,7 +83,9 @@ describe("checkPrivateDir", () => {
     await chown(theirs, 65534, 65534);
     const path = join(theirs, "p");
     await mkdir(path, { mode: 0o700 });
-    expect((await refusal(path)).message).toContain(`ancestor ${theirs} of socket directory ${path} is owned by uid 65534`);
+    expect((await refusal(path)).message).toContain(
+      `ancestor ${theirs} of socket directory ${path} is owned by uid 65534`,
+    );
   });
 
   it("refuses a regular file", async () => {

@@ -1,6 +1,13 @@
 // Socket names and the 103-byte path limit.
 import { describe, expect, it } from "vitest";
-import { assertSocketPathFits, MAX_SOCKET_PATH_BYTES, parseSocketName, SocketPathError, uniqueSocketName, unixAddress } from "../../src/socket/socket-path.js";
+import {
+  assertSocketPathFits,
+  MAX_SOCKET_PATH_BYTES,
+  parseSocketName,
+  SocketPathError,
+  uniqueSocketName,
+  unixAddress,
+} from "../../src/socket/socket-path.js";
 import { resolveSocketGroup } from "../../src/socket/socket-group.js";
 import { resolveSocketDir } from "../../src/socket/resolve-dir.js";
 import { tmpdir } from "node:os";
@@ -47,13 +54,23 @@ describe("socket directory resolution order", () => {
   it("prefers PLUGIN_UNIX_SOCKET_DIR (must exist), then MACHINE_PLUGIN_SOCKET_DIR, XDG_RUNTIME_DIR, tmpdir", () => {
     const all = { PLUGIN_UNIX_SOCKET_DIR: "/p", MACHINE_PLUGIN_SOCKET_DIR: "/m", XDG_RUNTIME_DIR: "/x" };
     expect(resolveSocketDir(all)).toEqual({ dir: "/p", source: "PLUGIN_UNIX_SOCKET_DIR", create: false });
-    expect(resolveSocketDir({ ...all, PLUGIN_UNIX_SOCKET_DIR: "" })).toEqual({ dir: "/m", source: "MACHINE_PLUGIN_SOCKET_DIR", create: true });
-    expect(resolveSocketDir({ XDG_RUNTIME_DIR: "/x" })).toEqual({ dir: "/x/driverplug", source: "XDG_RUNTIME_DIR", create: true });
+    expect(resolveSocketDir({ ...all, PLUGIN_UNIX_SOCKET_DIR: "" })).toEqual({
+      dir: "/m",
+      source: "MACHINE_PLUGIN_SOCKET_DIR",
+      create: true,
+    });
+    expect(resolveSocketDir({ XDG_RUNTIME_DIR: "/x" })).toEqual({
+      dir: "/x/driverplug",
+      source: "XDG_RUNTIME_DIR",
+      create: true,
+    });
     expect(resolveSocketDir({}).dir).toBe(`${tmpdir()}/driverplug-${process.geteuid!()}`);
   });
 
   it("refuses a relative directory variable, naming it", () => {
-    expect(() => resolveSocketDir({ MACHINE_PLUGIN_SOCKET_DIR: "rel" })).toThrow('MACHINE_PLUGIN_SOCKET_DIR="rel" is not an absolute path');
+    expect(() => resolveSocketDir({ MACHINE_PLUGIN_SOCKET_DIR: "rel" })).toThrow(
+      'MACHINE_PLUGIN_SOCKET_DIR="rel" is not an absolute path',
+    );
   });
 });
 
@@ -64,6 +81,8 @@ describe("socket group", () => {
   });
 
   it("refuses an unknown group name with a fix", () => {
-    expect(() => resolveSocketGroup("no-such-group-here")).toThrow("is not in /etc/group; give an existing group name or a numeric gid");
+    expect(() => resolveSocketGroup("no-such-group-here")).toThrow(
+      "is not in /etc/group; give an existing group name or a numeric gid",
+    );
   });
 });

@@ -28,7 +28,11 @@ async function listen(path: string): Promise<void> {
 
 /** A socket whose listener died without unlinking it: a SIGKILLed child's. */
 async function deadSocket(path: string): Promise<void> {
-  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   await new Promise((resolve) => child.stdout.once("data", resolve));
   const gone = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGKILL");

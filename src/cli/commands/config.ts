@@ -44,7 +44,10 @@ export function configCommand(ctx: () => CliContext): Command {
         return decodeConfig(configJson, m.record.driver);
       });
       if (field === undefined) return printJson(c.io, current);
-      if (!(field in current)) throw new CliError(`the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`);
+      if (!(field in current))
+        throw new CliError(
+          `the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`,
+        );
       const value = current[field];
       if (opts.json === true || typeof value !== "string") printJson(c.io, value);
       else println(c.io, value);
@@ -66,9 +69,17 @@ export function configCommand(ctx: () => CliContext): Command {
     .option("--file <path>", "read the JSON object from a file instead")
     .action(async (machine: string, json: string | undefined, opts: { file?: string }) => {
       const name = checkMachineName(machine);
-      if ((json === undefined) === (opts.file === undefined)) throw new CliError("config update needs the JSON object either as an argument or with --file <path>, not both", EXIT_USAGE);
+      if ((json === undefined) === (opts.file === undefined))
+        throw new CliError(
+          "config update needs the JSON object either as an argument or with --file <path>, not both",
+          EXIT_USAGE,
+        );
       const text = json ?? (await readFile(opts.file!, "utf8"));
-      await update(ctx(), name, parseJsonObjectArg(text, json === undefined ? opts.file! : "the argument", '{"cpus": 4}'));
+      await update(
+        ctx(),
+        name,
+        parseJsonObjectArg(text, json === undefined ? opts.file! : "the argument", '{"cpus": 4}'),
+      );
     });
   return config;
 }

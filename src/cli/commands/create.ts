@@ -29,12 +29,24 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
   const cmd = new Command("create")
     .description("create a machine with a driver (add --driver <name> --help for its flags)")
     .argument("<machine>", "the new machine's name")
-    .addOption(new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory())
+    .addOption(
+      new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory(),
+    )
     .option("--config <json>", `driver config fields to start from, before the flags, e.g. '{"stepDelayMs": 100}'`);
   if (prepared === undefined) {
-    cmd.addHelpText("after", "\nDriver flags: add --driver <name> to see that driver's create flags (driverplug drivers lists the drivers).");
+    cmd.addHelpText(
+      "after",
+      "\nDriver flags: add --driver <name> to see that driver's create flags (driverplug drivers lists the drivers).",
+    );
   }
-  const driverFlags = prepared && driverFlagOptions(prepared.handle.driver, prepared.flags, CREATE_OWN_OPTIONS, `Driver flags (${prepared.handle.driver}):`);
+  const driverFlags =
+    prepared &&
+    driverFlagOptions(
+      prepared.handle.driver,
+      prepared.flags,
+      CREATE_OWN_OPTIONS,
+      `Driver flags (${prepared.handle.driver}):`,
+    );
   for (const option of driverFlags?.options ?? []) cmd.addOption(option);
   cmd.action(async (machine: string, opts: Record<string, unknown>) => {
     const c = ctx();
@@ -43,13 +55,20 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       // run-cli prepares the first --driver; commander keeps the last.
       throw new CliError("create takes --driver once; give only the driver you want", EXIT_USAGE);
     }
-    const base = opts.config === undefined ? {} : parseJsonObjectArg(String(opts.config), "--config", '{"stepDelayMs": 100}');
+    const base =
+      opts.config === undefined ? {} : parseJsonObjectArg(String(opts.config), "--config", '{"stepDelayMs": 100}');
     await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
   });
   return cmd;
 }
 
-async function createMachine(ctx: CliContext, name: string, driver: DriverHandle, base: Record<string, unknown>, values: Record<string, FlagValue>): Promise<void> {
+async function createMachine(
+  ctx: CliContext,
+  name: string,
+  driver: DriverHandle,
+  base: Record<string, unknown>,
+  values: Record<string, FlagValue>,
+): Promise<void> {
   const { store, signal, io } = ctx;
   const lock = await lockMachine(store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
   let created = false;

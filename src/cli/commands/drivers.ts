@@ -19,13 +19,22 @@ export function driversCommand(ctx: () => CliContext): Command {
       const c = ctx();
       const found = await scanDrivers(pluginDirsFrom(c.io.env), c.io.env.PATH ?? "");
       if (opts.json === true) return printJson(c.io, found);
-      println(c.io, renderTable(["NAME", "SOURCE", "PATH"], found.map((d) => [d.name, d.shadowed ? `${d.source} (shadowed)` : d.source, d.path])));
+      println(
+        c.io,
+        renderTable(
+          ["NAME", "SOURCE", "PATH"],
+          found.map((d) => [d.name, d.shadowed ? `${d.source} (shadowed)` : d.source, d.path]),
+        ),
+      );
     });
 }
 
 /** "CAPABILITY_WATCH_STATE" -> "watch-state". */
 function capabilityName(c: number): string {
-  return capabilityToJSON(c).replace(/^CAPABILITY_/, "").toLowerCase().replace(/_/g, "-");
+  return capabilityToJSON(c)
+    .replace(/^CAPABILITY_/, "")
+    .toLowerCase()
+    .replace(/_/g, "-");
 }
 
 export function inspectCommand(ctx: () => CliContext): Command {
@@ -52,6 +61,12 @@ export function inspectCommand(ctx: () => CliContext): Command {
       println(c.io, `API versions: ${answer.apiVersions.join(", ")}`);
       println(c.io, `Capabilities: ${answer.capabilities.length === 0 ? "none" : answer.capabilities.join(", ")}`);
       println(c.io, "Create flags:");
-      println(c.io, renderTable(["  FLAG", "ABOUT"], answer.createFlags.map((f) => [`  --${f.name}`, `${f.usage} (${f.about})`])));
+      println(
+        c.io,
+        renderTable(
+          ["  FLAG", "ABOUT"],
+          answer.createFlags.map((f) => [`  --${f.name}`, `${f.usage} (${f.about})`]),
+        ),
+      );
     });
 }

@@ -37,11 +37,21 @@ export function lsCommand(ctx: () => CliContext): Command {
       const names = await c.store.list();
       const rows = await Promise.all(names.map((name) => machineRow(c, name, opts.timeout * 1000)));
       if (opts.json === true) return printJson(c.io, rows);
-      if (rows.length === 0) return println(c.io, `No machines in ${c.store.machinesDir}; "driverplug create --driver fake <name>" makes one.`);
+      if (rows.length === 0)
+        return println(
+          c.io,
+          `No machines in ${c.store.machinesDir}; "driverplug create --driver fake <name>" makes one.`,
+        );
       // The ERROR column only when some machine has one.
       const withErrors = rows.some((r) => r.error !== undefined);
       const headers = ["NAME", "DRIVER", "STATE", "IP", ...(withErrors ? ["ERROR"] : [])];
-      println(c.io, renderTable(headers, rows.map((r) => [r.name, r.driver, r.state, r.ip, ...(withErrors ? [r.error ?? ""] : [])])));
+      println(
+        c.io,
+        renderTable(
+          headers,
+          rows.map((r) => [r.name, r.driver, r.state, r.ip, ...(withErrors ? [r.error ?? ""] : [])]),
+        ),
+      );
     });
 }
 
@@ -50,7 +60,13 @@ async function machineRow(c: CliContext, name: string, timeoutMs: number): Promi
     // A create holds the lock until config.json is written.
     return (await isMachineLocked(c.store, name))
       ? { name, driver: "-", state: "Creating", ip: "-" }
-      : { name, driver: "-", state: "Error", ip: "-", error: `no config.json (interrupted create?): driverplug rm ${name}` };
+      : {
+          name,
+          driver: "-",
+          state: "Error",
+          ip: "-",
+          error: `no config.json (interrupted create?): driverplug rm ${name}`,
+        };
   }
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([c.signal, timeout]);
@@ -58,15 +74,28 @@ async function machineRow(c: CliContext, name: string, timeoutMs: number): Promi
   try {
     // Read up front so a driver that never starts still has its name shown.
     driver = (await c.store.read(name)).driver;
-    return await withMachine(c, name, { mutating: false, signal, startTimeoutMs: Math.max(1, timeoutMs) }, async (m) => {
-      const { state } = await m.client.getState({}, { signal });
-      const ip = state === State.STATE_RUNNING ? (await m.client.getIp({}, { signal }).catch(() => ({ ip: "-" }))).ip : "-";
-      return { name, driver, state: stateName(state), ip };
-    });
+    return await withMachine(
+      c,
+      name,
+      { mutating: false, signal, startTimeoutMs: Math.max(1, timeoutMs) },
+      async (m) => {
+        const { state } = await m.client.getState({}, { signal });
+        const ip =
+          state === State.STATE_RUNNING ? (await m.client.getIp({}, { signal }).catch(() => ({ ip: "-" }))).ip : "-";
+        return { name, driver, state: stateName(state), ip };
+      },
+    );
   } catch (err) {
     if (c.signal.aborted) throw err;
     const launchTimedOut = err instanceof LaunchError && err.reason === "timeout";
-    if (timeout.aborted || launchTimedOut) return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: `no answer within ${timeoutMs / 1000} s` };
+    if (timeout.aborted || launchTimedOut)
+      return {
+        name,
+        driver,
+        state: stateName(State.STATE_TIMEOUT),
+        ip: "-",
+        error: `no answer within ${timeoutMs / 1000} s`,
+      };
     return { name, driver, state: stateName(State.STATE_ERROR), ip: "-", error: describeFailure(err, false).message };
   }
 }

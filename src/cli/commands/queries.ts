@@ -45,7 +45,12 @@ const QUERIES: readonly Query[] = [
       return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
     },
     text: (a) =>
-      [`Hostname: ${String(a.hostname)}`, `Port:     ${String(a.port)}`, `Username: ${String(a.username)}`, `Key path: ${String(a.keyPath)}`].join("\n"),
+      [
+        `Hostname: ${String(a.hostname)}`,
+        `Port:     ${String(a.port)}`,
+        `Username: ${String(a.username)}`,
+        `Key path: ${String(a.keyPath)}`,
+      ].join("\n"),
   },
 ];
 

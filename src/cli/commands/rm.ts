@@ -21,7 +21,10 @@ export function rmCommand(ctx: () => CliContext): Command {
       const c = ctx();
       const name = checkMachineName(machine);
       if (!(await c.store.hasConfig(name))) {
-        if (!(await c.store.dirExists(name))) throw new CliError(`no machine named ${JSON.stringify(name)} in ${c.store.machinesDir}: "driverplug ls" lists the machines`);
+        if (!(await c.store.dirExists(name)))
+          throw new CliError(
+            `no machine named ${JSON.stringify(name)} in ${c.store.machinesDir}: "driverplug ls" lists the machines`,
+          );
         await removeLeftover(c, name);
         return;
       }
@@ -31,7 +34,9 @@ export function rmCommand(ctx: () => CliContext): Command {
           await m.client.remove({}, { signal: m.signal });
         } catch (err) {
           if (err instanceof ClientError && err.code === status.FAILED_PRECONDITION) {
-            throw new CliError(`cannot remove machine ${JSON.stringify(name)}: ${err.details}; stop it first ("driverplug stop ${name}") or use "driverplug rm --force ${name}"`);
+            throw new CliError(
+              `cannot remove machine ${JSON.stringify(name)}: ${err.details}; stop it first ("driverplug stop ${name}") or use "driverplug rm --force ${name}"`,
+            );
           }
           throw err;
         }
@@ -45,9 +50,16 @@ export function rmCommand(ctx: () => CliContext): Command {
 
 /** A directory with no config.json: only a create that never finished leaves one. */
 async function removeLeftover(c: CliContext, name: string): Promise<void> {
-  const lock = await lockMachine(c.store, name, { timeoutMs: c.lockTimeoutMs, command: c.commandLine, signal: c.signal });
+  const lock = await lockMachine(c.store, name, {
+    timeoutMs: c.lockTimeoutMs,
+    command: c.commandLine,
+    signal: c.signal,
+  });
   try {
-    if (await c.store.hasConfig(name)) throw new CliError(`machine ${JSON.stringify(name)} was just created by another command: run "driverplug rm ${name}" again`);
+    if (await c.store.hasConfig(name))
+      throw new CliError(
+        `machine ${JSON.stringify(name)} was just created by another command: run "driverplug rm ${name}" again`,
+      );
     await c.store.removeDir(name);
   } finally {
     await lock.release();

@@ -31,32 +31,45 @@ export const CONFIG_DEFAULTS: Readonly<Omit<FakeConfig, "machineName" | "storePa
 
 type FieldCheck = (value: unknown, field: string) => unknown;
 
-const int = (min: number, max: number): FieldCheck => (value, field) => {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw invalidArgument(`config field "${field}" must be an integer, got ${describe(value)}`);
-  if (value < min || value > max) throw invalidArgument(`config field "${field}" must be between ${min} and ${max}, got ${value}`);
-  return value;
-};
+const int =
+  (min: number, max: number): FieldCheck =>
+  (value, field) => {
+    if (typeof value !== "number" || !Number.isInteger(value))
+      throw invalidArgument(`config field "${field}" must be an integer, got ${describe(value)}`);
+    if (value < min || value > max)
+      throw invalidArgument(`config field "${field}" must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
 
 const bool: FieldCheck = (value, field) => {
-  if (typeof value !== "boolean") throw invalidArgument(`config field "${field}" must be true or false, got ${describe(value)}`);
+  if (typeof value !== "boolean")
+    throw invalidArgument(`config field "${field}" must be true or false, got ${describe(value)}`);
   return value;
 };
 
-const text = (pattern?: RegExp, hint?: string): FieldCheck => (value, field) => {
-  if (typeof value !== "string" || value === "") throw invalidArgument(`config field "${field}" must be a non-empty string, got ${describe(value)}`);
-  if (pattern && !pattern.test(value)) throw invalidArgument(`config field "${field}" is ${JSON.stringify(value)}: ${hint}`);
-  return value;
-};
+const text =
+  (pattern?: RegExp, hint?: string): FieldCheck =>
+  (value, field) => {
+    if (typeof value !== "string" || value === "")
+      throw invalidArgument(`config field "${field}" must be a non-empty string, got ${describe(value)}`);
+    if (pattern && !pattern.test(value))
+      throw invalidArgument(`config field "${field}" is ${JSON.stringify(value)}: ${hint}`);
+    return value;
+  };
 
 const absolutePath: FieldCheck = (value, field) => {
   const path = text()(value, field) as string;
-  if (!isAbsolute(path)) throw invalidArgument(`config field "${field}" must be an absolute path, got ${JSON.stringify(path)}`);
+  if (!isAbsolute(path))
+    throw invalidArgument(`config field "${field}" must be an absolute path, got ${JSON.stringify(path)}`);
   return path;
 };
 
 const networkList: FieldCheck = (value, field) => {
-  if (!Array.isArray(value) || value.length === 0) throw invalidArgument(`config field "${field}" must be a non-empty list of network names, got ${describe(value)}`);
-  return value.map((item, i) => text(/^[A-Za-z0-9._-]{1,64}$/, "use letters, digits, '.', '_' or '-'")(item, `${field}[${i}]`));
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalidArgument(`config field "${field}" must be a non-empty list of network names, got ${describe(value)}`);
+  return value.map((item, i) =>
+    text(/^[A-Za-z0-9._-]{1,64}$/, "use letters, digits, '.', '_' or '-'")(item, `${field}[${i}]`),
+  );
 };
 
 const SHARED_DIR_FIELDS: Record<keyof SharedDir, "string" | "boolean"> = {
@@ -70,7 +83,8 @@ const SHARED_DIR_FIELDS: Record<keyof SharedDir, "string" | "boolean"> = {
 };
 
 const sharedDirList: FieldCheck = (value, field) => {
-  if (!Array.isArray(value)) throw invalidArgument(`config field "${field}" must be a list of shared directories, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw invalidArgument(`config field "${field}" must be a list of shared directories, got ${describe(value)}`);
   return value.map((item, i) => sharedDir(item, `${field}[${i}]`));
 };
 
@@ -79,9 +93,15 @@ function sharedDir(value: unknown, field: string): SharedDir {
   for (const [key, v] of Object.entries(value)) {
     // Own keys only: "toString" or "__proto__" must not find Object.prototype's members.
     const kind = Object.hasOwn(SHARED_DIR_FIELDS, key) ? SHARED_DIR_FIELDS[key as keyof SharedDir] : undefined;
-    if (!kind) throw invalidArgument(`config field "${field}.${key}" is unknown; a shared directory has ${Object.keys(SHARED_DIR_FIELDS).join(", ")}`);
+    if (!kind)
+      throw invalidArgument(
+        `config field "${field}.${key}" is unknown; a shared directory has ${Object.keys(SHARED_DIR_FIELDS).join(", ")}`,
+      );
     // Never echo the password's value, even in an error.
-    if (typeof v !== kind) throw invalidArgument(`config field "${field}.${key}" must be a ${kind}, got ${key === "password" ? "another type" : describe(v)}`);
+    if (typeof v !== kind)
+      throw invalidArgument(
+        `config field "${field}.${key}" must be a ${kind}, got ${key === "password" ? "another type" : describe(v)}`,
+      );
   }
   const dir = { tag: "", type: "virtiofs", readOnly: false, username: "", password: "", ...value } as SharedDir;
   absolutePath(dir.source, `${field}.source`);
@@ -90,7 +110,10 @@ function sharedDir(value: unknown, field: string): SharedDir {
 }
 
 const FIELDS: Record<keyof FakeConfig, FieldCheck> = {
-  machineName: text(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"),
+  machineName: text(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    "use up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
+  ),
   storePath: absolutePath,
   cpus: int(1, 64),
   memoryMiB: int(128, 1024 * 1024),
@@ -124,7 +147,10 @@ export function validateConfig(value: unknown): FakeConfig {
   const out: Record<string, unknown> = {};
   for (const [field, v] of Object.entries(merged)) {
     const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof FakeConfig] : undefined;
-    if (!check) throw invalidArgument(`config field "${field}" is unknown; the fake driver accepts ${Object.keys(FIELDS).join(", ")}`);
+    if (!check)
+      throw invalidArgument(
+        `config field "${field}" is unknown; the fake driver accepts ${Object.keys(FIELDS).join(", ")}`,
+      );
     out[field] = check(v, field);
   }
   return out as unknown as FakeConfig;

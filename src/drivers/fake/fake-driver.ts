@@ -62,7 +62,10 @@ export class FakeDriver implements Driver {
     const current = this.requireConfig();
     const next = parseConfig(configJson);
     for (const field of ["machineName", "storePath"] as const) {
-      if (next[field] !== current[field]) throw invalidArgument(`config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`);
+      if (next[field] !== current[field])
+        throw invalidArgument(
+          `config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`,
+        );
     }
     const record = this.requireMachine("update");
     if (record.state !== "stopped" || this.board.current !== State.STATE_STOPPED) {
@@ -86,12 +89,18 @@ export class FakeDriver implements Driver {
     try {
       yield* this.runSteps(config, signal, [
         { step: "check", message: "Checking the configuration", percent: 10 },
-        { step: "key", message: "Making the SSH key", percent: 30, run: () => store.writeOwned(KEY_FILE, `fake ssh key for ${config.machineName}\n`) },
+        {
+          step: "key",
+          message: "Making the SSH key",
+          percent: 30,
+          run: () => store.writeOwned(KEY_FILE, `fake ssh key for ${config.machineName}\n`),
+        },
         {
           step: "disk",
           message: `Making a ${config.diskGiB} GiB disk`,
           percent: 60,
-          run: () => store.writeOwned(DISK_FILE, JSON.stringify({ sizeGiB: config.diskGiB, bundle: config.bundleName })),
+          run: () =>
+            store.writeOwned(DISK_FILE, JSON.stringify({ sizeGiB: config.diskGiB, bundle: config.bundleName })),
         },
         { step: "network", message: `Attaching networks ${config.networks.join(", ")}`, percent: 80 },
       ]);
@@ -167,7 +176,8 @@ export class FakeDriver implements Driver {
     const config = this.requireConfig();
     const store = this.requireStore();
     if (!this.record) return {};
-    if (this.record.state !== "stopped") throw failedPrecondition(`machine "${config.machineName}" is running; stop or kill it before removing it`);
+    if (this.record.state !== "stopped")
+      throw failedPrecondition(`machine "${config.machineName}" is running; stop or kill it before removing it`);
     await store.removeAll();
     this.record = undefined;
     this.board.rest(undefined);
@@ -198,7 +208,12 @@ export class FakeDriver implements Driver {
 
   async getSshInfo() {
     const ip = this.requireRunning("SSH access");
-    return { hostname: ip, port: SSH_PORT, username: SSH_USER, keyPath: join(this.requireConfig().storePath, KEY_FILE) };
+    return {
+      hostname: ip,
+      port: SSH_PORT,
+      username: SSH_USER,
+      keyPath: join(this.requireConfig().storePath, KEY_FILE),
+    };
   }
 
   async getBundleName() {
@@ -242,7 +257,8 @@ export class FakeDriver implements Driver {
 
   private requireMachine(action: string): MachineRecord {
     const config = this.requireConfig();
-    if (!this.record) throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
+    if (!this.record)
+      throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
     return this.record;
   }
 

@@ -10,23 +10,50 @@ interface FlagSpec {
   field: keyof FakeConfig;
 }
 
-const spec = (name: string, field: keyof FakeConfig, type: FlagType, usage: string, defaultValue: FlagValue["kind"]): FlagSpec => ({
+const spec = (
+  name: string,
+  field: keyof FakeConfig,
+  type: FlagType,
+  usage: string,
+  defaultValue: FlagValue["kind"],
+): FlagSpec => ({
   field,
-  flag: { name, usage, type, defaultValue: { kind: defaultValue }, envVar: `FAKE_${name.toUpperCase().replace(/-/g, "_")}` },
+  flag: {
+    name,
+    usage,
+    type,
+    defaultValue: { kind: defaultValue },
+    envVar: `FAKE_${name.toUpperCase().replace(/-/g, "_")}`,
+  },
 });
 
 const FLAGS: readonly FlagSpec[] = [
-  spec("cpus", "cpus", FlagType.FLAG_TYPE_INT, "Number of virtual CPUs", { $case: "intValue", value: BigInt(CONFIG_DEFAULTS.cpus) }),
-  spec("memory", "memoryMiB", FlagType.FLAG_TYPE_INT, "Memory size in MiB", { $case: "intValue", value: BigInt(CONFIG_DEFAULTS.memoryMiB) }),
-  spec("disk", "diskGiB", FlagType.FLAG_TYPE_INT, "Disk size in GiB", { $case: "intValue", value: BigInt(CONFIG_DEFAULTS.diskGiB) }),
+  spec("cpus", "cpus", FlagType.FLAG_TYPE_INT, "Number of virtual CPUs", {
+    $case: "intValue",
+    value: BigInt(CONFIG_DEFAULTS.cpus),
+  }),
+  spec("memory", "memoryMiB", FlagType.FLAG_TYPE_INT, "Memory size in MiB", {
+    $case: "intValue",
+    value: BigInt(CONFIG_DEFAULTS.memoryMiB),
+  }),
+  spec("disk", "diskGiB", FlagType.FLAG_TYPE_INT, "Disk size in GiB", {
+    $case: "intValue",
+    value: BigInt(CONFIG_DEFAULTS.diskGiB),
+  }),
   spec("network", "networks", FlagType.FLAG_TYPE_STRING_LIST, "Networks to attach the machine to", {
     $case: "stringListValue",
     value: { values: [...CONFIG_DEFAULTS.networks] },
   }),
-  spec("nested-virt", "nestedVirtualization", FlagType.FLAG_TYPE_BOOL, "Expose virtualization extensions to the machine", {
-    $case: "boolValue",
-    value: CONFIG_DEFAULTS.nestedVirtualization,
-  }),
+  spec(
+    "nested-virt",
+    "nestedVirtualization",
+    FlagType.FLAG_TYPE_BOOL,
+    "Expose virtualization extensions to the machine",
+    {
+      $case: "boolValue",
+      value: CONFIG_DEFAULTS.nestedVirtualization,
+    },
+  ),
   spec("bundle", "bundleName", FlagType.FLAG_TYPE_STRING, "Bundle (image) to create the machine from", {
     $case: "stringValue",
     value: CONFIG_DEFAULTS.bundleName,
@@ -56,11 +83,16 @@ export function applyFlags(config: FakeConfig, values: Record<string, FlagValue>
   const next: Record<string, unknown> = { ...config };
   for (const [name, value] of Object.entries(values)) {
     const found = FLAGS.find((f) => f.flag.name === name);
-    if (!found) throw invalidArgument(`unknown flag "${name}"; the fake driver's flags are ${FLAGS.map((f) => f.flag.name).join(", ")}`);
+    if (!found)
+      throw invalidArgument(
+        `unknown flag "${name}"; the fake driver's flags are ${FLAGS.map((f) => f.flag.name).join(", ")}`,
+      );
     const kind = value.kind;
     const expected = EXPECTED_CASE[found.flag.type];
     if (!kind || kind.$case !== expected) {
-      throw invalidArgument(`flag "${name}" takes ${TYPE_NAME[found.flag.type]}, got ${kind ? kind.$case.replace("Value", "") : "no value"}`);
+      throw invalidArgument(
+        `flag "${name}" takes ${TYPE_NAME[found.flag.type]}, got ${kind ? kind.$case.replace("Value", "") : "no value"}`,
+      );
     }
     next[found.field] = plain(kind, name);
   }
@@ -68,7 +100,9 @@ export function applyFlags(config: FakeConfig, values: Record<string, FlagValue>
     return validateConfig(next);
   } catch (err) {
     // Say which flag was wrong, not only which config field it set.
-    const culprit = FLAGS.find((f) => f.flag.name in values && err instanceof Error && err.message.includes(`"${f.field}`));
+    const culprit = FLAGS.find(
+      (f) => f.flag.name in values && err instanceof Error && err.message.includes(`"${f.field}`),
+    );
     if (culprit && err instanceof Error) throw invalidArgument(`flag "${culprit.flag.name}": ${err.message}`);
     throw err;
   }
