@@ -7,6 +7,7 @@ import { EXIT_USAGE } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
+import { printableLines } from "../host/printable-text.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
@@ -80,7 +81,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(`driverplug: ${failure.message}\n`);
+    io.stderr.write(`driverplug: ${printableLines(failure.message)}\n`);
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
