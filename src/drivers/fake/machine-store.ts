@@ -3,7 +3,7 @@
 // survives plugin restarts and a crash never leaves half a record.
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { invalidArgument } from "../../plugin/index.js";
 
 /** The states a machine rests in; starting and stopping exist only while an operation runs. */
 export type RestingState = "stopped" | "running";
