@@ -5,6 +5,7 @@
 import { InvalidArgumentError, Option, type OptionValues } from "commander";
 import { FlagType, type CreateFlag, type FlagValue } from "../../generated/driverplug/driver/v1/driver.js";
 import { boolValue, intValue, stringListValue, stringValue } from "../protocol/flag-values.js";
+import { printable } from "../host/printable-text.js";
 import { CliError } from "./cli-error.js";
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/i;
@@ -67,7 +68,7 @@ export function driverFlagOptions(
 }
 
 function optionFor(flag: CreateFlag): Option {
-  const description = `${flag.usage} (${describeFlag(flag)})`;
+  const description = printable(`${flag.usage} (${describeFlag(flag)})`);
   switch (flag.type) {
     case FlagType.FLAG_TYPE_BOOL:
       return new Option(`--${flag.name}`, description);

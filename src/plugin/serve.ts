@@ -27,7 +27,7 @@ import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
 import { checkDriverMethods } from "./driver-methods.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS, withDefaults, type Driver } from "./driver.js";
+import { withDefaults, type Driver } from "./driver.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
@@ -123,7 +123,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     addAdaptedService(server, DriverServiceService, withDefaults(options.driver, options), {
       log,
       implementer,
-      gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+      gate: new MutationQueue(),
       responseTypes: responseTypesOf(DriverServiceService, driverMessages),
     });
     const stop = (why: string) => lifecycle.requestStop(why);
