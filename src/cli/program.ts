@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import type { CliContext } from "./cli-context.js";
 import { configCommand } from "./commands/config.js";
+import { conformanceCommand } from "./commands/conformance.js";
 import { createCommand, type PreparedDriver } from "./commands/create.js";
 import { driversCommand, inspectCommand } from "./commands/drivers.js";
 import { lifecycleCommands } from "./commands/lifecycle.js";
@@ -43,6 +44,7 @@ export function buildProgram(
   program.addCommand(configCommand(ctx));
   program.addCommand(inspectCommand(ctx));
   program.addCommand(driversCommand(ctx));
+  program.addCommand(conformanceCommand(ctx));
   configureTree(program, output);
   return program;
 }
