@@ -18,6 +18,9 @@ export const KEY_FILE = "id_ed25519";
 export const DISK_FILE = "disk.json";
 
 export class MachineStore {
+  /** Record writes in call order: Kill's "stopped" must not be overtaken by a Start's earlier "running". */
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(readonly storePath: string) {}
 
   get recordPath(): string {
@@ -39,9 +42,13 @@ export class MachineStore {
     return { name: value.name, state: value.state };
   }
 
-  async write(record: MachineRecord): Promise<void> {
-    await this.ensureDir();
-    await writeAtomically(this.recordPath, JSON.stringify(record));
+  write(record: MachineRecord): Promise<void> {
+    const done = this.writes.then(async () => {
+      await this.ensureDir();
+      await writeAtomically(this.recordPath, JSON.stringify(record));
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
   /** A file the machine owns (key, disk), written atomically with mode 0600. */
@@ -69,8 +76,11 @@ export class MachineStore {
   }
 }
 
+let tempCounter = 0;
+
 async function writeAtomically(path: string, content: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
+  // Unique per write: two writes in flight must never share (and steal) a temp file.
+  const temp = `${path}.${process.pid}.${++tempCounter}.tmp`;
   await fs.writeFile(temp, content, { mode: 0o600 });
   await fs.rename(temp, path);
 }
