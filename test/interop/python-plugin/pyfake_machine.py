@@ -141,6 +141,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 with self._changed:
                     self._changed.notify_all()
 
+            self._require_config(context)
             context.add_callback(wake)
             with self._changed:
                 last = self._state
