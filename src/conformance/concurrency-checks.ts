@@ -11,6 +11,8 @@ import { awaitFirstEvent, InFlight, tooFast } from "./in-flight.js";
 export const START_DEADLINE_MS = 1000;
 /** A Start that goes on this long after Kill was sent, and then ends OK, was not pre-empted. */
 const QUEUED_EVIDENCE_MS = 1000;
+/** How much longer than an idle Kill a Kill during Start may take before it counts as having waited. */
+const KILL_EXTRA_MS = 2000;
 
 export const concurrencyChecks: readonly Check[] = [
   {
@@ -54,13 +56,23 @@ export const concurrencyChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: true });
+      // What a Kill costs when nothing runs: a Kill of the stopped machine, just before.
+      const idleAt = Date.now();
+      await expectOk("Kill of the stopped machine", p.client.kill({}));
+      const idleMs = Date.now() - idleAt;
       const op = new InFlight((o) => p.client.start({}, o));
       await awaitFirstEvent(ctx, op, "Start");
       if (op.ended) tooFast(ctx, "Start finished before Kill could be sent");
       const sentAt = Date.now();
       await expectOk("Kill during Start", p.client.kill({}));
+      const killMs = Date.now() - sentAt;
       const answeredDuring = !op.ended;
       const result = await op.done;
+      // Kill waited for the driver's Start work, even if the Start call itself was ended at once.
+      if (killMs > idleMs + KILL_EXTRA_MS)
+        fail(
+          `Kill during Start: expected it to answer at once, it took ${killMs} ms (a Kill of the stopped machine took ${idleMs} ms): it waited for Start`,
+        );
       if (answeredDuring || result.error) return;
       // Start ran to its end and only then did Kill answer: Kill waited its turn, unless Start was about to end anyway.
       if (op.endedAt - sentAt < QUEUED_EVIDENCE_MS && !ctx.hasSlowConfig)
