@@ -2,6 +2,7 @@
 // Node 20, help groups for the driver's flags; commander 15 needs Node 22).
 import { Command, Option } from "commander";
 import type { CliContext } from "./cli-context.js";
+import { bundleCommand } from "./commands/bundle.js";
 import { configCommand } from "./commands/config.js";
 import { conformanceCommand } from "./commands/conformance.js";
 import { createCommand, type PreparedDriver } from "./commands/create.js";
@@ -10,6 +11,7 @@ import { lifecycleCommands } from "./commands/lifecycle.js";
 import { lsCommand, parseSeconds } from "./commands/ls.js";
 import { queryCommands } from "./commands/queries.js";
 import { rmCommand } from "./commands/rm.js";
+import { sshCommand } from "./commands/ssh.js";
 import { STORE_ENV } from "./machine-store.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
 
@@ -34,16 +36,18 @@ export function buildProgram(
     )
     .addHelpText(
       "after",
-      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
+      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_PASS_ENV      further variables plugins may inherit, e.g. LIBVIRT_DEFAULT_URI (","-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
     );
   program.addCommand(createCommand(ctx, prepared));
   for (const cmd of lifecycleCommands(ctx)) program.addCommand(cmd);
   program.addCommand(rmCommand(ctx));
   for (const cmd of queryCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(sshCommand(ctx));
   program.addCommand(lsCommand(ctx));
   program.addCommand(configCommand(ctx));
   program.addCommand(inspectCommand(ctx));
   program.addCommand(driversCommand(ctx));
+  program.addCommand(bundleCommand(ctx));
   program.addCommand(conformanceCommand(ctx));
   configureTree(program, output);
   return program;
