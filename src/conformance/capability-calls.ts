@@ -1,37 +1,36 @@
-// For each optional capability, the RPC that implements it and a call that
-// proves it is there: any answer but UNIMPLEMENTED (NOT_FOUND before Create
-// is fine). A capability advertised whose RPC answers UNIMPLEMENTED is a lie.
+// The optional RPCs the kit probes, read from the proto's RPC options (each
+// capability's RPC), and a generic way to call any DriverService RPC with an
+// empty request: any answer but UNIMPLEMENTED proves the RPC is there
+// (NOT_FOUND before Create, or INVALID_ARGUMENT for an empty config, is fine).
 import { Capability } from "../../generated/driverplug/driver/v1/driver.js";
+import type { ClientError } from "../host/client-error.js";
+import { Code } from "../protocol/status.js";
+import { DRIVER_RPCS, findDriverRpc, type DriverRpc } from "../protocol/rpc-options.js";
 import type { DriverClient } from "./kit-plugin.js";
 
-export interface CapabilityCall {
-  capability: Capability;
-  rpc: string;
-  call(client: DriverClient, configJson: Buffer): Promise<unknown>;
-}
+/** The RPCs that implement a capability, one row per capability's RPC. */
+export const CAPABILITY_RPCS: readonly (DriverRpc & { capability: Capability })[] = DRIVER_RPCS.filter(
+  (r): r is DriverRpc & { capability: Capability } => r.capability !== undefined,
+);
 
-async function firstMessage(stream: AsyncIterable<unknown>): Promise<unknown> {
-  for await (const message of stream) return message;
+/** Calls `rpc` with an empty request; a stream is read up to its first message. */
+export async function callEmpty(client: DriverClient, rpc: DriverRpc): Promise<unknown> {
+  const call = (client as unknown as Record<string, (request: object) => unknown>)[rpc.method]!;
+  if (!rpc.responseStream) return call({});
+  for await (const message of call({}) as AsyncIterable<unknown>) return message;
   return undefined;
 }
 
-export const CAPABILITY_CALLS: readonly CapabilityCall[] = [
-  {
-    capability: Capability.CAPABILITY_WATCH_STATE,
-    rpc: "WatchState",
-    call: (c) => firstMessage(c.watchState({})),
-  },
-  {
-    capability: Capability.CAPABILITY_UPDATE_CONFIG,
-    rpc: "UpdateConfig",
-    call: (c, configJson) => c.updateConfig({ configJson }),
-  },
-  { capability: Capability.CAPABILITY_RESTART, rpc: "Restart", call: (c) => c.restart({}) },
-  { capability: Capability.CAPABILITY_SSH, rpc: "GetSSHInfo", call: (c) => c.getSshInfo({}) },
-  { capability: Capability.CAPABILITY_URL, rpc: "GetURL", call: (c) => c.getUrl({}) },
-  { capability: Capability.CAPABILITY_SHARED_DIRS, rpc: "GetSharedDirs", call: (c) => c.getSharedDirs({}) },
-  { capability: Capability.CAPABILITY_BUNDLE, rpc: "GetBundleName", call: (c) => c.getBundleName({}) },
-];
+/**
+ * UNIMPLEMENTED from an RPC the proto marks neither required nor part of a
+ * capability (PreCreateCheck, GetIP...): a driver may leave those out, so the
+ * kit accepts that answer where it expected another.
+ */
+export function optionalLeftOut(err: ClientError): boolean {
+  if (err.code !== Code.UNIMPLEMENTED) return false;
+  const rpc = findDriverRpc(err.path);
+  return rpc !== undefined && !rpc.required && rpc.capability === undefined;
+}
 
 export function capabilityName(c: Capability): string {
   return (Capability[c] as string | undefined) ?? `capability ${c}`;

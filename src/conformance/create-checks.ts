@@ -1,6 +1,6 @@
 // Create: progress that makes sense and a stream that ends OK, a second
 // Create refused, and a cancelled Create that leaves no half-made machine.
-import { status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { State } from "../../generated/driverplug/driver/v1/driver.js";
 import { fail, type Check } from "./check.js";
 import {
@@ -39,7 +39,7 @@ export const createChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.created();
       const before = (await expectOk("GetState after Create", p.client.getState({}))).state;
-      await expectCode("Create of an existing machine", ended(p.client.create({})), status.ALREADY_EXISTS);
+      await expectCode("Create of an existing machine", ended(p.client.create({})), Code.ALREADY_EXISTS);
       const after = (await expectOk("GetState after the second Create", p.client.getState({}))).state;
       expectState("GetState after the refused second Create", after, before);
     },
@@ -70,7 +70,7 @@ export const createChecks: readonly Check[] = [
       const again = await outcome(drain(p.client.create({})));
       const afterAgain = (await expectOk("GetState", p.client.getState({}))).state;
       const againError = again.ok ? again.value.error : again.error;
-      const left = state !== State.STATE_NONE_UNSPECIFIED || againError?.code === status.ALREADY_EXISTS;
+      const left = state !== State.STATE_NONE_UNSPECIFIED || againError?.code === Code.ALREADY_EXISTS;
       if (left && !ctx.hasSlowConfig) tooFast(ctx, "Create may have finished before the cancel reached the driver");
       if (left || againError) {
         fail(

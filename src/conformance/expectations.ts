@@ -5,6 +5,7 @@
 import { State, type Progress } from "../../generated/driverplug/driver/v1/driver.js";
 import { ClientError } from "../host/client-error.js";
 import { statusName } from "../protocol/status.js";
+import { optionalLeftOut } from "./capability-calls.js";
 import { fail } from "./check.js";
 
 /** A plugin's text, safe to print: quoted, control characters escaped, at most 300 characters. */
@@ -41,6 +42,14 @@ export async function outcome<T>(call: Promise<T>): Promise<Outcome<T>> {
   }
 }
 
+/** Like expectOk, but an optional RPC the driver left out (UNIMPLEMENTED) gives undefined. */
+export async function expectOkUnlessLeftOut<T>(what: string, call: Promise<T>): Promise<T | undefined> {
+  const result = await outcome(call);
+  if (!result.ok && optionalLeftOut(result.error)) return undefined;
+  if (!result.ok) fail(`${what}: expected OK, got ${describeOutcome(result.error)}`);
+  return result.value;
+}
+
 /** The call must succeed; `what` names it ("Start of a stopped machine"). */
 export async function expectOk<T>(what: string, call: Promise<T>): Promise<T> {
   const result = await outcome(call);
@@ -64,6 +73,8 @@ export async function expectCode(
   const expected = codes.map(statusName).join(" or ");
   const result = await outcome(call);
   if (result.ok) fail(`${what}: expected ${expected}, got OK`);
+  // A driver may leave out an optional RPC; it then answers UNIMPLEMENTED to everything.
+  if (optionalLeftOut(result.error)) return result.error;
   if (!codes.includes(result.error.code)) fail(`${what}: expected ${expected}, got ${describeOutcome(result.error)}`);
   if (expectation.mentions !== undefined && !result.error.details.includes(expectation.mentions)) {
     fail(

@@ -1,9 +1,9 @@
 // identity: what the driver says about itself (GetInfo) is true, and Probe
 // answers ready.
-import { status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { Capability } from "../../generated/driverplug/driver/v1/driver.js";
 import { fail, type Check } from "./check.js";
-import { CAPABILITY_CALLS, capabilityName } from "./capability-calls.js";
+import { CAPABILITY_RPCS, callEmpty, capabilityName } from "./capability-calls.js";
 import { expectOk, outcome, quote } from "./expectations.js";
 
 const KNOWN_CAPABILITIES = new Set(
@@ -55,11 +55,11 @@ export const identityChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.configured();
       const lies: string[] = [];
-      for (const probe of CAPABILITY_CALLS) {
-        if (!ctx.has(probe.capability)) continue;
-        const answer = await outcome(probe.call(p.client, ctx.configJson()));
-        if (!answer.ok && answer.error.code === status.UNIMPLEMENTED)
-          lies.push(`${capabilityName(probe.capability)} is advertised but ${probe.rpc} answers UNIMPLEMENTED`);
+      for (const rpc of CAPABILITY_RPCS) {
+        if (!ctx.has(rpc.capability)) continue;
+        const answer = await outcome(callEmpty(p.client, rpc));
+        if (!answer.ok && answer.error.code === Code.UNIMPLEMENTED)
+          lies.push(`${capabilityName(rpc.capability)} is advertised but ${rpc.name} answers UNIMPLEMENTED`);
       }
       if (lies.length > 0) fail(lies.join("; "));
     },

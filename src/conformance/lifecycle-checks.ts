@@ -2,7 +2,7 @@
 // in each state, idempotent where it says so, and the whole cycle holds up
 // when repeated.
 import { isIP } from "node:net";
-import { status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { Capability, State } from "../../generated/driverplug/driver/v1/driver.js";
 import { fail, type Check } from "./check.js";
 import type { CheckContext } from "./check-context.js";
@@ -10,6 +10,7 @@ import {
   codeProblem,
   expectCode,
   expectOk,
+  expectOkUnlessLeftOut,
   expectState,
   expectStreamOk,
   failIfAny,
@@ -42,7 +43,7 @@ function watchStates(ctx: CheckContext, c: DriverClient): { seen: State[] } | un
 }
 
 async function accessWhileRunning(ctx: CheckContext, c: DriverClient): Promise<void> {
-  const { ip } = await expectOk("GetIP while RUNNING", c.getIp({}));
+  const ip = (await expectOkUnlessLeftOut("GetIP while RUNNING", c.getIp({})))?.ip ?? "192.0.2.1";
   if (isIP(ip) === 0) fail(`GetIP while RUNNING: expected an IP address, got ${quote(ip)}`);
   if (ctx.has(Capability.CAPABILITY_URL)) {
     const { url } = await expectOk("GetURL while RUNNING", c.getUrl({}));
@@ -140,7 +141,7 @@ export const lifecycleChecks: readonly Check[] = [
     name: "GetIP, GetURL and GetSSHInfo are FAILED_PRECONDITION while STOPPED",
     async run(ctx) {
       const p = await ctx.created();
-      const FP = status.FAILED_PRECONDITION;
+      const FP = Code.FAILED_PRECONDITION;
       failIfAny([
         await codeProblem("GetIP while STOPPED", p.client.getIp({}), FP),
         ctx.has(Capability.CAPABILITY_URL)
@@ -203,7 +204,7 @@ export const lifecycleChecks: readonly Check[] = [
     name: "Remove of a running machine is FAILED_PRECONDITION",
     async run(ctx) {
       const p = await ctx.running();
-      await expectCode("Remove of a running machine", p.client.remove({}), status.FAILED_PRECONDITION);
+      await expectCode("Remove of a running machine", p.client.remove({}), Code.FAILED_PRECONDITION);
       expectState("GetState after the refused Remove", await state(p.client, ""), State.STATE_RUNNING);
     },
   },
@@ -214,7 +215,7 @@ export const lifecycleChecks: readonly Check[] = [
       const p = await ctx.created();
       await expectOk("Remove of a stopped machine", p.client.remove({}));
       expectState("GetState after Remove", await state(p.client, ""), State.STATE_NONE_UNSPECIFIED);
-      await expectCode("GetIP after Remove", p.client.getIp({}), status.NOT_FOUND);
+      await expectCode("GetIP after Remove", p.client.getIp({}), Code.NOT_FOUND);
       await expectOk("Remove again", p.client.remove({}));
     },
   },

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { CheckFailed, CheckSkipped, checkId, type Check, type CheckResult, type DriverInfo } from "./check.js";
-import { capabilityName } from "./capability-calls.js";
+import { ClientError } from "../host/client-error.js";
+import { capabilityName, optionalLeftOut } from "./capability-calls.js";
 import { CheckContext } from "./check-context.js";
 import { typedFlagValues } from "./flag-values.js";
 import { KitPlugin } from "./kit-plugin.js";
@@ -47,7 +48,13 @@ async function readDriver(settings: KitSettings): Promise<DriverInfo> {
   try {
     plugin = await KitPlugin.launch(settings);
     const info = await plugin.client.getInfo({});
-    const { flags } = await plugin.client.getCreateFlags({});
+    const flags = await plugin.client.getCreateFlags({}).then(
+      (r) => r.flags,
+      (err: unknown) => {
+        if (err instanceof ClientError && optionalLeftOut(err)) return [];
+        throw err;
+      },
+    );
     settings.flagValues = typedFlagValues(flags, settings.flags);
     return { ok: true, info, appVersion: plugin.appVersion };
   } catch (err) {
