@@ -4,6 +4,7 @@
 // the driver applies its own defaults to the rest.
 import { InvalidArgumentError, Option, type OptionValues } from "commander";
 import { FlagType, type CreateFlag, type FlagValue } from "../../generated/driverplug/driver/v1/driver.js";
+import { printable } from "../host/printable-text.js";
 import { CliError } from "./cli-error.js";
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/i;
@@ -66,7 +67,7 @@ export function driverFlagOptions(
 }
 
 function optionFor(flag: CreateFlag): Option {
-  const description = `${flag.usage} (${describeFlag(flag)})`;
+  const description = printable(`${flag.usage} (${describeFlag(flag)})`);
   switch (flag.type) {
     case FlagType.FLAG_TYPE_BOOL:
       return new Option(`--${flag.name}`, description);

@@ -5,6 +5,7 @@ import { status } from "@grpc/grpc-js";
 import { CommanderError } from "commander";
 import { ClientError } from "../host/client-error.js";
 import { LaunchError } from "../host/launch-error.js";
+import { printable } from "../host/printable-text.js";
 import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE } from "./cli-error.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
 import { Interrupted } from "./interrupt.js";
@@ -41,7 +42,7 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
   }
   if (err instanceof ClientError) {
     const hint = HINTS[err.code];
-    const details = err.details === "" ? "(no message)" : err.details;
+    const details = err.details === "" ? "(no message)" : printable(err.details);
     return {
       message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`,
       exitCode: EXIT_FAILURE,
