@@ -30,7 +30,9 @@ async function sh(cwd: string, file: string, args: string[], extra: Record<strin
     return await exec(file, args, { cwd, env: userEnv(extra), maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(" ")} failed in ${cwd}: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+    throw new Error(`${file} ${args.join(" ")} failed in ${cwd}: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`, {
+      cause: err,
+    });
   }
 }
 
