@@ -4,7 +4,7 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../fs/atomic-write.js";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { invalidArgument } from "../../plugin/index.js";
 
 /** The states a machine rests in; starting and stopping exist only while an operation runs. */
 export type RestingState = "stopped" | "running";
