@@ -9,8 +9,18 @@
 // hypervisor for the state and keeps only what it cannot ask for.
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FlagType, State, type CreateFlag, type FlagValue } from "driverplug";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, type Driver } from "driverplug/plugin";
+import {
+  alreadyExists,
+  failedPrecondition,
+  intFlag,
+  invalidArgument,
+  jsonConfig,
+  notFound,
+  readFlags,
+  State,
+  type Driver,
+  type FlagValue,
+} from "driverplug/plugin";
 
 /** The machine's config: what the host stores in config.json and hands back with SetConfig. */
 export interface MachineConfig {
@@ -28,23 +38,11 @@ interface MachineFile {
 
 const DEFAULTS = { cpus: 1, memoryMiB: 512 };
 
-function intFlag(name: string, usage: string, value: number, envVar: string): CreateFlag {
-  return {
-    name,
-    usage,
-    type: FlagType.FLAG_TYPE_INT,
-    defaultValue: { kind: { $case: "intValue", value: BigInt(value) } },
-    envVar,
-  };
-}
-
-/** Flag name -> the config field it sets. */
-const FLAG_FIELDS: Record<string, "cpus" | "memoryMiB"> = { cpus: "cpus", memory: "memoryMiB" };
-
-const FLAGS: CreateFlag[] = [
-  intFlag("cpus", "Number of virtual CPUs", DEFAULTS.cpus, "__ENV___CPUS"),
-  intFlag("memory", "Memory size in MiB", DEFAULTS.memoryMiB, "__ENV___MEMORY"),
-];
+/** The create flags: `driverplug create --driver __DRIVER__ --cpus 2 --memory 1024 m1`. */
+const FLAGS = [
+  intFlag("cpus", { usage: "Number of virtual CPUs", default: DEFAULTS.cpus, env: "__ENV___CPUS" }),
+  intFlag("memory", { usage: "Memory size in MiB", default: DEFAULTS.memoryMiB, env: "__ENV___MEMORY" }),
+] as const;
 
 function checkRange(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
@@ -52,13 +50,8 @@ function checkRange(field: string, value: unknown, min: number, max: number): nu
   return value;
 }
 
-function parseConfig(bytes: Uint8Array): MachineConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch (err) {
-    throw invalidArgument(`the config is not JSON: ${(err as Error).message}`);
-  }
+/** Parses and checks the config JSON; anything wrong is INVALID_ARGUMENT naming the field. */
+const codec = jsonConfig<MachineConfig>((value) => {
   if (typeof value !== "object" || value === null) throw invalidArgument("the config must be a JSON object");
   const given = value as Partial<Record<keyof MachineConfig, unknown>>;
   if (typeof given.machineName !== "string" || given.machineName === "")
@@ -71,36 +64,32 @@ function parseConfig(bytes: Uint8Array): MachineConfig {
     cpus: checkRange("cpus", given.cpus ?? DEFAULTS.cpus, 1, 64),
     memoryMiB: checkRange("memoryMiB", given.memoryMiB ?? DEFAULTS.memoryMiB, 64, 1024 * 1024),
   };
-}
+});
 
 export class MachineDriver implements Driver {
   private config: MachineConfig | undefined;
 
   async getCreateFlags() {
-    return { flags: FLAGS };
+    return { flags: [...FLAGS] };
   }
 
   async setConfigFromFlags({ values }: { values: Record<string, FlagValue> }) {
+    const given = readFlags(FLAGS, values);
     const config = this.requireConfig();
-    const next: Record<string, unknown> = { ...config };
-    for (const [name, value] of Object.entries(values)) {
-      const field = FLAG_FIELDS[name];
-      if (field === undefined)
-        throw invalidArgument(`unknown flag "${name}"; flags: ${Object.keys(FLAG_FIELDS).join(", ")}`);
-      if (value.kind?.$case !== "intValue") throw invalidArgument(`flag "${name}" takes a whole number`);
-      next[field] = Number(value.kind.value);
-    }
-    this.config = parseConfig(Buffer.from(JSON.stringify(next)));
+    // Through the codec again, so a flag value gets the same checks as the config.
+    this.config = codec.decode(
+      codec.encode({ ...config, cpus: given.cpus ?? config.cpus, memoryMiB: given.memory ?? config.memoryMiB }),
+    );
     return {};
   }
 
   async setConfig({ configJson }: { configJson: Uint8Array }) {
-    this.config = parseConfig(configJson);
+    this.config = codec.decode(configJson);
     return {};
   }
 
   async getConfig() {
-    return { configJson: Buffer.from(JSON.stringify(this.requireConfig())) };
+    return { configJson: codec.encode(this.requireConfig()) };
   }
 
   async *create() {
