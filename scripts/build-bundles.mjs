@@ -1,6 +1,6 @@
-// `make build`'s bundle step: the fake driver's plugin executable and the
-// driverplug CLI as code-cached bundles in dist/bundle/ (bundle-plugin.mjs),
-// run by bin/driverplug-driver-fake and bin/driverplug.
+// `make build`'s bundle step: the bundled drivers' plugin executables (fake,
+// qemu) and the driverplug CLI as code-cached bundles in dist/bundle/
+// (bundle-plugin.mjs), run by bin/driverplug-driver-<name> and bin/driverplug.
 import { fileURLToPath } from "node:url";
 import { bundlePlugin, writeCodeCache } from "./bundle-plugin.mjs";
 
@@ -11,6 +11,11 @@ const fake = await bundlePlugin({
   out: root("dist/bundle/driverplug-driver-fake"),
 });
 await writeCodeCache(fake);
+const qemu = await bundlePlugin({
+  entry: root("src/drivers/qemu/main.ts"),
+  out: root("dist/bundle/driverplug-driver-qemu"),
+});
+await writeCodeCache(qemu);
 const cli = await bundlePlugin({ entry: root("src/cli/main.ts"), out: root("dist/bundle/driverplug") });
 // `--help` runs the CLI's whole set-up (commands, options) without touching any machine.
 await writeCodeCache(cli, { command: true, args: ["--help"] });
