@@ -1,5 +1,5 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint format typecheck build test check bench clean
+.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest
 
 BIN := node_modules/.bin
 
@@ -9,6 +9,11 @@ setup:
 	sh test/interop/install-deps.sh
 	npm ci
 	$(MAKE) build
+
+# The qemu driver's test guest (docs/qemu.md), built from Debian packages into
+# a cache keyed by their versions; the last line printed is the bundle's path.
+guest:
+	@bash scripts/guest/build-guest.sh
 
 # Regenerate generated/ from proto/ with the pinned buf and ts-proto.
 generate:
