@@ -70,7 +70,7 @@ const FLAGS: readonly FlagSpec[] = [
     "sharedDirs",
     FlagType.FLAG_TYPE_STRING_LIST,
     "Host directory shared into the guest over 9p, as SOURCE[:TARGET][:ro] (TARGET defaults to SOURCE)",
-    { $case: "stringListValue", value: { values: [] } },
+    undefined,
     (config, value, name) => (config.sharedDirs = parseShares(plain(value, name) as string[], name)),
   ),
   spec(

@@ -175,6 +175,9 @@ export class QemuDriver implements Driver {
       signal.throwIfAborted();
       const sshPort = config.sshPort === 0 ? await pickFreePort() : config.sshPort;
       yield progress({ step: "port", message: `SSH will be forwarded from 127.0.0.1:${sshPort}`, percent: 85 });
+      // The tools made their files under the plugin's umask: the directory is private, the files are too.
+      for (const file of ["disk", "kernel", "initrd", "publicKey", "seed"] as const)
+        await fs.chmod(files.path(file), 0o600).catch(() => undefined);
       await writeRecord(files.path("record"), record);
       made = true;
       this.config = { ...config, bundleName: record.bundleName, sshPort };
