@@ -4,7 +4,10 @@
 // first one leaves.
 import { createServer, type Server, type Socket } from "node:net";
 
-export type Handler = (args: Record<string, unknown> | undefined) => { return?: unknown; error?: { class: string; desc: string } };
+export type Handler = (args: Record<string, unknown> | undefined) => {
+  return?: unknown;
+  error?: { class: string; desc: string };
+};
 
 export class FakeQmpServer {
   readonly received: string[] = [];
@@ -55,7 +58,9 @@ export class FakeQmpServer {
     this.current = socket;
     let negotiated = false;
     let buffer = "";
-    socket.write(`${JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 } }, capabilities: ["oob"] } })}\n`);
+    socket.write(
+      `${JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 } }, capabilities: ["oob"] } })}\n`,
+    );
     socket.on("data", (chunk) => {
       buffer += chunk.toString("utf8");
       for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
@@ -64,12 +69,15 @@ export class FakeQmpServer {
         if (line.trim() === "") continue;
         this.received.push(line);
         const msg = JSON.parse(line) as { execute: string; arguments?: Record<string, unknown>; id?: unknown };
-        const reply = (body: object) => socket.write(`${JSON.stringify({ ...body, ...(msg.id !== undefined ? { id: msg.id } : {}) })}\n`);
+        const reply = (body: object) =>
+          socket.write(`${JSON.stringify({ ...body, ...(msg.id !== undefined ? { id: msg.id } : {}) })}\n`);
         if (msg.execute === "qmp_capabilities") {
           negotiated = true;
           reply({ return: {} });
         } else if (!negotiated) {
-          reply({ error: { class: "CommandNotFound", desc: "Expecting capabilities negotiation with 'qmp_capabilities'" } });
+          reply({
+            error: { class: "CommandNotFound", desc: "Expecting capabilities negotiation with 'qmp_capabilities'" },
+          });
         } else if (this.handlers[msg.execute]) {
           reply(this.handlers[msg.execute]!(msg.arguments));
         } else {

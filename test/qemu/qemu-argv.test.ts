@@ -16,7 +16,11 @@ function input(over: Partial<ArgvInput> = {}): ArgvInput {
     cpus: 2,
     memoryMiB: 512,
     sshPort: 40022,
-    kernel: { kernelPath: files.path("kernel"), initrdPath: files.path("initrd"), cmdline: "console=ttyS0 dp.hostname=vm1" },
+    kernel: {
+      kernelPath: files.path("kernel"),
+      initrdPath: files.path("initrd"),
+      cmdline: "console=ttyS0 dp.hostname=vm1",
+    },
     sharedDirs: [],
     ...over,
   };
@@ -50,7 +54,9 @@ describe("the QEMU command line", () => {
     ]);
     expect(values(argv, "-mon")).toEqual(["chardev=qmp0,mode=control", "chardev=qmp1,mode=control"]);
     expect(values(argv, "-pidfile")).toEqual(["/store/machines/vm1/vm/qemu.pid"]);
-    expect(values(argv, "-drive")).toEqual(["file=/store/machines/vm1/vm/disk.qcow2,if=none,id=d0,format=qcow2,discard=unmap"]);
+    expect(values(argv, "-drive")).toEqual([
+      "file=/store/machines/vm1/vm/disk.qcow2,if=none,id=d0,format=qcow2,discard=unmap",
+    ]);
     expect(values(argv, "-device")).toContain("virtserialport,chardev=rdy,name=dp.ready");
     // Never daemonized by QEMU itself (its daemon forces umask 027), never a second display or default devices.
     expect(argv).not.toContain("-daemonize");
@@ -70,14 +76,24 @@ describe("the QEMU command line", () => {
     const disk = buildQemuArgv(input({ kernel: undefined, seedPath: files.path("seed") }));
     expect(disk).not.toContain("-kernel");
     expect(disk).not.toContain("-append");
-    expect(values(disk, "-drive")).toContain("file=/store/machines/vm1/vm/seed.iso,if=none,id=seed,format=raw,readonly=on");
+    expect(values(disk, "-drive")).toContain(
+      "file=/store/machines/vm1/vm/seed.iso,if=none,id=seed,format=raw,readonly=on",
+    );
   });
 
   it("shares directories over 9p with their tags, read-only when asked", () => {
     const argv = buildQemuArgv(
       input({
         sharedDirs: [
-          { source: "/home/me/src", target: "/src", tag: "dp0", type: "9p", readOnly: false, username: "", password: "" },
+          {
+            source: "/home/me/src",
+            target: "/src",
+            tag: "dp0",
+            type: "9p",
+            readOnly: false,
+            username: "",
+            password: "",
+          },
           { source: "/data", target: "/data", tag: "dp1", type: "9p", readOnly: true, username: "", password: "" },
         ],
       }),
@@ -92,7 +108,9 @@ describe("the QEMU command line", () => {
     expect(optValue("/a,b,,c")).toBe("/a,,b,,,,c");
     const odd = new MachineFiles("/store/x,server=off,path=/tmp/evil");
     const argv = buildQemuArgv(input({ files: odd }));
-    expect(values(argv, "-chardev")[1]).toBe("socket,id=qmp0,path=/store/x,,server=off,,path=/tmp/evil/vm/qmp.sock,server=on,wait=off");
+    expect(values(argv, "-chardev")[1]).toBe(
+      "socket,id=qmp0,path=/store/x,,server=off,,path=/tmp/evil/vm/qmp.sock,server=on,wait=off",
+    );
   });
 
   it("appends the base64 of the whole public key line and the host name to the kernel command line", () => {

@@ -16,7 +16,7 @@ beforeEach(async () => {
   server = new FakeQmpServer(join(dir, "qmp.sock"), {
     "query-status": () => ({ return: { status: "running", running: true } }),
     "echo-args": (args) => ({ return: args ?? null }),
-    "system_powerdown": () => ({ return: {} }),
+    system_powerdown: () => ({ return: {} }),
   });
   await server.listen();
 });

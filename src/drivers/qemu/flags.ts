@@ -94,6 +94,13 @@ const EXPECTED_CASE: Record<number, Kind["$case"]> = {
   [FlagType.FLAG_TYPE_STRING_LIST]: "stringListValue",
 };
 
+const TYPE_NAME: Record<number, string> = {
+  [FlagType.FLAG_TYPE_INT]: "an int",
+  [FlagType.FLAG_TYPE_BOOL]: "a bool",
+  [FlagType.FLAG_TYPE_STRING]: "a string",
+  [FlagType.FLAG_TYPE_STRING_LIST]: "a string list",
+};
+
 /** The config with the flag values applied, validated as a whole. */
 export function applyFlags(config: QemuConfig, values: Record<string, FlagValue>): QemuConfig {
   const next: Record<string, unknown> = { ...config };
@@ -107,7 +114,7 @@ export function applyFlags(config: QemuConfig, values: Record<string, FlagValue>
     const expected = EXPECTED_CASE[found.flag.type];
     if (!kind || kind.$case !== expected)
       throw invalidArgument(
-        `flag "${name}" takes a ${expected!.replace("Value", "").replace("stringList", "string list")}, got ${kind ? kind.$case.replace("Value", "") : "no value"}`,
+        `flag "${name}" takes ${TYPE_NAME[found.flag.type]}, got ${kind ? kind.$case.replace("Value", "") : "no value"}`,
       );
     found.apply(next, kind, name);
   }

@@ -1,5 +1,7 @@
 // Waiting for a process that is not our child to be gone: its /proc entry
-// vanishes, or it is a zombie (dead, waiting for its parent to reap it).
+// vanishes, or it is a zombie (dead, waiting for its parent to reap it) whose
+// other threads have exited too. QEMU is multi-threaded: its main thread can
+// be a zombie while vCPU threads still hold its files, locks and sockets.
 import { promises as fs } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -8,7 +10,9 @@ export async function processGone(pid: number): Promise<boolean> {
     const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
     // The state follows the parenthesised command name, which may itself hold spaces or parentheses.
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state === "Z" || state === "X";
+    if (state !== "Z" && state !== "X") return false;
+    const threads = await fs.readdir(`/proc/${pid}/task`).catch(() => []);
+    return threads.length <= 1;
   } catch {
     return true;
   }
