@@ -25,7 +25,7 @@ import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS, withDefaults, type Driver } from "./driver.js";
+import { withDefaults, type Driver } from "./driver.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
@@ -115,7 +115,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       adaptService(DriverServiceService, withDefaults(options.driver, options), {
         log,
         implementer,
-        gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+        gate: new MutationQueue(),
       }),
     );
     const stop = (why: string) => lifecycle.requestStop(why);
