@@ -16,7 +16,8 @@ import { processGone, waitGone } from "../../src/drivers/qemu/process-exit.js";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { connectAsOtherUser } from "../security/other-user.js";
-import { killTestVms, testGuest } from "./test-guest.js";
+import { requireVmTools, testGuest } from "../guest/test-guest.js";
+import { killTestVms } from "./vm-cleanup.js";
 
 const VM_TEST_MS = 300_000;
 
@@ -24,9 +25,10 @@ let guest: string;
 let sandbox: Sandbox | undefined;
 const plugins: PluginHandle[] = [];
 
-beforeAll(async () => {
-  guest = await testGuest();
-}, 300_000);
+beforeAll(() => {
+  requireVmTools();
+  guest = testGuest().dir;
+}, 600_000);
 
 afterEach(async () => {
   for (const p of plugins.splice(0)) await p.close().catch(() => undefined);
@@ -170,6 +172,11 @@ describe("qemu machines", () => {
       expect((await b.readConfig("vm1")).config.sshPort).toBe(port);
       expect((await expectOk(b, ["ip", "vm1"])).stdout.trim()).toBe("127.0.0.1");
       expect(await sshRun(port, key, "uname -n; uname -s")).toBe("vm1\nLinux\n");
+      // driverplug ssh: the command's output and its exit code, with the host key kept per machine.
+      const uname = await expectOk(b, ["ssh", "vm1", "--", "uname", "-a"]);
+      expect(uname.stdout).toMatch(/^Linux vm1 \S+-cloud-amd64 /);
+      const failing = await b.run(["ssh", "vm1", "--", "exit", "7"]);
+      expect(failing.code).toBe(7);
 
       // Everything is private: the directory 0700, each socket 0600, the key 0600; another uid cannot reach QMP.
       const dir = vmDir("vm1");
