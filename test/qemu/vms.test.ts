@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import { State } from "../../generated/driverplug/driver/v1/driver.js";
+import { judgeKvm, readHostFacts } from "../../src/drivers/qemu/accelerator.js";
 import { sshAnswers } from "../../src/drivers/qemu/boot-watch.js";
 import { pidfileStatus } from "../../src/drivers/qemu/pidfile-lock.js";
 import { processGone, waitGone } from "../../src/drivers/qemu/process-exit.js";
@@ -192,6 +193,16 @@ describe("qemu machines", () => {
       }
       expect((await connectAsOtherUser(join(dir, "qmp.sock"))).result).toBe("EACCES");
 
+      // Restart: a new QEMU, running again, reachable on the same port.
+      const firstPid = await qemuPid("vm1");
+      const restart = await expectOk(b, ["restart", "vm1"]);
+      expect(restart.stdout).toContain("state: Running");
+      const secondPid = await qemuPid("vm1");
+      expect(secondPid).toBeDefined();
+      expect(secondPid).not.toBe(firstPid);
+      expect(await processGone(firstPid!)).toBe(true);
+      expect(await sshAnswers(port)).toBe(true);
+
       const rm = await b.run(["rm", "vm1"]);
       expect(rm.code).not.toBe(0);
       expect(rm.stderr).toMatch(/FAILED_PRECONDITION|running; stop or kill it before removing it/);
@@ -226,10 +237,14 @@ describe("qemu machines", () => {
       const p2 = await loaded(config);
       expect(await state(p2)).toBe(State.STATE_RUNNING);
 
-      // SIGKILL from outside: QEMU leaves its pidfile and sockets behind.
+      // SIGKILL from outside leaves QEMU's pidfile and sockets behind; a watcher sees the end (QEMU's monitor
+      // connection ends), and reading the state cleans them.
+      const watcher = p2.client.watchState({})[Symbol.asyncIterator]();
+      expect((await watcher.next()).value?.state).toBe(State.STATE_RUNNING);
       process.kill(pid!, "SIGKILL");
+      expect((await watcher.next()).value?.state).toBe(State.STATE_STOPPED);
+      await watcher.return?.(undefined);
       expect(await waitGone(pid!, 30_000)).toBe(true);
-      expect(await runtimeFiles("vm2")).toContain("qemu.pid");
       expect(await state(p2)).toBe(State.STATE_STOPPED);
       expect(await runtimeFiles("vm2")).toEqual([]);
 
@@ -337,6 +352,37 @@ describe("qemu machines", () => {
     } finally {
       bystander.kill("SIGKILL");
     }
+  });
+
+  it("refuse what cannot work before making anything: a store path too long for the sockets, kvm where KVM would hang, no bundle", async () => {
+    await box();
+    const p = await plugin();
+    const long = join(sandbox!.store, "machines", "m".repeat(80));
+    const tooLong = await p.client.setConfig(json(machineConfig("vm6", { storePath: long }))).catch((e: unknown) => e);
+    expect((tooLong as ClientError).code).toBe(status.INVALID_ARGUMENT);
+    expect((tooLong as ClientError).details).toMatch(
+      /"storePath".*over the 107-byte limit of Unix socket addresses; use a store path of at most 89 bytes/,
+    );
+
+    await fs.mkdir(join(sandbox!.store, "machines", "vm6"), { mode: 0o700 });
+    await p.client.setConfig(json(machineConfig("vm6", { bundlePath: "" })));
+    const noBundle = await p.client.preCreateCheck({}).catch((e: unknown) => e);
+    expect((noBundle as ClientError).code).toBe(status.FAILED_PRECONDITION);
+    expect((noBundle as ClientError).details).toMatch(/no bundle given: pass --bundle/);
+
+    // What --accel kvm gets depends on this host's KVM, judged by the same probe the driver uses.
+    const kvm = judgeKvm(await readHostFacts());
+    await p.client.setConfig(json(machineConfig("vm6", { accelerator: "kvm" })));
+    const check = p.client.preCreateCheck({});
+    if (kvm.usable) await check;
+    else {
+      const err = (await check.catch((e: unknown) => e)) as ClientError;
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(err.details).toBe(`accelerator kvm was asked for but cannot work here: ${kvm.reason}`);
+    }
+    await p.client.setConfig(json(machineConfig("vm6")));
+    await p.client.preCreateCheck({});
+    expect(await fs.readdir(join(sandbox!.store, "machines", "vm6"))).toEqual([]);
   });
 
   it(
