@@ -7,6 +7,7 @@ import { EXIT_USAGE, ExitWith } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
+import { printableLines } from "../host/printable-text.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { optionalCall, unimplemented } from "./optional-call.js";
@@ -84,7 +85,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     }
     if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(`driverplug: ${failure.message}\n`);
+    io.stderr.write(`driverplug: ${printableLines(failure.message)}\n`);
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
