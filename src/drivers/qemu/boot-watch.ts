@@ -6,8 +6,7 @@
 import { promises as fs } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Progress } from "../../../generated/driverplug/driver/v1/driver.js";
-import { deadlineExceeded, failedPrecondition } from "../../plugin/driver-error.js";
+import { type Progress, deadlineExceeded, failedPrecondition } from "../../plugin/index.js";
 import type { Readiness } from "./bundle.js";
 
 export const READY_LINE = "driverplug-ready";

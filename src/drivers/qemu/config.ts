@@ -3,8 +3,7 @@
 // too long for the machine's socket paths is refused here, at SetConfig, not
 // when QEMU later fails to bind.
 import { isAbsolute } from "node:path";
-import type { SharedDir } from "../../../generated/driverplug/driver/v1/driver.js";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { type SharedDir, invalidArgument } from "../../plugin/index.js";
 import type { AcceleratorChoice } from "./accelerator.js";
 import { socketPathProblem } from "./machine-files.js";
 

@@ -2,13 +2,7 @@
 // and how their values land in the config. An unknown flag or a value of the
 // wrong type is INVALID_ARGUMENT naming the flag; ranges are the config's.
 import { resolve } from "node:path";
-import {
-  FlagType,
-  type CreateFlag,
-  type FlagValue,
-  type SharedDir,
-} from "../../../generated/driverplug/driver/v1/driver.js";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { FlagType, type CreateFlag, type FlagValue, type SharedDir, invalidArgument } from "../../plugin/index.js";
 import { CONFIG_DEFAULTS, validateConfig, type QemuConfig } from "./config.js";
 
 type Kind = NonNullable<FlagValue["kind"]>;

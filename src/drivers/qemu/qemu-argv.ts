@@ -2,7 +2,7 @@
 // (a pure function, unit-tested). Every socket and file lives in the machine's
 // directory; values inside QEMU's comma-separated options have their commas
 // doubled, QEMU's own escape, so a path can never inject an option.
-import type { SharedDir } from "../../../generated/driverplug/driver/v1/driver.js";
+import type { SharedDir } from "../../plugin/index.js";
 import type { Accelerator } from "./accelerator.js";
 import type { MachineFiles } from "./machine-files.js";
 

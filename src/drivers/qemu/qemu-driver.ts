@@ -4,18 +4,19 @@
 // system (pidfile lock, QMP), so a later plugin sees the truth after a crash of
 // the plugin, of QEMU or of the host.
 import { promises as fs } from "node:fs";
-import { State, type Progress } from "../../../generated/driverplug/driver/v1/driver.js";
 import {
+  State,
+  type Progress,
   alreadyExists,
   DriverError,
   failedPrecondition,
   internal,
   invalidArgument,
   notFound,
-} from "../../plugin/driver-error.js";
-import type { Driver } from "../../plugin/driver.js";
-import type { CallContext } from "../../plugin/handler-types.js";
-import type { Logger } from "../../plugin/logger.js";
+  type Driver,
+  type CallContext,
+  type Logger,
+} from "../../plugin/index.js";
 import { SocketDirError } from "../../socket/private-dir.js";
 import { SocketFileError } from "../../socket/socket-file.js";
 import { AcceleratorError, chooseAccelerator } from "./accelerator.js";

@@ -4,7 +4,7 @@
 // connection closing when QEMU exits; a slow poll catches what nobody here
 // saw, such as a VM started by another process.
 import { EventEmitter, once } from "node:events";
-import { State } from "../../../generated/driverplug/driver/v1/driver.js";
+import { State } from "../../plugin/index.js";
 import { QmpClient } from "./qmp-client.js";
 
 const POLL_MS = 2_000;

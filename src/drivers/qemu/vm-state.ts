@@ -6,7 +6,7 @@
 // unchanged, its socket refusing connections).
 import { promises as fs } from "node:fs";
 import { connect } from "node:net";
-import { State } from "../../../generated/driverplug/driver/v1/driver.js";
+import { State } from "../../plugin/index.js";
 import { SOCKETS, type MachineFiles } from "./machine-files.js";
 import { pidfileStatus } from "./pidfile-lock.js";
 import { qmpOnce, QmpError } from "./qmp-client.js";
