@@ -35,6 +35,8 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   close: CloseOptions;
   /** Ends the launching side's hold on the process (stdin pipe, listeners). */
   release?: () => Promise<void>;
+  /** Removes the private dir on close; default: all of it (a dir this host made). */
+  removeDir?: () => Promise<void>;
   /** Resolves when the process is gone, for launched plugins. */
   died?: Promise<unknown>;
   /**
@@ -154,7 +156,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     this.onDeath();
     this.channel.close();
     await this.parts.release?.();
-    await removePrivateDir(this.record.privateDir);
+    await (this.parts.removeDir ?? (() => removePrivateDir(this.record.privateDir)))();
     this.unguard();
   }
 
