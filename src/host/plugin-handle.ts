@@ -35,6 +35,8 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   close: CloseOptions;
   /** Ends the launching side's hold on the process (stdin pipe, listeners). */
   release?: () => Promise<void>;
+  /** Lets go of the pinned socket (pinned-socket.ts) once the channel is closed. */
+  unpin?: () => void;
   /** Removes the private dir on close; default: all of it (a dir this host made). */
   removeDir?: () => Promise<void>;
   /** Resolves when the process is gone, for launched plugins. */
@@ -100,6 +102,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     if (this.closing) return;
     this.closing = Promise.resolve();
     this.channel.close();
+    this.parts.unpin?.();
     this.unguard();
   }
 
@@ -155,6 +158,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     }
     this.onDeath();
     this.channel.close();
+    this.parts.unpin?.();
     await this.parts.release?.();
     await (this.parts.removeDir ?? (() => removePrivateDir(this.record.privateDir)))();
     this.unguard();

@@ -8,7 +8,7 @@ import { DriverServiceService } from "../../generated/driverplug/driver/v1/drive
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { negotiateVersion, PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { checkPrivateDir } from "../socket/private-dir.js";
-import { unixAddress } from "../socket/socket-path.js";
+import { pinSocket } from "./pinned-socket.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName } from "./find-plugin.js";
 import { LaunchError } from "./launch-error.js";
@@ -71,7 +71,9 @@ export async function reattach<S extends ServiceDefinitionShape>(
     );
   }
   const startTime = holds === true ? processStartTime(r.pid) : undefined;
-  const channel = new Client(unixAddress(socketPath), credentials.createInsecure(), transportChannelOptions(options));
+  // Every connection goes to the socket just checked, even if the path is swapped later.
+  const pin = pinSocket(socketPath);
+  const channel = new Client(pin.address, credentials.createInsecure(), transportChannelOptions(options));
   // Start connecting now (the socket is listening), so the first call need not wait for it.
   channel.getChannel().getConnectivityState(true);
   return new PluginHandle({
@@ -84,6 +86,7 @@ export async function reattach<S extends ServiceDefinitionShape>(
     close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
     // Only what driverplug made: never a forged record's directory and its files.
     removeDir: () => removeReattachedDir(r.privateDir, r.gid),
+    unpin: () => pin.release(),
     guard: false,
   });
 }
