@@ -127,11 +127,29 @@ class CallGuard implements Watched {
   }
 }
 
+/** A method's default deadline, and the request metadata of a call that keeps it and brings no metadata. */
+interface MethodDefaults {
+  timeoutMs: number | undefined;
+  /**
+   * Shared by those calls: grpc-js copies a call's metadata before it adds
+   * to it, and the grpc-timeout of a default deadline is the same every time.
+   */
+  metadata: Metadata;
+}
+
+function methodDefaults(timeoutMs: number | undefined): MethodDefaults {
+  const deadline = deadlineFor({}, timeoutMs, 0);
+  const metadata = new Metadata();
+  if (deadline !== undefined) metadata.set("grpc-timeout", grpcTimeout(deadline));
+  return { timeoutMs, metadata };
+}
+
 /**
  * The request metadata: the caller's (copied, never changed) or a fresh one,
  * with the deadline as grpc-timeout so the plugin, in any language, sees it.
  */
-function requestMetadata(options: CallOptions, deadlineAt: number, now: number): Metadata {
+function requestMetadata(options: CallOptions, defaults: MethodDefaults, deadlineAt: number, now: number): Metadata {
+  if (!options.metadata && !options.deadline && options.timeoutMs === undefined) return defaults.metadata;
   if (deadlineAt === Infinity) return options.metadata ?? new Metadata();
   const metadata = options.metadata ? options.metadata.clone() : new Metadata();
   metadata.set("grpc-timeout", grpcTimeout(deadlineAt - now));
@@ -150,13 +168,13 @@ function callUnary(
   method: MethodDefinitionShape,
   request: unknown,
   options: CallOptions,
-  defaultMs: number | undefined,
+  defaults: MethodDefaults,
 ): Promise<unknown> {
   const { path } = method;
   if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
-    const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
+    const deadlineAt = deadlineFor(options, defaults.timeoutMs, startedAt) ?? Infinity;
     let guard: CallGuard | undefined;
     let call: ClientUnaryCall;
     try {
@@ -167,7 +185,7 @@ function callUnary(
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        requestMetadata(options, deadlineAt, startedAt),
+        requestMetadata(options, defaults, deadlineAt, startedAt),
         NO_CALL_OPTIONS,
         (err, response) => {
           // grpc-js always answers asynchronously, so the guard exists by now.
@@ -197,12 +215,12 @@ async function* callStream(
   method: MethodDefinitionShape,
   request: unknown,
   options: CallOptions,
-  defaultMs: number | undefined,
+  defaults: MethodDefaults,
 ): AsyncGenerator<unknown> {
   const { path } = method;
   if (options.signal?.aborted) throw abortError(path, options.signal);
   const startedAt = Date.now();
-  const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
+  const deadlineAt = deadlineFor(options, defaults.timeoutMs, startedAt) ?? Infinity;
   let call: ClientReadableStream<unknown>;
   try {
     call = parts.client.makeServerStreamRequest(
@@ -210,7 +228,7 @@ async function* callStream(
       method.requestSerialize,
       method.responseDeserialize,
       request,
-      requestMetadata(options, deadlineAt, startedAt),
+      requestMetadata(options, defaults, deadlineAt, startedAt),
       NO_CALL_OPTIONS,
     );
   } catch (err) {
@@ -264,10 +282,10 @@ export function createTypedClient<S extends ServiceDefinitionShape>(
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream) continue;
-    const defaultMs = options.defaults?.timeoutMs(name, method);
+    const defaults = methodDefaults(options.defaults?.timeoutMs(name, method));
     out[name] = method.responseStream
-      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaultMs)
-      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaultMs);
+      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaults)
+      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaults);
   }
   return Object.freeze(out) as TypedClient<S>;
 }
