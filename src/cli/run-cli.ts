@@ -8,6 +8,7 @@ import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
 import { installInterrupt } from "./interrupt.js";
+import { optionalCall, unimplemented } from "./optional-call.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
@@ -60,7 +61,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (driver !== undefined) {
       const handle = await ctx.launchDriver(driver);
       prepared = { handle, flags: [] };
-      prepared.flags = (await handle.client.getCreateFlags({}, { signal: interrupt.signal })).flags;
+      // A plugin without GetCreateFlags (UNIMPLEMENTED) has no flags.
+      const listed = await optionalCall(handle.client.getCreateFlags({}, { signal: interrupt.signal }));
+      prepared.flags = listed === unimplemented ? [] : listed.flags;
     }
     const program = buildProgram(() => ctx, prepared, {
       writeOut: (s) => void io.stdout.write(s),

@@ -13,7 +13,7 @@ import type { DriverHandle } from "../driver-launcher.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
 import { decodeConfig, encodeConfig } from "../machine-session.js";
-import { optionalCall } from "../optional-call.js";
+import { optionalCall, unimplemented } from "../optional-call.js";
 import { progressView } from "../progress-view.js";
 
 /** The driver named on the command line, launched before parsing so its flags can be parsed. */
@@ -77,7 +77,16 @@ async function createMachine(
     try {
       const client = driver.client;
       await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, { signal });
-      await client.setConfigFromFlags({ values }, { signal });
+      // A plugin without SetConfigFromFlags (UNIMPLEMENTED) is fine as long as no flag was given.
+      const applied = await optionalCall(client.setConfigFromFlags({ values }, { signal }));
+      const given = Object.keys(values).sort();
+      if (applied === unimplemented && given.length > 0) {
+        throw new CliError(
+          `driver ${JSON.stringify(driver.driver)} cannot apply create flags (it has no SetConfigFromFlags): ` +
+            `drop ${given.map((n) => `--${n}`).join(", ")}`,
+          EXIT_USAGE,
+        );
+      }
       // PreCreateCheck is optional: a driver without it has nothing to check.
       await optionalCall(client.preCreateCheck({}, { signal }));
       io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);
