@@ -142,7 +142,9 @@ describe("plugin exit paths", () => {
   it("an uncaught exception exits 1, logs the stack and removes the socket", async () => {
     const plugin = await launch({}, { command: join(FIXTURES, "misbehaving-driver.mjs") });
     const driver = plugin.driver();
-    await unary((cb) => driver.getUrl({}, cb));
+    // The fixture answers, then throws outside the call: the crash may close
+    // the connection before the answer gets out, so either outcome is fine.
+    await unary((cb) => driver.getUrl({}, cb)).catch(() => undefined);
     expect((await plugin.exited).code).toBe(1);
     expect(existsSync(plugin.socketPath)).toBe(false);
     const log = plugin.stderr.join("\n");
