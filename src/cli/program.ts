@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import type { CliContext } from "./cli-context.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { configCommand } from "./commands/config.js";
+import { conformanceCommand } from "./commands/conformance.js";
 import { createCommand, type PreparedDriver } from "./commands/create.js";
 import { driversCommand, inspectCommand } from "./commands/drivers.js";
 import { lifecycleCommands } from "./commands/lifecycle.js";
@@ -49,6 +50,7 @@ export function buildProgram(
   program.addCommand(driversCommand(ctx));
   program.addCommand(bundleCommand(ctx));
   program.addCommand(newDriverCommand(ctx));
+  program.addCommand(conformanceCommand(ctx));
   configureTree(program, output);
   return program;
 }
