@@ -9,9 +9,13 @@ import { describe, expect, it } from "vitest";
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const FOLDERS = ["src", "test", "bench", "scripts", "examples", "proto"];
 // Spelled in pieces so this file does not match itself.
-const OUTSIDE = [["DESIGN", ".md"], ["CONTEXT", ".md"], ["STYLE", ".md"], ["/work/", "shared"], ["../", "shared/"]].map(
-  (parts) => parts.join(""),
-);
+const OUTSIDE = [
+  ["DESIGN", ".md"],
+  ["CONTEXT", ".md"],
+  ["STYLE", ".md"],
+  ["/work/", "shared"],
+  ["../", "shared/"],
+].map((parts) => parts.join(""));
 
 async function files(dir: string): Promise<string[]> {
   const out: string[] = [];
