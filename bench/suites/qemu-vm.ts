@@ -5,6 +5,7 @@
 // driver launched (read from /proc), with its own directory and port.
 import { execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -69,26 +70,36 @@ async function waitForExit(pid: number, what: string): Promise<void> {
   }
 }
 
-/** Resolves with the first line the guest writes on the readiness socket. */
-function readinessLine(path: string): Promise<string> {
+/** One attempt: the first line the guest writes on the readiness socket. */
+function readLine(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(path);
     let text = "";
-    const timer = setTimeout(() => socket.destroy(new Error(`no readiness line on ${path}`)), BOOT_TIMEOUT_MS);
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       text += chunk;
       if (text.includes("\n")) {
-        clearTimeout(timer);
         socket.destroy();
         resolve(text.slice(0, text.indexOf("\n")));
       }
     });
-    socket.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
+    socket.on("error", reject);
+    socket.on("close", () => reject(new Error(`${path} closed after ${JSON.stringify(text)}`)));
   });
+}
+
+/** The readiness line, once qemu has made the socket (it does so while it sets up). */
+async function readinessLine(path: string): Promise<string> {
+  const deadline = Date.now() + BOOT_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await readLine(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Resolves once an SSH server answers on 127.0.0.1:port with its banner. */
@@ -162,6 +173,7 @@ function optionValue(option: string, key: string): string | undefined {
 /** The same qemu, by hand: the driver's argv with another directory and port. */
 class HandVm {
   private pid = 0;
+  private exited: Promise<unknown> | undefined;
   constructor(
     private readonly argv: string[],
     private readonly dir: string,
@@ -181,9 +193,16 @@ class HandVm {
     return optionValue(chardev, "path")!;
   }
 
+  /** The first QMP monitor: -qmp unix:PATH, or -mon chardev=ID,mode=control on a socket chardev. */
   get qmpSocket(): string {
-    const qmp = this.after("-qmp", () => true);
-    return qmp.replace(/^unix:/, "").split(",")[0]!;
+    const qmp = this.argv.indexOf("-qmp");
+    if (qmp >= 0) return this.argv[qmp + 1]!.replace(/^unix:/, "").split(",")[0]!;
+    const mon = this.after("-mon", (v) => optionValue(v, "mode") === "control");
+    const id = optionValue(mon, "chardev");
+    return optionValue(
+      this.after("-chardev", (v) => optionValue(v, "id") === id),
+      "path",
+    )!;
   }
 
   async start(): Promise<number> {
@@ -198,9 +217,11 @@ class HandVm {
         ).trim(),
       );
     } else {
+      // As the driver runs it: detached, not waited on by a shell.
       const child = spawn(exe!, args, { detached: true, stdio: "ignore" });
       child.unref();
       this.pid = child.pid!;
+      this.exited = once(child, "exit");
     }
     const line = await readinessLine(this.readySocket);
     if (line !== "driverplug-ready") throw new Error(`unexpected readiness line ${JSON.stringify(line)}`);
@@ -211,7 +232,9 @@ class HandVm {
   async stop(): Promise<number> {
     const t0 = performance.now();
     await qmpPowerdown(this.qmpSocket);
-    await waitForExit(this.pid, "hand-run qemu after system_powerdown");
+    // A child of ours is a zombie (kill(pid, 0) succeeds) until it is reaped: wait for its exit event.
+    if (this.exited) await this.exited;
+    else await waitForExit(this.pid, "hand-run qemu after system_powerdown");
     return performance.now() - t0;
   }
 
@@ -301,7 +324,7 @@ export async function runQemuVm(
         "ms",
         name === "driverplug"
           ? "Start RPC (launch, boot, readiness, SSH answering) on the qemu driver, TCG"
-          : "the driver's qemu argv by hand: -daemonize to the readiness line and the SSH banner",
+          : "the driver's qemu argv run by hand (detached, or -daemonize if the driver uses it): spawn to the readiness line and the SSH banner",
       );
       results.add(
         `qemu_stop_ms.${name}`,
