@@ -2,6 +2,7 @@
 // current step is redrawn in place; elsewhere (pipes, logs, tests) each event
 // is one line, so nothing is lost.
 import type { Progress } from "../../generated/driverplug/driver/v1/driver.js";
+import { printable } from "../host/printable-text.js";
 
 export interface ProgressView {
   show(progress: Progress): void;
@@ -10,8 +11,8 @@ export interface ProgressView {
 }
 
 export function formatProgress(p: Progress): string {
-  const step = p.step === "" ? "" : `${p.step}: `;
-  return `[${String(p.percent).padStart(3)}%] ${step}${p.message}`;
+  const step = p.step === "" ? "" : `${printable(p.step)}: `;
+  return `[${String(p.percent).padStart(3)}%] ${step}${printable(p.message)}`;
 }
 
 export function progressView(out: NodeJS.WritableStream & { isTTY?: boolean }, indent = "  "): ProgressView {

@@ -7,8 +7,10 @@ import { EXIT_USAGE, ExitWith } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
+import { printableLines } from "../host/printable-text.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
+import { optionalCall, unimplemented } from "./optional-call.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
 /** Global options that take a value, to skip when looking for the command. */
@@ -60,7 +62,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (driver !== undefined) {
       const handle = await ctx.launchDriver(driver);
       prepared = { handle, flags: [] };
-      prepared.flags = (await handle.client.getCreateFlags({}, { signal: interrupt.signal })).flags;
+      // GetCreateFlags is optional: a driver without it takes no flags.
+      const answer = await optionalCall(handle.client.getCreateFlags({}, { signal: interrupt.signal }));
+      prepared.flags = answer === unimplemented ? [] : answer.flags;
     }
     const program = buildProgram(() => ctx, prepared, {
       writeOut: (s) => void io.stdout.write(s),
@@ -81,7 +85,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     }
     if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(`driverplug: ${failure.message}\n`);
+    io.stderr.write(`driverplug: ${printableLines(failure.message)}\n`);
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {

@@ -1,6 +1,7 @@
 // How runCli finds the driver of a create before parsing, and how failures
 // become the one line a user reads.
-import { Metadata, status } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
+import { Code } from "../../src/protocol/status.js";
 import { describe, expect, it } from "vitest";
 import { ClientError } from "../../src/host/client-error.js";
 import { LaunchError } from "../../src/host/launch-error.js";
@@ -26,7 +27,7 @@ describe("describeFailure", () => {
   it("shows a driver's status as the method, the code name and the driver's own message", () => {
     const err = new ClientError(
       "/driverplug.driver.v1.DriverService/SetConfigFromFlags",
-      status.INVALID_ARGUMENT,
+      Code.INVALID_ARGUMENT,
       'flag "cpus": too many',
       new Metadata(),
     );
@@ -36,7 +37,7 @@ describe("describeFailure", () => {
     });
   });
   it("adds a hint where the code implies one", () => {
-    const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", status.UNIMPLEMENTED, "no URL");
+    const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", Code.UNIMPLEMENTED, "no URL");
     expect(describeFailure(err, false).message).toBe(
       "GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)",
     );

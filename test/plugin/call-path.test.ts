@@ -10,12 +10,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DriverServiceClient, DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS } from "../../src/plugin/driver.js";
 import { DriverError } from "../../src/plugin/driver-error.js";
 import type { CallContext, ServiceHandlers } from "../../src/plugin/handler-types.js";
 import type { Logger } from "../../src/plugin/logger.js";
 import { MutationQueue } from "../../src/plugin/mutation-queue.js";
-import { adaptService } from "../../src/plugin/service-adapter.js";
+import { addAdaptedService } from "../../src/plugin/service-adapter.js";
 import { removeDir, shortTempDir, unary } from "./spawn-plugin.js";
 
 interface Logged {
@@ -45,14 +44,11 @@ type Handlers = Partial<ServiceHandlers<typeof DriverServiceService>>;
 
 async function serveDriver(driver: Handlers): Promise<void> {
   server = new Server();
-  server.addService(
-    DriverServiceService,
-    adaptService(DriverServiceService, driver, {
-      log: recordingLogger(logged),
-      implementer: "test",
-      gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
-    }),
-  );
+  addAdaptedService(server, DriverServiceService, driver, {
+    log: recordingLogger(logged),
+    implementer: "test",
+    gate: new MutationQueue(),
+  });
   const address = `unix:${join(dir, "s.sock")}`;
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
