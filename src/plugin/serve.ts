@@ -39,7 +39,7 @@ import { raiseReceiveWindow } from "./server-receive-window.js";
 import { responseTypesOf } from "./response-encoding.js";
 import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
-import { StdioCapture } from "./stdio-capture.js";
+import { processStdio } from "./stdio-capture.js";
 import { stdioHandlers } from "./stdio-service.js";
 import { chooseVersion } from "./version-choice.js";
 
@@ -104,13 +104,16 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
   const env = options.env ?? process.env;
   const problem = cookieProblem(options.cookie ?? DEFAULT_COOKIE, env, options.name);
   if (problem) {
+    processStdio.uninstall();
     writeRawStderr(problem);
     process.exit(1);
   }
   const log = options.logger ?? createLogger(options.name);
-  // Before anything else runs: nothing may reach stdout ahead of the handshake.
-  const capture = new StdioCapture(log.child("stdio"));
+  // Nothing may reach stdout ahead of the handshake: capture runs since driverplug/plugin
+  // was imported (in a launched plugin), or from here on; what it kept is logged now.
+  const capture = processStdio;
   capture.install();
+  capture.attach(log.child("stdio"));
   const lifecycle = new PluginLifecycle(log, options.shutdownGraceMs);
   lifecycle.install();
   try {
