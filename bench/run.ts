@@ -26,6 +26,7 @@ import { connectFloor } from "./floor-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
 import { medianRatio } from "./stats.js";
+import { runConformanceKit } from "./suites/conformance.js";
 import { runGoHost } from "./suites/go-host.js";
 import { idleRssMib, runScale } from "./suites/scale.js";
 import { runStartup } from "./suites/startup.js";
@@ -122,17 +123,25 @@ async function unaryAndInflight(s: Sections): Promise<void> {
   const plugin = res.add(connectBare(`unix:${driverplug.address}`), (c) => c.close());
   const hostOnBare = res.add(typedClientOn(bareUnix.address), (c) => c.close());
   const bareDeadline = res.add(connectBare(bareUnix.address, {}, QUERY_TIMEOUT_MS), (c) => c.close());
-  await runUnary(
+  const breakdown = await runUnary(
     [
       { name: "driverplug", call: driverplug.getState },
       { name: "bare", call: bare.getState },
       { name: "host_client_on_bare_server", call: hostOnBare.getState },
       { name: "bare_client_on_plugin", call: plugin.getState },
       { name: "bare_with_deadline", call: bareDeadline.getState },
+      { name: "driverplug_without_deadline", call: driverplug.getStateWithoutDeadline },
     ],
     { ...config.unary, rounds: Math.max(3, config.unary.rounds >> 1) },
     results,
     "breakdown",
+  );
+  const b = (name: string) => breakdown.get(name)!.map((r) => r.p50Us);
+  results.add(
+    "ratio.deadline_on_wire_p50",
+    medianRatio(b("driverplug"), b("driverplug_without_deadline")),
+    "x",
+    "driverplug p50 with its default deadline (sent as grpc-timeout) / without a deadline, paired rounds",
   );
 
   log("64 calls in flight");
@@ -293,11 +302,18 @@ async function main(): Promise<void> {
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
     ["qemu VM", qemuVm],
+    [
+      "conformance kit",
+      async (s) => {
+        log("conformance kit against the fake driver, and its one-plugin-per-check floor");
+        await runConformanceKit(s.results);
+      },
+    ],
   ];
-  // BENCH_ONLY=<part of a section name> runs only the matching sections (and
-  // then leaves bench/results.json alone: it holds a whole run).
-  const only = process.env.BENCH_ONLY ?? "";
-  for (const [name, run] of sections.filter(([n]) => only === "" || n.includes(only))) {
+  // BENCH_ONLY=<words>: only the sections whose name contains one of them (for a quick look at one figure).
+  const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
+  for (const [name, run] of sections) {
+    if (only && !only.some((word) => name.includes(word))) continue;
     // A fresh directory per section for sockets and the fake driver's store.
     const dir = mkdtempSync(join(tmpdir(), "dpb-"));
     const res = new Resources();
@@ -318,7 +334,8 @@ async function main(): Promise<void> {
   checkTargets(results, cores);
   const seconds = (performance.now() - started) / 1000;
   console.log(results.table());
-  if (only === "") {
+  // A partial run (BENCH_ONLY) leaves bench/results.json alone: it holds a whole run.
+  if (!only) {
     writeResults(results, {
       quick: config.quick,
       node: process.version,
@@ -329,7 +346,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: done in ${seconds.toFixed(0)} s; wrote bench/results.json\n`);
   } else {
     process.stderr.write(
-      `bench: done in ${seconds.toFixed(0)} s (BENCH_ONLY=${only}: bench/results.json left alone)\n`,
+      `bench: done in ${seconds.toFixed(0)} s (BENCH_ONLY=${only.join(",")}: bench/results.json left alone)\n`,
     );
   }
   if (failed) process.exitCode = 1;

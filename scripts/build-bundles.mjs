@@ -25,6 +25,8 @@ const cli = await bundlePlugin({
   entry: root("src/cli/main.ts"),
   out: root("dist/bundle/driverplug"),
   sourcemap: false,
+  // The machine lock's flock/OFD-lock addon (prebuilt .node files): loaded from node_modules.
+  external: ["fs-native-extensions"],
 });
 // `--help` runs the CLI's whole set-up (commands, options) without touching any machine.
 await writeCodeCache(cli, { command: true, args: ["--help"] });

@@ -4,11 +4,23 @@
 // definitions at start and builds the real service only when the first
 // reflection call arrives (grpc-js calls (de)serializers synchronously, so
 // the load is synchronous too).
+//
+// @grpc/reflection answers each request with a write and never waits for
+// 'drain': a client that sends requests without reading the answers would
+// grow the plugin without bound. The call is given to it with backpressure:
+// while a write is not drained, no further request is read, so HTTP/2 flow
+// control stops the client.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Server, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { join } from "node:path";
+import { findPackageRoot } from "../fs/package-root.js";
+import type {
+  Server,
+  ServerDuplexStream,
+  ServiceDefinition,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 
 const PROTO_FILES = [
   "driverplug/driver/v1/driver.proto",
@@ -47,14 +59,39 @@ export function addLazyReflection(server: Pick<Server, "addService">): void {
       },
     };
     const implementation: UntypedServiceImplementation = {
-      [METHOD]: ((call: unknown) => (get(path).handler as (call: unknown) => void)(call)) as UntypedHandleCall,
+      [METHOD]: ((call: ServerDuplexStream<unknown, unknown>) =>
+        (get(path).handler as (call: unknown) => void)(withBackpressure(call))) as UntypedHandleCall,
     };
     server.addService(definition, implementation);
   }
 }
 
+/** The call, whose write() pauses reading until the answer written is drained. */
+function withBackpressure(call: ServerDuplexStream<unknown, unknown>): ServerDuplexStream<unknown, unknown> {
+  const write = call.write.bind(call) as (chunk: unknown) => boolean;
+  let waiting = false;
+  call.write = ((chunk: unknown) => {
+    const drained = write(chunk);
+    if (!drained && !waiting) {
+      waiting = true;
+      call.pause();
+      call.once("drain", () => {
+        waiting = false;
+        call.resume();
+      });
+    }
+    return drained;
+  }) as typeof call.write;
+  return call;
+}
+
 function loadReflection(): Map<string, LoadedMethod> {
-  const root = driverplugRoot();
+  const root = findPackageRoot();
+  if (!existsSync(join(root, "proto", PROTO_FILES[0]!))) {
+    throw new Error(
+      `driverplug's proto/ directory is missing from ${root}; server reflection needs it (install the package whole)`,
+    );
+  }
   const require = createRequire(join(root, "package.json"));
   const protoLoader = require("@grpc/proto-loader") as typeof import("@grpc/proto-loader");
   const { ReflectionService } = require("@grpc/reflection") as typeof import("@grpc/reflection");
@@ -69,38 +106,4 @@ function loadReflection(): Map<string, LoadedMethod> {
     },
   });
   return methods;
-}
-
-/**
- * The folder holding driverplug's proto/ and package.json: found by walking
- * up from this module (src/, dist/src/ or a bundle in dist/bundle/), else, for
- * a driver author's bundle that lives elsewhere (scripts/bundle-plugin.mjs),
- * the driverplug package installed next to it.
- */
-function driverplugRoot(): string {
-  const here = fileURLToPath(import.meta.url);
-  const found = folderWithProtos(here) ?? folderWithProtos(installedDriverplug(here));
-  if (found === undefined) {
-    throw new Error(
-      `cannot find driverplug's proto/ directory for server reflection above ${here}, nor an installed driverplug package; install driverplug next to the plugin (it ships proto/)`,
-    );
-  }
-  return found;
-}
-
-function folderWithProtos(start: string | undefined): string | undefined {
-  if (start === undefined) return undefined;
-  for (let dir = dirname(start); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "proto", PROTO_FILES[0]!))) return dir;
-    if (dir === dirname(dir)) return undefined;
-  }
-}
-
-/** The main file of the driverplug package that `from` would import, if any. */
-function installedDriverplug(from: string): string | undefined {
-  try {
-    return createRequire(from).resolve("driverplug");
-  } catch {
-    return undefined;
-  }
 }

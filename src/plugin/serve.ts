@@ -75,6 +75,9 @@ export interface ServingPlugin {
   stop(why?: string): void;
 }
 
+/** Streams one connection may have open at once; a host needs a handful, a busy one a few hundred. */
+export const MAX_CONCURRENT_STREAMS = 1000;
+
 /** The grpc-js server with the message size limits and receive window asked for. */
 function transportServer(options: ServeOptions, log: Logger): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
@@ -88,6 +91,8 @@ function transportServer(options: ServeOptions, log: Logger): Server {
     "grpc.max_send_message_length": maxMessage,
     // Nothing serves channelz here, and its per-call bookkeeping is paid on every call.
     "grpc.enable_channelz": 0,
+    // Per connection: a client opening streams without end cannot hold the plugin's memory.
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
   });
   raiseReceiveWindow(server, window, log);
   return server;
