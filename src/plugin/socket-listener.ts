@@ -1,5 +1,5 @@
 // Puts the plugin's gRPC server on a fresh Unix socket in a checked private
-// directory (DESIGN.md, plugin protocol points 3 to 5): resolve the directory,
+// directory (docs/protocol.md, sections 5 and 6): resolve the directory,
 // check it before creating anything, reclaim stale sockets in shared base
 // directories, bind under a umask so the socket is never wider than 0600,
 // then re-check that the directory was not swapped and the socket is ours.
@@ -34,8 +34,8 @@ export interface ListenOptions {
 }
 
 export interface Listening {
+  /** The socket's absolute path, as the handshake prints it. */
   path: string;
-  dir: CheckedDir;
 }
 
 export async function listenOnPrivateSocket(server: Server, options: ListenOptions): Promise<Listening> {
@@ -78,7 +78,7 @@ export async function listenOnPrivateSocket(server: Server, options: ListenOptio
     throw err;
   }
   log.debug("plugin socket ready", { path, dir: dir.path, dirSource: choice.source });
-  return { path, dir };
+  return { path };
 }
 
 /**
