@@ -23,8 +23,8 @@ export interface SessionOptions {
   mutating: boolean;
   /** Overrides the context's signal (e.g. with a per-machine timeout). */
   signal?: AbortSignal;
-  /** Bounds the plugin's start, which a signal cannot interrupt. */
-  startTimeoutMs?: number;
+  /** Bounds the machine's turn (its plugin's start and its calls); TurnTimeout when it runs out. */
+  timeoutMs?: number;
 }
 
 export const encodeConfig = (config: unknown): Buffer => Buffer.from(JSON.stringify(config), "utf8");
@@ -65,12 +65,13 @@ export async function withMachine<T>(
     lock = await lockMachine(ctx.store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
   try {
     const record = await ctx.store.read(name);
-    return await withDriver(
-      ctx,
+    return await ctx.plugins.withMachine(
       record.driver,
-      async (driver) => {
-        await driver.client.setConfig({ configJson: encodeConfig(record.config) }, { signal });
-        const session: MachineSession = { name, record, driver, client: driver.client, signal };
+      name,
+      { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+      async (plugin, turn) => {
+        await plugin.client.setConfig({ configJson: encodeConfig(record.config) }, { signal: turn });
+        const session: MachineSession = { name, record, driver: plugin.driver, client: plugin.client, signal: turn };
         if (!options.mutating) return fn(session);
         try {
           return await fn(session);
@@ -78,8 +79,6 @@ export async function withMachine<T>(
           await saveChangedConfig(ctx, session);
         }
       },
-      signal,
-      options.startTimeoutMs,
     );
   } finally {
     await lock?.release();

@@ -9,6 +9,7 @@ import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
+import { PluginPool } from "./plugin-pool.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
 /** Global options that take a value, to skip when looking for the command. */
@@ -38,7 +39,14 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
   let commandLine = "driverplug";
+  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => {
+    const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
+    const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
+    hooks.onLaunch?.(handle);
+    return handle;
+  };
   const ctx: CliContext = {
+    plugins: new PluginPool(launchOne),
     io,
     store: new MachineStore(storeRoot(io.env)),
     signal: interrupt.signal,
@@ -48,12 +56,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     get commandLine() {
       return commandLine;
     },
-    launchDriver: async (driver, signal, startTimeoutMs) => {
-      const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
-      const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
-      hooks.onLaunch?.(handle);
-      return handle;
-    },
+    launchDriver: launchOne,
   };
   try {
     const driver = createDriverArg(argv);
@@ -84,7 +87,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
-    await prepared?.handle.close();
+    await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
     interrupt.dispose();
   }
 }

@@ -6,6 +6,8 @@ export { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 export { parseReattachRecord, type ReattachRecord } from "./reattach-record.js";
 export { LaunchError, type LaunchFailure } from "./launch-error.js";
 export { ClientError } from "./client-error.js";
+export { machineClient } from "./machine-client.js";
+export { MACHINE_METADATA_KEY } from "../protocol/machine-key.js";
 export { createTypedClient, type TypedClient, type TypedClientOptions, type CallTracker } from "./typed-client.js";
 export {
   driverCallDefaults,

@@ -25,11 +25,12 @@ import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS, withDefaults, type Driver } from "./driver.js";
+import { MUTATING_METHODS, PREEMPTING_METHODS } from "./driver.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import { MachineInstances, type DriverSource } from "./machine-instances.js";
 import { MutationQueue } from "./mutation-queue.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
@@ -44,7 +45,8 @@ export interface ServeOptions {
   /** The driver's name: `driverplug-driver-<name>`, and the socket file's prefix. */
   name: string;
   version: string;
-  driver: Driver;
+  /** The driver, or `(machine) => driver` for one instance per machine (machine-instances.ts). */
+  driver: DriverSource;
   /** Defaults to the capabilities implied by the optional methods the driver implements. */
   capabilities?: readonly Capability[];
   /** Defaults to driverplug's DRIVERPLUG_PLUGIN=machine-driver. */
@@ -110,13 +112,14 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     const server = transportServer(options, log);
     const health = new HealthState();
     const implementer = `driver "${options.name}"`;
+    const machines = new MachineInstances(
+      options.driver,
+      options,
+      () => new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+    );
     server.addService(
       DriverServiceService,
-      adaptService(DriverServiceService, withDefaults(options.driver, options), {
-        log,
-        implementer,
-        gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
-      }),
+      adaptService(DriverServiceService, machines.handlers, { log, implementer, gate: machines.gate }),
     );
     const stop = (why: string) => lifecycle.requestStop(why);
     server.addService(HealthService, adaptService(HealthService, healthHandlers(health), { log, implementer }));
