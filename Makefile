@@ -1,14 +1,22 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint format typecheck build test check bench clean
+.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest
 
 BIN := node_modules/.bin
 
-# The README's set-up command: the Debian packages the interop tests need (a
-# no-op when they are there), the npm packages from the lockfile, the build.
+# The README's set-up command: the Debian packages the interop and VM tests
+# need (a no-op when they are there), the qemu test guest, the npm packages
+# from the lockfile, the build.
 setup:
 	sh test/interop/install-deps.sh
+	sh scripts/install-qemu-deps.sh
+	$(MAKE) --no-print-directory guest
 	npm ci
 	$(MAKE) build
+
+# The qemu driver's test guest (docs/qemu.md), built from Debian packages into
+# a cache keyed by their versions; the last line printed is the bundle's path.
+guest:
+	@bash scripts/guest/build-guest.sh
 
 # Regenerate generated/ from proto/ with the pinned buf and ts-proto.
 generate:

@@ -17,3 +17,14 @@ export class CliError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Ends a command with an exit code and no message of driverplug's own: the
+ * program it ran (ssh) has already said what happened.
+ */
+export class ExitWith extends CliError {
+  override name = "ExitWith";
+  constructor(exitCode: number) {
+    super(`exited with status ${exitCode}`, exitCode);
+  }
+}

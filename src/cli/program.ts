@@ -9,6 +9,7 @@ import { lifecycleCommands } from "./commands/lifecycle.js";
 import { lsCommand, parseSeconds } from "./commands/ls.js";
 import { queryCommands } from "./commands/queries.js";
 import { rmCommand } from "./commands/rm.js";
+import { sshCommand } from "./commands/ssh.js";
 import { STORE_ENV } from "./machine-store.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
 
@@ -39,6 +40,7 @@ export function buildProgram(
   for (const cmd of lifecycleCommands(ctx)) program.addCommand(cmd);
   program.addCommand(rmCommand(ctx));
   for (const cmd of queryCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(sshCommand(ctx));
   program.addCommand(lsCommand(ctx));
   program.addCommand(configCommand(ctx));
   program.addCommand(inspectCommand(ctx));

@@ -3,7 +3,7 @@
 // are options of the command; the same plugin then does the create.
 import { CommanderError } from "commander";
 import type { CliContext, Io } from "./cli-context.js";
-import { EXIT_USAGE } from "./cli-error.js";
+import { EXIT_USAGE, ExitWith } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
@@ -82,6 +82,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       // commander has printed the help or the error already.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
+    if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
     io.stderr.write(`driverplug: ${failure.message}\n`);
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);

@@ -1,0 +1,98 @@
+// `driverplug ssh <machine> [-- command...]`: runs the system's ssh with what
+// the machine's GetSSHInfo returns, and exits with ssh's exit code. The plugin
+// is closed before ssh starts (a session may last hours and must not hold it).
+// Host keys are remembered per machine, in a known_hosts file in the machine's
+// directory under the machine's name (so a new port keeps the entry, and
+// `driverplug rm` forgets it): the first connection records the key, a later
+// different key is refused. Never a prompt: BatchMode.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { Command } from "commander";
+import type { CliContext, Io } from "../cli-context.js";
+import { CliError, ExitWith } from "../cli-error.js";
+import { checkMachineName } from "../machine-name.js";
+import { withMachine } from "../machine-session.js";
+
+export const KNOWN_HOSTS_FILE = "ssh_known_hosts";
+
+export interface SshInfo {
+  hostname: string;
+  port: number;
+  username: string;
+  keyPath: string;
+}
+
+// The plugin's answer becomes ssh's arguments, so it is untrusted input: a
+// username or hostname starting with "-" would be read as an ssh option.
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/;
+
+/** ssh's argument list for a machine; throws a CliError naming any unusable field of the driver's answer. */
+export function sshArgs(machine: string, info: SshInfo, knownHosts: string, command: readonly string[]): string[] {
+  const bad = (what: string, value: unknown) =>
+    new CliError(
+      `the driver's GetSSHInfo for machine ${JSON.stringify(machine)} has an unusable ${what} ${JSON.stringify(value)}: the driver is at fault, report it to its author`,
+    );
+  if (!HOSTNAME.test(info.hostname) || info.hostname.startsWith("-")) throw bad("hostname", info.hostname);
+  if (!Number.isInteger(info.port) || info.port < 1 || info.port > 65535) throw bad("port", info.port);
+  if (!USERNAME.test(info.username)) throw bad("username", info.username);
+  if (info.keyPath !== "" && (!isAbsolute(info.keyPath) || /[\n\r\0]/.test(info.keyPath)))
+    throw bad("key path", info.keyPath);
+  const host = info.hostname.replace(/^\[(.*)\]$/, "$1");
+  return [
+    ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
+    ...["-p", String(info.port), "-l", info.username],
+    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"],
+    ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null"],
+    ...["-o", `HostKeyAlias=driverplug-${machine}`, "-o", "LogLevel=ERROR"],
+    // "--" ends ssh's options, so the destination is never read as one.
+    "--",
+    host,
+    ...command,
+  ];
+}
+
+/** Runs ssh; resolves with its exit code (128 + n when a signal ended it). */
+function runSsh(io: Io, args: readonly string[]): Promise<number> {
+  const ownStdio = io.stdout === process.stdout && io.stderr === process.stderr;
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", args, {
+      env: io.env,
+      stdio: ownStdio ? "inherit" : ["inherit", "pipe", "pipe"],
+    });
+    if (!ownStdio) {
+      child.stdout?.pipe(io.stdout, { end: false });
+      child.stderr?.pipe(io.stderr, { end: false });
+    }
+    // Ctrl-C reaches ssh itself (same process group): driverplug waits for
+    // ssh to end and reports its exit code.
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === "ENOENT"
+          ? new CliError(`ssh is not installed (or not on PATH): install the OpenSSH client (Debian: openssh-client)`)
+          : err,
+      );
+    });
+    child.on("close", (code, signal) => {
+      resolve(code ?? 128 + (signal !== null ? constants.signals[signal] : 0));
+    });
+  });
+}
+
+export function sshCommand(ctx: () => CliContext): Command {
+  return new Command("ssh")
+    .description("open an SSH session to a running machine, or run a command in it (after --)")
+    .argument("<machine>", "the machine's name")
+    .argument("[command...]", "the command to run, after --; none opens a shell")
+    .action(async (machine: string, command: string[]) => {
+      const c = ctx();
+      const name = checkMachineName(machine);
+      const info = await withMachine(c, name, { mutating: false }, (m) =>
+        m.client.getSshInfo({}, { signal: m.signal }),
+      );
+      const args = sshArgs(name, info, join(c.store.machineDir(name), KNOWN_HOSTS_FILE), command);
+      const code = await runSsh(c.io, args);
+      if (code !== 0) throw new ExitWith(code);
+    });
+}

@@ -1,0 +1,84 @@
+// `driverplug ssh`: the ssh arguments made from a driver's GetSSHInfo (which
+// is untrusted plugin text), and the command's failure on a machine that is
+// not running. The session itself is tested against a real VM in test/qemu.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sshArgs, KNOWN_HOSTS_FILE } from "../../src/cli/commands/ssh.js";
+import { CliError } from "../../src/cli/cli-error.js";
+import { Sandbox } from "./driverplug-process.js";
+
+const info = { hostname: "127.0.0.1", port: 40022, username: "root", keyPath: "/store/machines/vm1/id_ed25519" };
+
+describe("sshArgs", () => {
+  it("uses the machine's key only, its own known_hosts under the machine's name, never prompts, and ends options before the host", () => {
+    const args = sshArgs("vm1", info, "/store/machines/vm1/ssh_known_hosts", ["uname", "-a"]);
+    expect(args).toEqual([
+      ...["-i", "/store/machines/vm1/id_ed25519", "-o", "IdentitiesOnly=yes"],
+      ...["-p", "40022", "-l", "root"],
+      ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"],
+      ...["-o", "UserKnownHostsFile=/store/machines/vm1/ssh_known_hosts", "-o", "GlobalKnownHostsFile=/dev/null"],
+      ...["-o", "HostKeyAlias=driverplug-vm1", "-o", "LogLevel=ERROR"],
+      ...["--", "127.0.0.1", "uname", "-a"],
+    ]);
+  });
+
+  it("opens a shell when there is no command, and leaves -i out when the driver names no key", () => {
+    const args = sshArgs("vm1", { ...info, keyPath: "" }, "/kh", []);
+    expect(args).not.toContain("-i");
+    expect(args.slice(-2)).toEqual(["--", "127.0.0.1"]);
+  });
+
+  it("accepts an IPv6 address, brackets or not, and a DNS name", () => {
+    expect(sshArgs("vm1", { ...info, hostname: "[::1]" }, "/kh", []).at(-1)).toBe("::1");
+    expect(sshArgs("vm1", { ...info, hostname: "fe80::1" }, "/kh", []).at(-1)).toBe("fe80::1");
+    expect(sshArgs("vm1", { ...info, hostname: "vm1.local" }, "/kh", []).at(-1)).toBe("vm1.local");
+  });
+
+  it.each([
+    ["username", { username: "-oProxyCommand=touch /tmp/pwned" }, /unusable username "-oProxyCommand/],
+    ["username", { username: "root@evil" }, /unusable username/],
+    ["username", { username: "" }, /unusable username ""/],
+    ["hostname", { hostname: "-oProxyCommand=x" }, /unusable hostname/],
+    ["hostname", { hostname: "host name" }, /unusable hostname/],
+    ["port", { port: 0 }, /unusable port 0/],
+    ["port", { port: 70000 }, /unusable port 70000/],
+    ["key path", { keyPath: "relative/key" }, /unusable key path "relative\/key"/],
+    ["key path", { keyPath: "/a\nb" }, /unusable key path/],
+  ])("refuses a driver's %s that ssh would misread (%j)", (_what, bad, message) => {
+    let thrown: unknown;
+    try {
+      sshArgs("vm1", { ...info, ...bad }, "/kh", []);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(CliError);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).toMatch(/the driver is at fault/);
+  });
+});
+
+describe("driverplug ssh on the fake driver", () => {
+  let box: Sandbox;
+  beforeEach(async () => {
+    box = await Sandbox.create();
+  });
+  afterEach(async () => {
+    await box.dispose();
+  });
+
+  it("fails with the driver's reason when the machine is not running, without running ssh", async () => {
+    expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
+    const ssh = await box.run(["ssh", "m1", "--", "true"]);
+    expect(ssh.code).toBe(1);
+    expect(ssh.stderr).toMatch(/^driverplug: GetSSHInfo failed \(FAILED_PRECONDITION\): /);
+    expect(existsSync(join(box.store, "machines", "m1", KNOWN_HOSTS_FILE))).toBe(false);
+    expect(await box.pluginDirs()).toEqual([]);
+  });
+
+  it("names a machine that does not exist", async () => {
+    const ssh = await box.run(["ssh", "nope"]);
+    expect(ssh.code).toBe(1);
+    expect(ssh.stderr).toMatch(/no machine named "nope"/);
+  });
+});
