@@ -1,6 +1,8 @@
 // `make build`'s bundle step: the fake driver's plugin executable and the
 // driverplug CLI as code-cached bundles in dist/bundle/ (bundle-plugin.mjs),
-// run by bin/driverplug-driver-fake and bin/driverplug.
+// run by bin/driverplug-driver-fake and bin/driverplug. No source maps: the
+// package ships these bundles, and their maps would point at node_modules
+// sources that are not there (and weigh several MB); the code keeps its names.
 import { fileURLToPath } from "node:url";
 import { bundlePlugin, writeCodeCache } from "./bundle-plugin.mjs";
 
@@ -9,8 +11,13 @@ const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const fake = await bundlePlugin({
   entry: root("src/drivers/fake/main.ts"),
   out: root("dist/bundle/driverplug-driver-fake"),
+  sourcemap: false,
 });
 await writeCodeCache(fake);
-const cli = await bundlePlugin({ entry: root("src/cli/main.ts"), out: root("dist/bundle/driverplug") });
+const cli = await bundlePlugin({
+  entry: root("src/cli/main.ts"),
+  out: root("dist/bundle/driverplug"),
+  sourcemap: false,
+});
 // `--help` runs the CLI's whole set-up (commands, options) without touching any machine.
 await writeCodeCache(cli, { command: true, args: ["--help"] });

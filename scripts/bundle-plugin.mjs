@@ -14,22 +14,53 @@
 // awaiting it. --cookie names the plugin's magic cookie when it is not
 // driverplug's default (the cache is made by starting the plugin). Run the
 // build as the user who runs the plugin: the runner only trusts a cache owned
-// by that user.
+// by that user. `driverplug bundle <entry> <out>` runs the same code.
+//
+// esbuild is the driver project's dev dependency, not driverplug's: it is
+// looked up from the current folder's project first, then from driverplug's,
+// and when it is in neither the error says how to install it.
 import { Client, credentials } from "@grpc/grpc-js";
-import { build } from "esbuild";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const RUNNER = fileURLToPath(new URL("./code-cache-runner.cjs", import.meta.url));
 const STAMP = "//driverplug-bundle:";
 // What import.meta.url becomes in the CommonJS bundle: the bundle's own URL.
 const META_URL = "__driverplug_import_meta_url";
 const DEFAULT_COOKIE = { key: "DRIVERPLUG_PLUGIN", value: "machine-driver" };
+
+/** Thrown when esbuild cannot be found; its message says how to install it. */
+export class EsbuildMissing extends Error {
+  name = "EsbuildMissing";
+}
+
+/** esbuild's API, from the project in `cwd` or else next to driverplug. */
+export async function loadEsbuild(cwd = process.cwd()) {
+  for (const base of [join(resolve(cwd), "package.json"), fileURLToPath(import.meta.url)]) {
+    let path;
+    try {
+      path = createRequire(base).resolve("esbuild");
+    } catch (err) {
+      if (err?.code === "MODULE_NOT_FOUND") continue;
+      throw err;
+    }
+    const mod = await import(pathToFileURL(path).href);
+    return mod.build ? mod : mod.default;
+  }
+  const manifest = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+  const version = manifest.devDependencies?.esbuild;
+  throw new EsbuildMissing(
+    `esbuild is not installed: bundling needs it, as a dev dependency of your driver's project. ` +
+      `Install it there with \`npm install --save-dev --save-exact esbuild${version ? `@${version}` : ""}\`` +
+      `${version ? " (the version driverplug is tested with)" : ""}, then run the bundle command again from that folder.`,
+  );
+}
 
 /**
  * Bundles `entry` into `<out>.bundle.cjs` and writes the runner and launcher.
@@ -38,6 +69,7 @@ const DEFAULT_COOKIE = { key: "DRIVERPLUG_PLUGIN", value: "machine-driver" };
 export async function bundlePlugin({ entry, out, sourcemap = true }) {
   out = resolve(out);
   const bundle = `${out}.bundle.cjs`;
+  const { build } = await loadEsbuild();
   const result = await build({
     entryPoints: [resolve(entry)],
     bundle: true,
@@ -82,6 +114,7 @@ export async function bundlePlugin({ entry, out, sourcemap = true }) {
   await writeAtomically(out, launcher(basename(out)), 0o755);
   // The old cache no longer fits the new bundle (the runner would skip it anyway).
   await rm(`${bundle}.v8cache`, { force: true });
+  if (!sourcemap) await rm(`${bundle}.map`, { force: true });
   return out;
 }
 

@@ -9,9 +9,16 @@
 // compiled normally. A cache file that another user could have written is
 // never handed to V8: it must belong to this process's user and not be group-
 // or other-writable. DRIVERPLUG_TRACE=1 says on stderr whether the cache was
-// used and if not, why. A running plugin never writes the cache: only the
-// build does (bundle-plugin.mjs), by running it once with
-// DRIVERPLUG_WRITE_CODE_CACHE=1.
+// used and if not, why.
+//
+// A cache fits only the Node, V8 flags and user that made it, so it is never
+// shipped: the first run on the user's machine that finds none usable writes
+// one at exit (so it holds what that run compiled), and later runs use it.
+// The build does the same on purpose (bundle-plugin.mjs runs the bundle once
+// with DRIVERPLUG_WRITE_CODE_CACHE=1). The cache lives next to the bundle when
+// this user owns the bundle's folder, else in this user's own cache folder
+// ($XDG_CACHE_HOME/driverplug or ~/.cache/driverplug, 0700), e.g. for a global
+// install owned by root. DRIVERPLUG_NO_CODE_CACHE=1 neither reads nor writes.
 //
 // With --enable-source-maps (NODE_OPTIONS works too) the bundle is loaded with
 // require() instead, so Node maps stack traces to the sources through the
@@ -29,7 +36,7 @@ const STAMP = "//driverplug-bundle:";
 const WRITE_CACHE = "DRIVERPLUG_WRITE_CODE_CACHE";
 
 const bundle = __filename.replace(/\.cjs$/, ".bundle.cjs");
-const cacheFile = `${bundle}.v8cache`;
+const cacheFile = cachePath();
 // The plugin sees itself as the bundle: argv[1] names the file that runs.
 process.argv[1] = bundle;
 
@@ -44,14 +51,29 @@ function runCached() {
   // bundle-plugin.mjs writes ASCII only, so latin1 reads it exactly, and quicker.
   const source = fs.readFileSync(bundle, "latin1");
   const stamp = source.slice(0, source.indexOf("\n"));
-  const cache = stamp.startsWith(STAMP) ? readOwnCache(stamp) : { why: "the bundle has no stamp line" };
+  const cache =
+    process.env.DRIVERPLUG_NO_CODE_CACHE === "1"
+      ? { why: "DRIVERPLUG_NO_CODE_CACHE=1", off: true }
+      : !stamp.startsWith(STAMP)
+        ? { why: "the bundle has no stamp line", off: true }
+        : readOwnCache(stamp);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cache.data });
+  const used = cache.data !== undefined && !script.cachedDataRejected;
   if (process.env.DRIVERPLUG_TRACE)
     trace(cache.data === undefined ? `not used: ${cache.why}` : script.cachedDataRejected ? "rejected by V8" : "used");
-  if (process.env[WRITE_CACHE] === "1") {
-    delete process.env[WRITE_CACHE];
-    // At exit the cache also holds every function the start compiled lazily.
-    process.once("exit", () => writeCache(stamp, script.createCachedData()));
+  const forced = process.env[WRITE_CACHE] === "1";
+  delete process.env[WRITE_CACHE];
+  if (forced || (!used && !cache.off)) {
+    // At exit the cache also holds every function the run compiled lazily.
+    // A cache is only an optimisation: failing to write one never fails the run.
+    process.once("exit", () => {
+      try {
+        writeCache(stamp, script.createCachedData());
+      } catch (err) {
+        if (forced) throw err;
+        if (process.env.DRIVERPLUG_TRACE) trace(`not written: ${err.code ?? err.message}`);
+      }
+    });
   }
   const module = new Module(bundle, null);
   module.filename = bundle;
@@ -111,8 +133,40 @@ function trace(what) {
   process.stderr.write(`driverplug code cache: ${what}\n`);
 }
 
+/**
+ * Next to the bundle when this user owns its folder (a local install, a
+ * build); else a file named after the bundle's path in this user's cache folder.
+ */
+function cachePath() {
+  const here = `${bundle}.v8cache`;
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  try {
+    if (uid === undefined || fs.statSync(path.dirname(bundle)).uid === uid) return here;
+  } catch {
+    return here;
+  }
+  const base = process.env.XDG_CACHE_HOME || path.join(require("node:os").homedir(), ".cache");
+  const key = createHash("sha256").update(bundle).digest("hex").slice(0, 16);
+  return path.join(base, "driverplug", `${path.basename(bundle)}-${key}.v8cache`);
+}
+
+/** A folder for the cache that only this user can write: made 0700 if missing, refused if another could write it. */
+function checkCacheDir(dir) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const uid = typeof process.getuid === "function" ? process.getuid() : st.uid;
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0)
+    throw new Error(`${dir} is not a folder that only this user can write`);
+}
+
 function writeCache(stamp, data) {
+  if (cacheFile !== `${bundle}.v8cache`) checkCacheDir(path.dirname(cacheFile));
   const tmp = `${cacheFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${stamp}\n${checksum(data)}\n`), data]), { mode: 0o644 });
+  fs.rmSync(tmp, { force: true });
+  // "wx": never through a file or symlink someone left at the temporary name.
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${stamp}\n${checksum(data)}\n`), data]), {
+    mode: 0o644,
+    flag: "wx",
+  });
   fs.renameSync(tmp, cacheFile);
 }

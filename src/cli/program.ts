@@ -2,6 +2,7 @@
 // Node 20, help groups for the driver's flags; commander 15 needs Node 22).
 import { Command, Option } from "commander";
 import type { CliContext } from "./cli-context.js";
+import { bundleCommand } from "./commands/bundle.js";
 import { configCommand } from "./commands/config.js";
 import { createCommand, type PreparedDriver } from "./commands/create.js";
 import { driversCommand, inspectCommand } from "./commands/drivers.js";
@@ -45,6 +46,7 @@ export function buildProgram(
   program.addCommand(configCommand(ctx));
   program.addCommand(inspectCommand(ctx));
   program.addCommand(driversCommand(ctx));
+  program.addCommand(bundleCommand(ctx));
   configureTree(program, output);
   return program;
 }

@@ -9,6 +9,7 @@ import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure } from "./error-message.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
+import { optionalCall, unimplemented } from "./optional-call.js";
 import { PluginPool } from "./plugin-pool.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
@@ -63,7 +64,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (driver !== undefined) {
       const handle = await ctx.launchDriver(driver);
       prepared = { handle, flags: [] };
-      prepared.flags = (await handle.client.getCreateFlags({}, { signal: interrupt.signal })).flags;
+      // GetCreateFlags is optional: a driver without it takes no flags.
+      const answer = await optionalCall(handle.client.getCreateFlags({}, { signal: interrupt.signal }));
+      prepared.flags = answer === unimplemented ? [] : answer.flags;
     }
     const program = buildProgram(() => ctx, prepared, {
       writeOut: (s) => void io.stdout.write(s),

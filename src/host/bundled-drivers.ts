@@ -11,7 +11,7 @@ export const BUNDLED_DRIVERS: readonly string[] = Object.freeze(["fake"]);
 let packageRoot: string | undefined;
 
 /** The nearest ancestor folder whose package.json names this package. */
-function findPackageRoot(): string {
+export function findPackageRoot(): string {
   if (packageRoot !== undefined) return packageRoot;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -1,7 +1,9 @@
 // Per-call options of the typed client, and the default deadlines: a short
-// one for queries, a long one for lifecycle calls (Create and Start streams
-// included), none for WatchState (which may rightly run for hours).
+// one for queries, a long one for the RPCs the .proto marks long_running
+// (Create and Start streams included), none for open_ended ones (WatchState,
+// which may rightly run for hours).
 import type { Metadata } from "@grpc/grpc-js";
+import { findDriverRpc } from "../protocol/rpc-options.js";
 import type { MethodDefinitionShape } from "../protocol/service-types.js";
 
 export interface CallOptions {
@@ -26,23 +28,14 @@ export interface CallDefaults {
 export const QUERY_TIMEOUT_MS = 10_000;
 export const LIFECYCLE_TIMEOUT_MS = 10 * 60_000;
 
-/** DriverService's calls that may take as long as a VM operation (Create and Start stream their progress). */
-const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
-  "preCreateCheck",
-  "updateConfig",
-  "create",
-  "start",
-  "stop",
-  "restart",
-  "kill",
-  "remove",
-]);
-
 export const driverCallDefaults: CallDefaults = {
-  timeoutMs(name, method) {
-    if (LIFECYCLE_METHODS.has(name)) return LIFECYCLE_TIMEOUT_MS;
-    // Other streams (WatchState) may rightly run for hours.
-    return method.responseStream ? undefined : QUERY_TIMEOUT_MS;
+  timeoutMs(_name, method) {
+    // DriverService's RPCs say in the .proto how long they may run.
+    const rpc = findDriverRpc(method.path);
+    if (rpc?.openEnded) return undefined;
+    if (rpc?.longRunning) return LIFECYCLE_TIMEOUT_MS;
+    // Streams of other services may rightly run for hours.
+    return method.responseStream && !rpc ? undefined : QUERY_TIMEOUT_MS;
   },
 };
 

@@ -1,45 +1,26 @@
 // What a driver author implements: the generated DriverService as async
-// methods. The lifecycle core is required; optional capabilities may be left
-// out (callers then get UNIMPLEMENTED), and GetInfo and Probe have defaults
-// built from serve()'s options.
+// methods. The RPCs the .proto marks `required` must be there; the others may
+// be left out (callers then get UNIMPLEMENTED or the documented default), and
+// GetInfo and Probe have defaults built from serve()'s options.
 import { Capability, DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { DRIVER_RPCS, type RequiredMethodName } from "../protocol/rpc-options.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import type { ServiceHandlers } from "./handler-types.js";
 
 export type DriverHandlers = ServiceHandlers<DriverServiceService>;
 
-type RequiredMethod = "getConfig" | "setConfig" | "create" | "start" | "stop" | "kill" | "remove" | "getState";
+/** The RPCs whose option in the .proto says `required: true`. */
+type RequiredMethod = RequiredMethodName;
 
 export type Driver = Pick<DriverHandlers, RequiredMethod> & Partial<Omit<DriverHandlers, RequiredMethod>>;
 
-/** Serialized by the framework (DESIGN.md: a driver need not be re-entrant). */
-export const MUTATING_METHODS: ReadonlySet<string> = new Set([
-  "setConfigFromFlags",
-  "setConfig",
-  "updateConfig",
-  "create",
-  "start",
-  "stop",
-  "restart",
-  "remove",
-]);
-
-/** Never queued: aborts the mutating call in flight and runs at once. */
-export const PREEMPTING_METHODS: ReadonlySet<string> = new Set(["kill"]);
-
-const CAPABILITY_OF: ReadonlyArray<[keyof DriverHandlers, Capability]> = [
-  ["watchState", Capability.CAPABILITY_WATCH_STATE],
-  ["updateConfig", Capability.CAPABILITY_UPDATE_CONFIG],
-  ["restart", Capability.CAPABILITY_RESTART],
-  ["getSshInfo", Capability.CAPABILITY_SSH],
-  ["getUrl", Capability.CAPABILITY_URL],
-  ["getSharedDirs", Capability.CAPABILITY_SHARED_DIRS],
-  ["getBundleName", Capability.CAPABILITY_BUNDLE],
-];
-
-/** The capabilities a driver has, read from the optional methods it implements. */
+/** The capabilities a driver has: those its implemented optional RPCs imply (their `capability` option). */
 export function impliedCapabilities(driver: Driver): Capability[] {
-  return CAPABILITY_OF.filter(([method]) => typeof driver[method] === "function").map(([, capability]) => capability);
+  const out: Capability[] = [];
+  for (const rpc of DRIVER_RPCS) {
+    if (rpc.capability !== undefined && typeof driver[rpc.method] === "function") out.push(rpc.capability);
+  }
+  return out;
 }
 
 export interface DriverIdentity {

@@ -25,7 +25,6 @@ import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS } from "./driver.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
@@ -112,11 +111,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     const server = transportServer(options, log);
     const health = new HealthState();
     const implementer = `driver "${options.name}"`;
-    const machines = new MachineInstances(
-      options.driver,
-      options,
-      () => new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
-    );
+    const machines = new MachineInstances(options.driver, options, () => new MutationQueue());
     server.addService(
       DriverServiceService,
       adaptService(DriverServiceService, machines.handlers, { log, implementer, gate: machines.gate }),

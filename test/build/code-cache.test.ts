@@ -2,11 +2,12 @@
 // scripts/code-cache-runner.cjs with a V8 code cache. The cache only ever
 // speeds things up: missing, damaged, stale, rejected or untrusted, it is
 // skipped and the plugin still serves. Each case runs a private copy of the
-// built bundle, so the shared dist/ stays untouched.
+// built bundle, so the shared dist/ stays untouched. A cache is never
+// shipped: a run that finds none usable writes one at exit.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { chmod, chown, copyFile, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,12 +43,16 @@ async function copyOfBuild(): Promise<{ runner: string; cache: string; bundle: s
 }
 
 /** Starts a plugin with cache tracing on; returns it with its trace line. */
-async function startTraced(command: string, args: string[] = []): Promise<{ plugin: RunningPlugin; trace: string }> {
+async function startTraced(
+  command: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ plugin: RunningPlugin; trace: string }> {
   const socketDir = await tempDir();
   const plugin = await spawnPlugin({
     command,
     args,
-    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1" }),
+    env: pluginEnv({ PLUGIN_UNIX_SOCKET_DIR: socketDir, DRIVERPLUG_TRACE: "1", ...env }),
   });
   plugins.push(plugin);
   return { plugin, trace: (await traceLine(plugin)).slice(TRACE_PREFIX.length) };
@@ -205,10 +210,53 @@ describe("the fake plugin's code cache", () => {
     await expectServes(plugin);
   });
 
-  it("is never written by a running plugin, only by the build", async () => {
+  it("is written at exit by a run that found none, and the next run uses it", async () => {
     const build = await copyOfBuild();
     await rm(build.cache);
-    const { plugin } = await runBundle(build.runner);
+    const first = await runBundle(build.runner);
+    await expectServes(first.plugin);
+    first.plugin.child.kill("SIGTERM");
+    expect((await first.plugin.exited).code).toBe(0);
+    expect((await readdir(join(build.runner, ".."))).sort()).toEqual([
+      `${NAME}.bundle.cjs`,
+      `${NAME}.bundle.cjs.v8cache`,
+      `${NAME}.cjs`,
+    ]);
+    expect((await stat(build.cache)).mode & 0o777).toBe(0o644);
+    const second = await runBundle(build.runner);
+    expect(second.trace).toBe("used");
+    await expectServes(second.plugin);
+  });
+
+  it("goes to this user's own cache folder (made 0700) when another user owns the bundle's folder", async () => {
+    const build = await copyOfBuild();
+    await rm(build.cache);
+    const folder = join(build.runner, "..");
+    await chown(folder, 65534, 65534);
+    const xdg = await tempDir();
+    const env = { XDG_CACHE_HOME: xdg };
+    const first = await startTraced(process.execPath, [build.runner], env);
+    expect(first.trace).toMatch(
+      new RegExp(
+        `^not used: cannot open ${xdg}/driverplug/${NAME}\\.bundle\\.cjs-[0-9a-f]{16}\\.v8cache \\(ENOENT\\)$`,
+      ),
+    );
+    await expectServes(first.plugin);
+    first.plugin.child.kill("SIGTERM");
+    expect((await first.plugin.exited).code).toBe(0);
+    expect((await stat(join(xdg, "driverplug"))).mode & 0o777).toBe(0o700);
+    expect(await readdir(join(xdg, "driverplug"))).toEqual([expect.stringMatching(/\.v8cache$/)]);
+    expect((await readdir(folder)).sort()).toEqual([`${NAME}.bundle.cjs`, `${NAME}.cjs`]);
+    const second = await startTraced(process.execPath, [build.runner], env);
+    expect(second.trace).toBe("used");
+    await expectServes(second.plugin);
+  });
+
+  it("is neither read nor written with DRIVERPLUG_NO_CODE_CACHE=1", async () => {
+    const build = await copyOfBuild();
+    await rm(build.cache);
+    const { plugin, trace } = await startTraced(process.execPath, [build.runner], { DRIVERPLUG_NO_CODE_CACHE: "1" });
+    expect(trace).toBe("not used: DRIVERPLUG_NO_CODE_CACHE=1");
     await expectServes(plugin);
     plugin.child.kill("SIGTERM");
     expect((await plugin.exited).code).toBe(0);

@@ -17,7 +17,9 @@ describe("driverplug ls", () => {
   it("says how to make a machine when the store is empty", async () => {
     const r = await box.run(["ls"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^No machines in .*; "driverplug create --driver fake <name>" makes one\.\n$/);
+    expect(r.stdout).toMatch(
+      /^No machines in .*; "driverplug create --driver <driver> <name>" makes one \("driverplug drivers" lists the drivers\)\.\n$/,
+    );
     const json = await expectOk(box, ["ls", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual([]);
   });

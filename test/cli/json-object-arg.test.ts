@@ -10,7 +10,7 @@ describe("parseJsonObjectArg", () => {
   });
   it("names the argument and shows an example when the text is not JSON", () => {
     expect(() => parseJsonObjectArg("{cpus: 4}", "--config", '{"cpus": 4}')).toThrow(
-      /^--config is not JSON \(.+\): give an object such as '\{"cpus": 4\}'$/,
+      /^--config is not JSON \(.+\): give an object of config fields such as '\{"cpus": 4\}'$/,
     );
   });
   it("refuses JSON that is not an object, as a usage error", () => {

@@ -1,6 +1,7 @@
 // Every message of the contract round-trips through the generated code, and
 // the bytes agree with an independent implementation (protobufjs) reading the
 // same .proto files.
+import { createRequire } from "node:module";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { generatedModules, protoFiles, protoRoot } from "./proto-files.js";
@@ -13,8 +14,15 @@ interface Codec {
 }
 
 const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : `${protoRoot}/${target}`);
-// protobufjs ships google/protobuf/*.proto as common types.
+// protobufjs ships google/protobuf/*.proto as common types, and descriptor.proto
+// (which the RPC options extend) as a file of its own.
+const descriptorProto = createRequire(import.meta.url).resolve("protobufjs/google/protobuf/descriptor.proto");
+root.resolvePath = (_origin, target) =>
+  target === "google/protobuf/descriptor.proto"
+    ? descriptorProto
+    : target.startsWith("google/protobuf/")
+      ? target
+      : `${protoRoot}/${target}`;
 root.loadSync(protoFiles, { keepCase: false });
 root.resolveAll();
 

@@ -22,9 +22,11 @@ export async function writeGoStubs(repo: string, gopath: string, scratch: string
   await run(join(repo, "node_modules/.bin/buf"), ["build", join(repo, "proto"), "-o", descriptors]);
   try {
     // protoc-gen-go 1.3 writes to <out>/<go_package>: src/driverplug/driverv1.
+    // driver.proto's RPC options extend descriptor.proto, whose go_package
+    // (descriptorpb) Debian's Go 1.3 tree has under its older path.
     await run("/usr/bin/protoc", [
       `--descriptor_set_in=${descriptors}`,
-      `--go_out=plugins=grpc:${join(gopath, "src")}`,
+      `--go_out=plugins=grpc,Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor:${join(gopath, "src")}`,
       "driverplug/driver/v1/driver.proto",
     ]);
   } finally {

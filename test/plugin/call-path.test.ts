@@ -10,7 +10,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DriverServiceClient, DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
-import { MUTATING_METHODS, PREEMPTING_METHODS } from "../../src/plugin/driver.js";
 import { DriverError } from "../../src/plugin/driver-error.js";
 import type { CallContext, ServiceHandlers } from "../../src/plugin/handler-types.js";
 import type { Logger } from "../../src/plugin/logger.js";
@@ -50,7 +49,7 @@ async function serveDriver(driver: Handlers): Promise<void> {
     adaptService(DriverServiceService, driver, {
       log: recordingLogger(logged),
       implementer: "test",
-      gate: new MutationQueue(MUTATING_METHODS, PREEMPTING_METHODS),
+      gate: new MutationQueue(),
     }),
   );
   const address = `unix:${join(dir, "s.sock")}`;

@@ -19,6 +19,12 @@ export function parseValue(text: string): unknown {
   }
 }
 
+/** An example change from the machine's own config (its first own field as it is now), not another driver's. */
+function exampleField(config: Record<string, unknown>): string {
+  const field = Object.keys(config).find((k) => k !== "machineName" && k !== "storePath");
+  return field === undefined ? '{"field": "value"}' : JSON.stringify({ [field]: config[field] }).replace(/:/, ": ");
+}
+
 async function update(c: CliContext, name: string, changes: Record<string, unknown>): Promise<void> {
   await withMachine(c, name, { mutating: true }, async (m) => {
     const next = { ...m.record.config, ...changes };
@@ -74,11 +80,18 @@ export function configCommand(ctx: () => CliContext): Command {
           "config update needs the JSON object either as an argument or with --file <path>, not both",
           EXIT_USAGE,
         );
+      const c = ctx();
       const text = json ?? (await readFile(opts.file!, "utf8"));
+      const record = await c.store.read(name);
       await update(
-        ctx(),
+        c,
         name,
-        parseJsonObjectArg(text, json === undefined ? opts.file! : "the argument", '{"cpus": 4}'),
+        parseJsonObjectArg(
+          text,
+          json === undefined ? opts.file! : "the argument",
+          exampleField(record.config),
+          record.driver,
+        ),
       );
     });
   return config;

@@ -13,7 +13,7 @@ import type { DriverHandle } from "../driver-launcher.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
 import { decodeConfig, encodeConfig } from "../machine-session.js";
-import { optionalCall } from "../optional-call.js";
+import { optionalCall, unimplemented } from "../optional-call.js";
 import { progressView } from "../progress-view.js";
 
 /** The driver named on the command line, launched before parsing so its flags can be parsed. */
@@ -32,7 +32,7 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
     .addOption(
       new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory(),
     )
-    .option("--config <json>", `driver config fields to start from, before the flags, e.g. '{"stepDelayMs": 100}'`);
+    .option("--config <json>", `driver config fields to start from, before the flags, as a JSON object`);
   if (prepared === undefined) {
     cmd.addHelpText(
       "after",
@@ -56,10 +56,24 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       throw new CliError("create takes --driver once; give only the driver you want", EXIT_USAGE);
     }
     const base =
-      opts.config === undefined ? {} : parseJsonObjectArg(String(opts.config), "--config", '{"stepDelayMs": 100}');
+      opts.config === undefined
+        ? {}
+        : parseJsonObjectArg(String(opts.config), "--config", exampleConfig(prepared.flags), prepared.handle.driver);
     await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
   });
   return cmd;
+}
+
+/** A --config example from the driver's own flags ("cpus" with default 2 -> {"cpus": 2}), not another driver's. */
+export function exampleConfig(flags: readonly CreateFlag[]): string {
+  for (const flag of flags) {
+    const kind = flag.defaultValue?.kind;
+    if (kind === undefined || kind.$case === "stringListValue") continue;
+    const field = flag.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const value = kind.$case === "intValue" ? Number(kind.value) : kind.value;
+    return JSON.stringify({ [field]: value }).replace(/:/, ": ");
+  }
+  return '{"field": "value"}';
 }
 
 async function createMachine(
@@ -77,7 +91,12 @@ async function createMachine(
     try {
       const client = driver.client;
       await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, { signal });
-      await client.setConfigFromFlags({ values }, { signal });
+      // SetConfigFromFlags is optional for a driver that takes no flags.
+      const applied = await optionalCall(client.setConfigFromFlags({ values }, { signal }));
+      if (applied === unimplemented && Object.keys(values).length > 0)
+        throw new CliError(
+          `driver ${JSON.stringify(driver.driver)} declares create flags but does not implement SetConfigFromFlags to take them`,
+        );
       // PreCreateCheck is optional: a driver without it has nothing to check.
       await optionalCall(client.preCreateCheck({}, { signal }));
       io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);

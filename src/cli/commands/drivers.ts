@@ -9,6 +9,7 @@ import { describeFlag } from "../create-flags.js";
 import { pluginDirsFrom, PLUGIN_DIRS_ENV } from "../driver-launcher.js";
 import { scanDrivers } from "../driver-scan.js";
 import { withDriver } from "../machine-session.js";
+import { optionalCall, unimplemented } from "../optional-call.js";
 import { renderTable } from "../table.js";
 
 export function driversCommand(ctx: () => CliContext): Command {
@@ -46,7 +47,8 @@ export function inspectCommand(ctx: () => CliContext): Command {
       const c = ctx();
       const answer = await withDriver(c, driverName, async (d) => {
         const info = await d.client.getInfo({}, { signal: c.signal });
-        const { flags } = await d.client.getCreateFlags({}, { signal: c.signal });
+        const answer = await optionalCall(d.client.getCreateFlags({}, { signal: c.signal }));
+        const flags = answer === unimplemented ? [] : answer.flags;
         return {
           name: info.driverName,
           version: info.driverVersion,

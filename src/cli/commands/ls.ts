@@ -41,7 +41,7 @@ export function lsCommand(ctx: () => CliContext): Command {
       if (rows.length === 0)
         return println(
           c.io,
-          `No machines in ${c.store.machinesDir}; "driverplug create --driver fake <name>" makes one.`,
+          `No machines in ${c.store.machinesDir}; "driverplug create --driver <driver> <name>" makes one ("driverplug drivers" lists the drivers).`,
         );
       // The ERROR column only when some machine has one.
       const withErrors = rows.some((r) => r.error !== undefined);

@@ -35,7 +35,7 @@ export function rmCommand(ctx: () => CliContext): Command {
         } catch (err) {
           if (err instanceof ClientError && err.code === status.FAILED_PRECONDITION) {
             throw new CliError(
-              `cannot remove machine ${JSON.stringify(name)}: ${err.details}; stop it first ("driverplug stop ${name}") or use "driverplug rm --force ${name}"`,
+              `cannot remove machine ${JSON.stringify(name)}: ${err.details} (run "driverplug stop ${name}", then rm again, or "driverplug rm --force ${name}" to kill it and remove it)`,
             );
           }
           throw err;

@@ -47,10 +47,17 @@ export const protobufFileName = "driverplug/driver/v1/driver.proto";
  *   INTERNAL             an unexpected exception in the driver: the message goes
  *                        to the host, the stack only to the plugin's log.
  *
- * Concurrency: mutating calls (SetConfigFromFlags, SetConfig, UpdateConfig,
- * Create, Start, Stop, Restart, Remove) on one plugin are serialized by the
- * framework, so a driver need not be re-entrant. Kill is never queued: it
- * aborts the in-flight operation and runs at once. Queries run concurrently.
+ * How each RPC is treated is stated on the RPC itself, as options every
+ * language reads from the descriptor:
+ *   (driverplug.driver.v1.rpc)  RpcOptions below: mutating, preempts,
+ *                               long_running, open_ended, required, capability.
+ *   idempotency_level           the standard MethodOptions field: NO_SIDE_EFFECTS
+ *                               for queries, IDEMPOTENT where a repeat is
+ *                               harmless, unset (IDEMPOTENCY_UNKNOWN) otherwise.
+ * Concurrency: mutating calls on one plugin are serialized by the framework,
+ * so a driver need not be re-entrant. A call that preempts (Kill) is never
+ * queued: it aborts the mutating call in flight and runs at once. Queries run
+ * concurrently.
  */
 
 /** libmachine's state numbers, kept so Go hosts map them 1:1. */
@@ -262,6 +269,40 @@ export function flagTypeToJSON(object: FlagType): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/**
+ * The rules of one DriverService RPC. Every RPC sets this option; a query
+ * sets it empty (`{}`), which still says "classified: a plain query".
+ */
+export interface RpcOptions {
+  /**
+   * Changes the machine or its config. Mutating calls on one plugin run one
+   * at a time, in arrival order.
+   */
+  mutating: boolean;
+  /**
+   * Never waits behind the mutating calls: aborts the one in flight (its
+   * handler's signal fires, the call ends CANCELLED) and runs at once.
+   */
+  preempts: boolean;
+  /**
+   * May take as long as a VM operation: the host's default deadline is the
+   * lifecycle one (10 minutes) instead of the query one (10 seconds).
+   */
+  longRunning: boolean;
+  /** Runs until the host cancels it (a watch): the host sets no default deadline. */
+  openEnded: boolean;
+  /**
+   * Every driver implements it; the others are optional and answer
+   * UNIMPLEMENTED (or the documented default) when a driver leaves them out.
+   */
+  required: boolean;
+  /**
+   * The capability a driver advertises in GetInfo by implementing this
+   * optional RPC; CAPABILITY_UNSPECIFIED when the RPC implies none.
+   */
+  capability: Capability;
 }
 
 export interface GetInfoRequest {
@@ -478,6 +519,163 @@ export interface GetSharedDirsRequest {
 export interface GetSharedDirsResponse {
   sharedDirs: SharedDir[];
 }
+
+function createBaseRpcOptions(): RpcOptions {
+  return { mutating: false, preempts: false, longRunning: false, openEnded: false, required: false, capability: 0 };
+}
+
+export const RpcOptions: MessageFns<RpcOptions> = {
+  encode(message: RpcOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mutating !== false) {
+      writer.uint32(8).bool(message.mutating);
+    }
+    if (message.preempts !== false) {
+      writer.uint32(16).bool(message.preempts);
+    }
+    if (message.longRunning !== false) {
+      writer.uint32(24).bool(message.longRunning);
+    }
+    if (message.openEnded !== false) {
+      writer.uint32(32).bool(message.openEnded);
+    }
+    if (message.required !== false) {
+      writer.uint32(40).bool(message.required);
+    }
+    if (message.capability !== 0) {
+      writer.uint32(48).int32(message.capability);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RpcOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRpcOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mutating = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.preempts = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.longRunning = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.openEnded = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.required = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.capability = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RpcOptions {
+    return {
+      mutating: isSet(object.mutating) ? globalThis.Boolean(object.mutating) : false,
+      preempts: isSet(object.preempts) ? globalThis.Boolean(object.preempts) : false,
+      longRunning: isSet(object.longRunning)
+        ? globalThis.Boolean(object.longRunning)
+        : isSet(object.long_running)
+        ? globalThis.Boolean(object.long_running)
+        : false,
+      openEnded: isSet(object.openEnded)
+        ? globalThis.Boolean(object.openEnded)
+        : isSet(object.open_ended)
+        ? globalThis.Boolean(object.open_ended)
+        : false,
+      required: isSet(object.required) ? globalThis.Boolean(object.required) : false,
+      capability: isSet(object.capability) ? capabilityFromJSON(object.capability) : 0,
+    };
+  },
+
+  toJSON(message: RpcOptions): unknown {
+    const obj: any = {};
+    if (message.mutating !== false) {
+      obj.mutating = message.mutating;
+    }
+    if (message.preempts !== false) {
+      obj.preempts = message.preempts;
+    }
+    if (message.longRunning !== false) {
+      obj.longRunning = message.longRunning;
+    }
+    if (message.openEnded !== false) {
+      obj.openEnded = message.openEnded;
+    }
+    if (message.required !== false) {
+      obj.required = message.required;
+    }
+    if (message.capability !== 0) {
+      obj.capability = capabilityToJSON(message.capability);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RpcOptions>, I>>(base?: I): RpcOptions {
+    return RpcOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RpcOptions>, I>>(object: I): RpcOptions {
+    const message = createBaseRpcOptions();
+    message.mutating = object.mutating ?? false;
+    message.preempts = object.preempts ?? false;
+    message.longRunning = object.longRunning ?? false;
+    message.openEnded = object.openEnded ?? false;
+    message.required = object.required ?? false;
+    message.capability = object.capability ?? 0;
+    return message;
+  },
+};
 
 function createBaseGetInfoRequest(): GetInfoRequest {
   return {};
