@@ -26,6 +26,7 @@ import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
 import { medianRatio } from "./stats.js";
 import { runGoHost } from "./suites/go-host.js";
+import { runManyMachines } from "./suites/many-machines.js";
 import { idleRssMib, runScale } from "./suites/scale.js";
 import { runStartup } from "./suites/startup.js";
 import { runInflight, runPayload, runStream } from "./suites/throughput.js";
@@ -268,6 +269,11 @@ async function goInterop(s: Sections): Promise<void> {
   );
 }
 
+async function cliAndManyMachines(s: Sections): Promise<void> {
+  log("CLI: status vs node -e 0, close(), ls of many machines, plugin RSS per machine count");
+  await runManyMachines(s.config.cli, s.results);
+}
+
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
@@ -278,6 +284,7 @@ async function main(): Promise<void> {
     ["1 MiB and stream", payloadAndStream],
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
+    ["CLI and many machines", cliAndManyMachines],
   ];
   for (const [name, run] of sections) {
     // A fresh directory per section for sockets and the fake driver's store.

@@ -10,7 +10,7 @@ import lockfile from "proper-lockfile";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { CliError } from "./cli-error.js";
+import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import type { MachineStore } from "./machine-store.js";
 
@@ -103,6 +103,7 @@ async function busyError(store: MachineStore, name: string): Promise<CliError> {
   return new CliError(
     `machine ${JSON.stringify(name)} is busy: ${who} holds its lock ${paths(store, name).lockfilePath}; ` +
       `wait for it to finish, or give more time with --lock-timeout <seconds>`,
+    EXIT_PRECONDITION,
   );
 }
 

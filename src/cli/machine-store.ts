@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { CliError } from "./cli-error.js";
+import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { checkMachineName, isValidMachineName } from "./machine-name.js";
 
@@ -90,10 +90,12 @@ export class MachineStore {
         if (await this.dirExists(name)) {
           throw new CliError(
             `machine ${JSON.stringify(name)} has no ${path} (an interrupted create?): remove it with "driverplug rm ${name}"`,
+            EXIT_PRECONDITION,
           );
         }
         throw new CliError(
           `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
+          EXIT_NOT_FOUND,
         );
       }
       throw err;
@@ -111,6 +113,7 @@ export class MachineStore {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
         throw new CliError(
           `machine ${JSON.stringify(name)} already exists in ${dir}: pick another name, or remove it first with "driverplug rm ${name}"`,
+          EXIT_PRECONDITION,
         );
       }
       throw err;
@@ -133,6 +136,7 @@ export function parseRecord(text: string, path: string): MachineRecord {
   const bad = (why: string) =>
     new CliError(
       `${path} is not a valid machine config (${why}); it was left unchanged: fix it by hand or restore it from a backup`,
+      EXIT_PRECONDITION,
     );
   let value: unknown;
   try {

@@ -59,3 +59,6 @@ export function progressView(out: Output, indent = "  "): ProgressView {
     },
   };
 }
+
+/** Shows nothing: for --json, where stderr is kept for the error object. */
+export const silentProgress: ProgressView = { show: () => undefined, done: () => undefined, dropped: 0 };

@@ -14,6 +14,13 @@ function fullResults(over: Record<string, number> = {}): Results {
     "ratio.mib1_over_bare_default": 1.3,
     "startup_ms.plugin": 100,
     scale50_ready_ms: 2_500,
+    "ratio.cli_status_over_node": 1.9,
+    close_ms: 12,
+    ls500_ms: 2_400,
+    ls500_timeout_rows: 0,
+    ls500_wrong_rows: 0,
+    "ratio.ls100_over_ls1": 1.3,
+    "ratio.plugin_rss_100_over_1": 1.1,
     ...over,
   };
   for (const [name, value] of Object.entries(figures)) r.add(name, value, "x");
@@ -51,14 +58,14 @@ describe("bench results", () => {
   it("passes every target when the figures are within bounds", () => {
     const r = fullResults();
     checkTargets(r, 2);
-    expect(r.checks.map((c) => c.pass)).toEqual([true, true, true, true, true, true]);
+    expect(r.checks.map((c) => c.pass)).toEqual(Array(13).fill(true));
     expect(r.table()).toMatch(
       /^PASS {2}50 plugins ready: 2500 ms \(target <= 3000 ms = 1\.2 x 50 x 100\.0 ms \/ 2 cores\)$/m,
     );
   });
 
   it("fails a target that is over its bound or was not measured, and says which", () => {
-    const r = fullResults({ "ratio.overhead_p50": 1.2, scale50_ready_ms: 3_100 });
+    const r = fullResults({ "ratio.overhead_p50": 1.2, scale50_ready_ms: 3_100, ls500_timeout_rows: 3 });
     r.figures.splice(
       r.figures.findIndex((f) => f.name === "ratio.unix_over_tcp"),
       1,
@@ -68,5 +75,6 @@ describe("bench results", () => {
     expect(table).toMatch(/^FAIL {2}driverplug unary p50 over bare grpc-js: 1\.200x \(target <= 1\.05x\)$/m);
     expect(table).toMatch(/^FAIL {2}unix over tcp, sequential calls\/s: not measured/m);
     expect(table).toMatch(/^FAIL {2}50 plugins ready: 3100 ms/m);
+    expect(table).toMatch(/^FAIL {2}`ls` of 500 machines: Timeout rows: 3 \(target <= 0\)$/m);
   });
 });
