@@ -3,7 +3,8 @@
 import { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
 import { Client, credentials } from "@grpc/grpc-js";
 import { fileURLToPath } from "node:url";
-import { createTypedClient, driverCallDefaults, launch, silentLogger, type PluginHandle } from "../src/host/index.js";
+import { driverCallDefaults, launch, silentLogger, type PluginHandle } from "../src/host/index.js";
+import { createTypedClient } from "../src/host/typed-client.js";
 import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
 import { benchScript } from "./child-server.js";

@@ -6,8 +6,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stateToJSON } from "../generated/driverplug/driver/v1/driver.js";
-import { ClientError, launch } from "../src/host/index.js";
+import { ClientError, Code, jsonConfig, launch, stateToJSON } from "../src/host/index.js";
+
+const configCodec = jsonConfig();
 
 const storePath = await mkdtemp(join(tmpdir(), "driverplug-example-"));
 const plugin = await launch("fake");
@@ -24,7 +25,7 @@ try {
     networks: ["default"],
     stepDelayMs: 0,
   };
-  await plugin.client.setConfig({ configJson: Buffer.from(JSON.stringify(config)) });
+  await plugin.client.setConfig({ configJson: configCodec.encode(config) });
 
   for await (const { progress } of plugin.client.create({})) {
     if (progress) console.log(`  ${String(progress.percent).padStart(3)}% ${progress.message}`);
@@ -44,8 +45,9 @@ try {
   await plugin.client.remove({});
   // Errors carry a status code to act on, not a string to compare.
   await plugin.client.getIp({}).catch((err: unknown) => {
-    if (err instanceof ClientError) console.log(`after remove, GetIP says ${err.codeName}: ${err.details}`);
-    else throw err;
+    const e = ClientError.from(err);
+    if (e.code !== Code.NOT_FOUND) throw e;
+    console.log(`after remove, GetIP says ${e.codeName}: ${e.details}`);
   });
 } finally {
   await plugin.close();

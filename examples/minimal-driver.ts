@@ -1,15 +1,34 @@
 // The smallest useful driver plugin: a machine that lives in this process's
 // memory. It shows what a driver author writes: the DriverService methods as
-// async functions (streams as async generators), DriverError for statuses a
-// host acts on, and one call to serve(). The fake driver (src/drivers/fake)
-// is the complete version, with a config schema, flags and a state file.
+// async functions (streams as async generators) that may answer with partial
+// messages, DriverError for statuses a host acts on, the JSON config codec,
+// and one call to serve(). Everything comes from driverplug/plugin. The fake
+// driver (src/drivers/fake) is the complete version, with a config schema,
+// typed flags and a state file.
 //
 // Run it through a host, e.g.:
 //   launch("minimal", { executable: process.execPath, args: ["dist/examples/minimal-driver.js"] })
-import { State } from "../generated/driverplug/driver/v1/driver.js";
-import { type Driver, failedPrecondition, invalidArgument, notFound, serve } from "../src/plugin/index.js";
+import {
+  type Driver,
+  failedPrecondition,
+  invalidArgument,
+  jsonConfig,
+  notFound,
+  serve,
+  State,
+} from "../src/plugin/index.js";
 
-let config: { machineName: string } | undefined;
+interface Config {
+  machineName: string;
+}
+
+const codec = jsonConfig<Config>((value) => {
+  const name = (value as { machineName?: unknown } | null)?.machineName;
+  if (typeof name !== "string" || name === "") throw invalidArgument('config needs a "machineName" string');
+  return { machineName: name };
+});
+
+let config: Config | undefined;
 let state = State.STATE_NONE_UNSPECIFIED;
 
 function requireMachine(): void {
@@ -20,15 +39,12 @@ function requireMachine(): void {
 
 const driver: Driver = {
   async setConfig({ configJson }) {
-    const parsed: unknown = JSON.parse(Buffer.from(configJson).toString("utf8") || "null");
-    const name = (parsed as { machineName?: unknown } | null)?.machineName;
-    if (typeof name !== "string" || name === "") throw invalidArgument('config needs a "machineName" string');
-    config = { machineName: name };
+    config = codec.decode(configJson);
     return {};
   },
   async getConfig() {
     if (!config) throw failedPrecondition("no config: call SetConfig first");
-    return { configJson: Buffer.from(JSON.stringify(config)) };
+    return { configJson: codec.encode(config) };
   },
   async *create(_request, { signal }) {
     if (!config) throw failedPrecondition("no config: call SetConfig first");

@@ -1,6 +1,8 @@
-// driverplug's public API, grouped by who uses it. A plugin that wants the
-// lightest start-up imports "driverplug/plugin" instead (it does not load the
-// host side), and a host "driverplug/host".
+// driverplug's public API, grouped by who uses it. A driver imports
+// "driverplug/plugin" (it does not load the host side), a host
+// "driverplug/host"; this root entry has both, plus what other libraries
+// speaking the protocol need. Every name is listed: nothing generated is
+// re-exported wholesale.
 
 // --- For driver authors: implement the DriverService, call serve().
 export {
@@ -15,6 +17,12 @@ export {
   notFound,
   unavailable,
   unimplemented,
+  intFlag,
+  stringFlag,
+  stringListFlag,
+  boolFlag,
+  readFlags,
+  jsonConfig,
   createLogger,
   type ServeOptions,
   type ServingPlugin,
@@ -23,6 +31,12 @@ export {
   type CallContext,
   type Handler,
   type ServiceHandlers,
+  type PartialMessage,
+  type FlagDescriptor,
+  type FlagOptions,
+  type FlagValues,
+  type ConfigCodec,
+  type ConfigValidator,
   type Logger as PluginLogger,
   type LogFields,
   type AutoMtlsProvider,
@@ -33,11 +47,8 @@ export {
 export {
   launch,
   reattach,
-  PluginHandle,
   parseReattachRecord,
-  LaunchError,
   ClientError,
-  createTypedClient,
   driverCallDefaults,
   LIFECYCLE_TIMEOUT_MS,
   QUERY_TIMEOUT_MS,
@@ -47,14 +58,18 @@ export {
   stderrLogger,
   silentLogger,
   defaultSocketBaseDir,
+  stringValue,
+  stringListValue,
+  intValue,
+  boolValue,
+  type PluginHandle,
+  type DriverClient,
+  type TypedClient,
   type LaunchOptions,
   type ReattachOptions,
   type CloseOptions,
   type ReattachRecord,
-  type LaunchFailure,
-  type TypedClient,
-  type TypedClientOptions,
-  type CallTracker,
+  type ClientErrorReason,
   type CallDefaults,
   type CallOptions,
   type FindOptions,
@@ -65,10 +80,12 @@ export {
   type PluginExit,
 } from "./host/index.js";
 
-// --- The contract: messages, enums and the service definition (generated).
-export * from "../generated/driverplug/driver/v1/driver.js";
+// --- Both sides: status codes and the contract's enums and message types.
+export { Code } from "./protocol/status.js";
+export * from "./protocol/messages.js";
 
 // --- For other libraries speaking the protocol (hosts or plugins of their own).
+export { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
 export { DEFAULT_COOKIE, type MagicCookie } from "./protocol/env.js";
 export {
   formatHandshake,

@@ -23,11 +23,18 @@ export interface CliContext {
   plugins: PluginPool;
 }
 
-/** Writes a value as indented JSON; bigints (int64 fields) become numbers or strings. */
+/**
+ * Writes a value as indented JSON; bigints (int64 fields) become numbers or
+ * strings. JSON.stringify escapes C0 controls but not DEL or C1 (8-bit CSI):
+ * those are escaped too, as JSON \u escapes, since the values are plugin text.
+ */
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(
-    `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v), 2)}\n`,
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v),
+    2,
   );
+  io.stdout.write(`${text.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}\n`);
 }
 
 export function println(io: Io, text = ""): void {

@@ -4,6 +4,8 @@
 // the driver applies its own defaults to the rest.
 import { InvalidArgumentError, Option, type OptionValues } from "commander";
 import { FlagType, type CreateFlag, type FlagValue } from "../../generated/driverplug/driver/v1/driver.js";
+import { boolValue, intValue, stringListValue, stringValue } from "../protocol/flag-values.js";
+import { printable } from "../host/printable-text.js";
 import { CliError } from "./cli-error.js";
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/i;
@@ -66,7 +68,7 @@ export function driverFlagOptions(
 }
 
 function optionFor(flag: CreateFlag): Option {
-  const description = `${flag.usage} (${describeFlag(flag)})`;
+  const description = printable(`${flag.usage} (${describeFlag(flag)})`);
   switch (flag.type) {
     case FlagType.FLAG_TYPE_BOOL:
       return new Option(`--${flag.name}`, description);
@@ -126,13 +128,13 @@ export function formatFlagValue(value: FlagValue): string {
 function toFlagValue(flag: CreateFlag, given: unknown): FlagValue {
   switch (flag.type) {
     case FlagType.FLAG_TYPE_BOOL:
-      return { kind: { $case: "boolValue", value: given === true } };
+      return boolValue(given === true);
     case FlagType.FLAG_TYPE_INT:
-      return { kind: { $case: "intValue", value: given as bigint } };
+      return intValue(given as bigint);
     case FlagType.FLAG_TYPE_STRING_LIST:
-      return { kind: { $case: "stringListValue", value: { values: given as string[] } } };
+      return stringListValue(given as string[]);
     default:
-      return { kind: { $case: "stringValue", value: String(given) } };
+      return stringValue(String(given));
   }
 }
 
@@ -145,17 +147,17 @@ function parseEnvValue(flag: CreateFlag, text: string): FlagValue {
     case FlagType.FLAG_TYPE_BOOL: {
       const b = parseBoolean(text);
       if (b === undefined) throw bad("a boolean (true/false, 1/0, yes/no, on/off)");
-      return { kind: { $case: "boolValue", value: b } };
+      return boolValue(b);
     }
     case FlagType.FLAG_TYPE_INT: {
       const n = parseInteger(text);
       if (n === undefined) throw bad("an integer");
-      return { kind: { $case: "intValue", value: n } };
+      return intValue(n);
     }
     case FlagType.FLAG_TYPE_STRING_LIST:
-      return { kind: { $case: "stringListValue", value: { values: splitList(text) } } };
+      return stringListValue(splitList(text));
     default:
-      return { kind: { $case: "stringValue", value: text } };
+      return stringValue(text);
   }
 }
 

@@ -8,6 +8,8 @@ import { launch, stderrLogger, type TypedClient } from "../host/index.js";
 import { Interrupted } from "./interrupt.js";
 
 export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
+/** Names of further variables of the user's environment that plugins may inherit (comma-separated). */
+export const PASS_ENV_ENV = "DRIVERPLUG_PASS_ENV";
 
 export type DriverClient = TypedClient<typeof DriverServiceService>;
 
@@ -45,6 +47,10 @@ export async function launchDriver(
   signal?.throwIfAborted();
   const handle = await launch(driver, {
     pluginDirs: pluginDirsFrom(settings.env),
+    inheritEnv: (settings.env[PASS_ENV_ENV] ?? "")
+      .split(",")
+      .map((n) => n.trim())
+      .filter((n) => n !== ""),
     ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
     logger: stderrLogger({
       level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",

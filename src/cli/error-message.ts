@@ -1,10 +1,10 @@
 // Turns whatever a command threw into the one line the user sees (plus, for a
 // missing plugin, the places looked): the plugin's own status message for
 // driver errors, with a hint of what to do where the status code implies one.
-import { status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { CommanderError } from "commander";
 import { ClientError } from "../host/client-error.js";
-import { LaunchError } from "../host/launch-error.js";
+import { printable } from "../host/printable-text.js";
 import {
   CliError,
   EXIT_DRIVER,
@@ -31,18 +31,18 @@ export interface Failure {
 }
 
 const HINTS: Partial<Record<number, string>> = {
-  [status.NOT_FOUND]: "the driver has no such machine",
-  [status.UNIMPLEMENTED]: "this driver does not support it",
-  [status.DEADLINE_EXCEEDED]: "the driver did not answer in time; retry, or check the machine",
+  [Code.NOT_FOUND]: "the driver has no such machine",
+  [Code.UNIMPLEMENTED]: "this driver does not support it",
+  [Code.DEADLINE_EXCEEDED]: "the driver did not answer in time; retry, or check the machine",
 };
 
 /** The exit code of a driver's status: its class of failure. */
 const EXIT_OF_STATUS: Partial<Record<number, number>> = {
-  [status.INVALID_ARGUMENT]: EXIT_USAGE,
-  [status.NOT_FOUND]: EXIT_NOT_FOUND,
-  [status.ALREADY_EXISTS]: EXIT_PRECONDITION,
-  [status.FAILED_PRECONDITION]: EXIT_PRECONDITION,
-  [status.UNAVAILABLE]: EXIT_UNAVAILABLE,
+  [Code.INVALID_ARGUMENT]: EXIT_USAGE,
+  [Code.NOT_FOUND]: EXIT_NOT_FOUND,
+  [Code.ALREADY_EXISTS]: EXIT_PRECONDITION,
+  [Code.FAILED_PRECONDITION]: EXIT_PRECONDITION,
+  [Code.UNAVAILABLE]: EXIT_UNAVAILABLE,
 };
 
 /** The method's short name, e.g. "GetIP" from "/driverplug.driver.v1.DriverService/GetIP". */
@@ -61,7 +61,8 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
     return { message: err.message, exitCode: err.exitCode, code: exitCodeName(err.exitCode) };
   if (err instanceof CommanderError)
     return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE, code: exitCodeName(EXIT_USAGE) };
-  if (err instanceof LaunchError) {
+  if (err instanceof ClientError && err.reason !== "call") {
+    // The plugin could not be found, started or trusted.
     const hint =
       err.reason === "not-found" ? `driverplug's plugin dirs: $${PLUGIN_DIRS_ENV}, ":"-separated` : undefined;
     return {
@@ -73,7 +74,7 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
   }
   if (err instanceof ClientError) {
     const hint = HINTS[err.code];
-    const details = err.details === "" ? "(no message)" : err.details;
+    const details = err.details === "" ? "(no message)" : printable(err.details);
     return {
       message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`,
       exitCode: EXIT_OF_STATUS[err.code] ?? EXIT_DRIVER,

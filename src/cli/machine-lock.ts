@@ -7,11 +7,11 @@
 // instead of blocking forever). It does not record who holds a lock, so the
 // holder writes <name>.holder.json next to it for the error message.
 import lockfile from "proper-lockfile";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import type { MachineStore } from "./machine-store.js";
 
 /** A lock not refreshed for this long is stale: its holder died without releasing it. */
@@ -44,7 +44,7 @@ function paths(store: MachineStore, name: string) {
 
 export async function lockMachine(store: MachineStore, name: string, options: LockOptions): Promise<MachineLock> {
   const p = paths(store, name);
-  await mkdir(store.locksDir, { recursive: true, mode: 0o700 });
+  await store.checkLayout();
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     options.signal?.throwIfAborted();

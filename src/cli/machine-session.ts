@@ -4,6 +4,7 @@
 // driver changed it, close the plugin, release the lock. Each step is undone
 // on every way out, Ctrl-C included.
 import { isDeepStrictEqual } from "node:util";
+import { jsonConfig } from "../host/index.js";
 import type { CliContext } from "./cli-context.js";
 import type { DriverClient, DriverHandle } from "./driver-launcher.js";
 import { lockMachine, type MachineLock } from "./machine-lock.js";
@@ -27,14 +28,18 @@ export interface SessionOptions {
   timeoutMs?: number;
 }
 
-export const encodeConfig = (config: unknown): Buffer => Buffer.from(JSON.stringify(config), "utf8");
+const configCodec = jsonConfig();
+
+export const encodeConfig = (config: Record<string, unknown>): Buffer => configCodec.encode(config);
 
 export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, unknown> {
-  const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`driver ${JSON.stringify(driver)} returned a config that is not a JSON object`);
+  try {
+    return configCodec.decode(bytes);
+  } catch (err) {
+    throw new Error(`driver ${JSON.stringify(driver)} returned an unusable config: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  return value as Record<string, unknown>;
 }
 
 /** Runs `fn` with the plugin of `driver`, closing the plugin however `fn` ends. */

@@ -3,11 +3,19 @@
 // The driver's own files live next to it (the directory is its storePath).
 // A config.json that cannot be read is reported with its path and never
 // rewritten, so a hand edit gone wrong loses nothing.
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+//
+// Another user must not be able to plant or swap anything here: the root,
+// machines/, locks/ and every machine directory pass the socket directories'
+// checks (owned by this user, 0700, no symlink, every ancestor owned by root
+// or the user and not open to others), and config.json is opened without
+// following a symlink and read only if this user owns it.
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { checkPrivateDir, effectiveUid, ensurePrivateDir, SocketDirError } from "../socket/private-dir.js";
 import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "./cli-error.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { checkMachineName, isValidMachineName } from "./machine-name.js";
 
 export const STORE_ENV = "DRIVERPLUG_STORE";
@@ -27,8 +35,36 @@ export function storeRoot(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(fromEnv !== undefined && fromEnv !== "" ? fromEnv : join(homedir(), ".driverplug"));
 }
 
+/** A config.json larger than this is not a config someone wrote: refused before it is read. */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
 export class MachineStore {
+  private layout: Promise<void> | undefined;
+
   constructor(readonly root: string) {}
+
+  /**
+   * Creates the root, machines/ and locks/ (0700) where missing and checks
+   * them, once per process; a directory someone else could write is refused
+   * with the fix, before anything is read from or written to it.
+   */
+  checkLayout(): Promise<void> {
+    this.layout ??= (async () => {
+      await storeDirCheck(async () => {
+        await mkdir(dirname(this.root), { recursive: true, mode: 0o700 });
+        await ensurePrivateDir(this.root, { label: "machine store directory" });
+        await ensurePrivateDir(this.machinesDir, { label: "machine store directory" });
+        await ensurePrivateDir(this.locksDir, { label: "machine store directory" });
+      });
+    })();
+    return this.layout;
+  }
+
+  /** Checks one machine's directory like the store's own (it is the driver's storePath). */
+  async checkMachineDir(name: string): Promise<void> {
+    await this.checkLayout();
+    await storeDirCheck(() => checkPrivateDir(this.machineDir(name), { label: "machine directory" }));
+  }
 
   get machinesDir(): string {
     return join(this.root, "machines");
@@ -48,6 +84,7 @@ export class MachineStore {
 
   /** Names of every machine directory, sorted; entries that are not valid names are skipped. */
   async list(): Promise<string[]> {
+    await this.checkLayout();
     let entries;
     try {
       entries = await readdir(this.machinesDir, { withFileTypes: true });
@@ -63,7 +100,7 @@ export class MachineStore {
 
   async dirExists(name: string): Promise<boolean> {
     try {
-      return (await stat(this.machineDir(name))).isDirectory();
+      return (await lstat(this.machineDir(name))).isDirectory();
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -72,7 +109,7 @@ export class MachineStore {
 
   async hasConfig(name: string): Promise<boolean> {
     try {
-      return (await stat(this.configPath(name))).isFile();
+      return (await lstat(this.configPath(name))).isFile();
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -82,20 +119,26 @@ export class MachineStore {
   /** Reads a machine's record; a missing or invalid file is a CliError naming it. */
   async read(name: string): Promise<MachineRecord> {
     const path = this.configPath(name);
+    await this.checkLayout();
+    const dir = await lstat(this.machineDir(name)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (dir === undefined) {
+      throw new CliError(
+        `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
+        EXIT_NOT_FOUND,
+      );
+    }
+    await this.checkMachineDir(name);
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      text = await readOwnFile(path);
     } catch (err) {
       if (isNotFound(err)) {
-        if (await this.dirExists(name)) {
-          throw new CliError(
-            `machine ${JSON.stringify(name)} has no ${path} (an interrupted create?): remove it with "driverplug rm ${name}"`,
-            EXIT_PRECONDITION,
-          );
-        }
         throw new CliError(
-          `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
-          EXIT_NOT_FOUND,
+          `machine ${JSON.stringify(name)} has no ${path} (an interrupted create?): remove it with "driverplug rm ${name}"`,
+          EXIT_PRECONDITION,
         );
       }
       throw err;
@@ -106,7 +149,7 @@ export class MachineStore {
   /** Creates the machine's directory (0700); fails if it exists. */
   async createDir(name: string): Promise<string> {
     const dir = this.machineDir(name);
-    await mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    await this.checkLayout();
     try {
       await mkdir(dir, { mode: 0o700 });
     } catch (err) {
@@ -118,16 +161,69 @@ export class MachineStore {
       }
       throw err;
     }
+    await this.checkMachineDir(name);
     return dir;
   }
 
+  /** Compact JSON: a driver's deeply nested config must not grow many-fold by indentation. */
   async write(name: string, record: MachineRecord): Promise<void> {
     const body = { version: STORE_FORMAT_VERSION, driver: record.driver, config: record.config };
-    await writeFileAtomic(this.configPath(name), `${JSON.stringify(body, null, 2)}\n`);
+    await this.checkMachineDir(name);
+    await writeFileAtomic(this.configPath(name), `${JSON.stringify(body)}\n`);
   }
 
+  /** Removes a machine's directory; one that fails the checks (someone else's) is refused, not removed. */
   async removeDir(name: string): Promise<void> {
+    try {
+      await this.checkMachineDir(name);
+    } catch (err) {
+      if (err instanceof CliError && !(await this.dirExists(name))) return;
+      throw err;
+    }
     await rm(this.machineDir(name), { recursive: true, force: true });
+  }
+}
+
+/** Runs a directory check; a refusal becomes the CLI's error, with the check's message and fix. */
+async function storeDirCheck<T>(check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    if (err instanceof SocketDirError) throw new CliError(err.message, undefined, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Reads a file without following a symlink (O_NOFOLLOW), only if it is a
+ * regular file this user owns that nobody else can write, and only up to
+ * MAX_CONFIG_FILE_BYTES. ENOENT passes through for the caller's message.
+ */
+async function readOwnFile(path: string): Promise<string> {
+  let file;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP")
+      throw new CliError(
+        `${path} is a symlink; driverplug never follows one in its store (it could lead anywhere): replace it with the file itself`,
+      );
+    throw err;
+  }
+  try {
+    const st = await file.stat();
+    const refuse = (why: string) =>
+      new CliError(`${path} ${why}; it was not read: fix it (or remove the machine's directory) by hand`);
+    if (!st.isFile()) throw refuse("is not a regular file");
+    if (st.uid !== effectiveUid())
+      throw refuse(`is owned by uid ${st.uid}, not by this user (uid ${effectiveUid()}), so someone else wrote it`);
+    if ((st.mode & 0o022) !== 0)
+      throw refuse(`has mode 0${(st.mode & 0o777).toString(8)}, which lets others change it: chmod 0600 ${path}, then`);
+    if (st.size > MAX_CONFIG_FILE_BYTES)
+      throw refuse(`is ${st.size} bytes, over the ${MAX_CONFIG_FILE_BYTES}-byte limit of a machine config`);
+    return await file.readFile("utf8");
+  } finally {
+    await file.close();
   }
 }
 

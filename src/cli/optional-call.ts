@@ -1,6 +1,6 @@
 // Calls to optional driver capabilities: UNIMPLEMENTED means "this driver has
 // no such step" (DESIGN.md), which a host skips or works around, never retries.
-import { status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { ClientError } from "../host/client-error.js";
 
 /** The call's result, or `unimplemented` when the driver lacks the capability. */
@@ -8,7 +8,7 @@ export async function optionalCall<T>(call: Promise<T>): Promise<T | typeof unim
   try {
     return await call;
   } catch (err) {
-    if (err instanceof ClientError && err.code === status.UNIMPLEMENTED) return unimplemented;
+    if (err instanceof ClientError && err.code === Code.UNIMPLEMENTED) return unimplemented;
     throw err;
   }
 }

@@ -36,7 +36,7 @@ export function buildProgram(
     )
     .addHelpText(
       "after",
-      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
+      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_PASS_ENV      further variables plugins may inherit, e.g. LIBVIRT_DEFAULT_URI (","-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
     );
   program.addHelpText(
     "after",

@@ -4,6 +4,7 @@
 // (a stalled stderr pipe), intermediate events are dropped, not buffered, and
 // only the newest waits for 'drain', so a slow reader never grows the CLI.
 import type { Progress } from "../../generated/driverplug/driver/v1/driver.js";
+import { printable } from "../host/printable-text.js";
 
 export interface ProgressView {
   show(progress: Progress): void;
@@ -14,8 +15,8 @@ export interface ProgressView {
 }
 
 export function formatProgress(p: Progress): string {
-  const step = p.step === "" ? "" : `${p.step}: `;
-  return `[${String(p.percent).padStart(3)}%] ${step}${p.message}`;
+  const step = p.step === "" ? "" : `${printable(p.step)}: `;
+  return `[${String(p.percent).padStart(3)}%] ${step}${printable(p.message)}`;
 }
 
 type Output = NodeJS.WritableStream & { isTTY?: boolean };

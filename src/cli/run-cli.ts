@@ -8,6 +8,7 @@ import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
 import { describeFailure, failureJson } from "./error-message.js";
 import { isValidMachineName } from "./machine-name.js";
+import { printableLines } from "../host/printable-text.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { optionalCall, unimplemented } from "./optional-call.js";
@@ -123,7 +124,12 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     }
     if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(json ? failureJson(failure, machine) : `driverplug: ${failure.message}\n`);
+    io.stderr.write(
+      json
+        ? failureJson(failure, machine)
+        : `driverplug: ${printableLines(failure.message)}
+`,
+    );
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {

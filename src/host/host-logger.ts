@@ -3,6 +3,7 @@
 // debug too when DRIVERPLUG_TRACE is set.
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
 import { LOG_LEVELS, type LogLevel } from "../protocol/log-line.js";
+import { printable } from "./printable-text.js";
 
 export interface HostLogRecord {
   level: LogLevel;
@@ -35,8 +36,9 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
   return {
     log(record) {
       if (LOG_LEVELS.indexOf(record.level) < min) return;
-      const module = record.module ? ` ${record.module}` : "";
-      write(`[${record.plugin}${module}] ${record.level.toUpperCase()} ${record.message}\n`);
+      // One record, one line: nothing a plugin wrote may reach the terminal raw or start a line.
+      const module = record.module ? ` ${printable(record.module)}` : "";
+      write(`[${printable(record.plugin)}${module}] ${record.level.toUpperCase()} ${printable(record.message)}\n`);
     },
   };
 }

@@ -1,14 +1,19 @@
-// The host side's public API: find and launch driver plugins, talk to them
-// through the typed client, close them, reattach to them later.
+// driverplug/host: find and launch driver plugins, talk to them through the
+// typed client, close them, reattach to them later. Nothing here is needed to
+// write a driver.
+
+// --- Launching and reattaching.
 export { launch, type LaunchOptions } from "./launch.js";
 export { reattach, type ReattachOptions } from "./reattach.js";
-export { PluginHandle, type CloseOptions } from "./plugin-handle.js";
+export type { PluginHandle, CloseOptions, DriverClient } from "./plugin-handle.js";
 export { parseReattachRecord, type ReattachRecord } from "./reattach-record.js";
-export { LaunchError, type LaunchFailure } from "./launch-error.js";
-export { ClientError } from "./client-error.js";
-export { machineClient } from "./machine-client.js";
-export { MACHINE_METADATA_KEY } from "../protocol/machine-key.js";
-export { createTypedClient, type TypedClient, type TypedClientOptions, type CallTracker } from "./typed-client.js";
+export type { PluginExit } from "./plugin-process.js";
+export { findPlugin, PLUGIN_PREFIX, type FindOptions, type FoundPlugin } from "./find-plugin.js";
+export { BUNDLED_DRIVERS } from "./bundled-drivers.js";
+export { defaultSocketBaseDir } from "./private-socket-dir.js";
+
+// --- Calls: the typed client's options and errors.
+export type { TypedClient } from "./typed-client.js";
 export {
   driverCallDefaults,
   LIFECYCLE_TIMEOUT_MS,
@@ -16,8 +21,14 @@ export {
   type CallDefaults,
   type CallOptions,
 } from "./call-options.js";
-export { findPlugin, PLUGIN_PREFIX, type FindOptions, type FoundPlugin } from "./find-plugin.js";
-export { BUNDLED_DRIVERS } from "./bundled-drivers.js";
+export { Code } from "../protocol/status.js";
+export { ClientError, type ClientErrorReason } from "./client-error.js";
+
+// --- Many machines in one plugin (CAPABILITY_MACHINE_INSTANCES): calls that name their machine.
+export { machineClient } from "./machine-client.js";
+export { MACHINE_METADATA_KEY } from "../protocol/machine-key.js";
+
+// --- Plugin logs.
 export {
   stderrLogger,
   silentLogger,
@@ -25,5 +36,10 @@ export {
   type Logger,
   type StderrLoggerOptions,
 } from "./host-logger.js";
-export { defaultSocketBaseDir } from "./private-socket-dir.js";
-export type { PluginExit } from "./plugin-process.js";
+
+// --- Helpers: the JSON config codec and typed flag values.
+export { jsonConfig, type ConfigCodec, type ConfigValidator } from "./config-codec.js";
+export { stringValue, stringListValue, intValue, boolValue } from "../protocol/flag-values.js";
+
+// --- The contract: enums and message types.
+export * from "../protocol/messages.js";

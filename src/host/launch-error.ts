@@ -1,33 +1,29 @@
-// The error launch() and reattach() throw: one class, with a `reason` a
-// caller can switch on and a message that says what happened and what to do.
+// How launch() and reattach() fail: a ClientError whose `reason` names the
+// step that failed and whose message says what happened and what to do.
+// LaunchError is the host's internal shorthand for building one; callers
+// only ever need ClientError (it is not exported).
+import { Metadata } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
+import { ClientError, type ClientErrorReason } from "./client-error.js";
 
-export type LaunchFailure =
-  /** The name is not a safe plugin name, or no executable was found. */
-  | "not-found"
-  /** The executable could not be started (spawn error). */
-  | "spawn-failed"
-  /** The process exited (or closed its stdout) before printing a handshake. */
-  | "exited"
-  /** The first stdout line is not a handshake. */
-  | "bad-handshake"
-  /** The handshake names an app protocol version the host does not speak. */
-  | "version-mismatch"
-  /** No handshake within the start timeout; the process was killed. */
-  | "timeout"
-  /** The handshake's address fails the host's checks (place, type, owner, mode). */
-  | "untrusted-address"
-  /** The socket directory base is unusable. */
-  | "socket-dir"
-  /** A reattach record is malformed or its process is gone. */
-  | "bad-record";
+export type LaunchFailure = Exclude<ClientErrorReason, "call">;
 
-export class LaunchError extends Error {
-  override name = "LaunchError";
-  constructor(
-    readonly reason: LaunchFailure,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** The status code each failure carries, for callers that handle calls and launches alike. */
+const CODE_OF: Record<LaunchFailure, Code> = {
+  "not-found": Code.NOT_FOUND,
+  "spawn-failed": Code.UNAVAILABLE,
+  exited: Code.UNAVAILABLE,
+  "bad-handshake": Code.FAILED_PRECONDITION,
+  "version-mismatch": Code.FAILED_PRECONDITION,
+  timeout: Code.DEADLINE_EXCEEDED,
+  "untrusted-address": Code.PERMISSION_DENIED,
+  "socket-dir": Code.FAILED_PRECONDITION,
+  "bad-record": Code.INVALID_ARGUMENT,
+};
+
+export class LaunchError extends ClientError {
+  declare readonly reason: LaunchFailure;
+  constructor(reason: LaunchFailure, message: string, options?: { cause?: unknown }) {
+    super("", CODE_OF[reason], message, new Metadata(), { cause: options?.cause, reason });
   }
 }

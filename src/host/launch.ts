@@ -8,6 +8,7 @@ import { DriverServiceService } from "../../generated/driverplug/driver/v1/drive
 import {
   DEFAULT_COOKIE,
   DRIVERPLUG_STDIN_LIFELINE,
+  DRIVERPLUG_TRACE,
   PLUGIN_CLIENT_CERT,
   PLUGIN_MULTIPLEX_GRPC,
   PLUGIN_PROTOCOL_VERSIONS,
@@ -38,8 +39,17 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
   /** Run this executable instead of looking the name up. */
   executable?: string;
   args?: readonly string[];
-  /** Extra environment for the plugin, on top of the host's own. */
+  /**
+   * Variables for the plugin, on top of the few it inherits from the host
+   * (PLUGIN_ENV_ALLOWLIST: PATH, HOME, locale, TMPDIR, XDG_*, TZ, DRIVERPLUG_TRACE).
+   */
   env?: Record<string, string>;
+  /**
+   * Names of further host variables the plugin may inherit (e.g. a
+   * hypervisor's LIBVIRT_DEFAULT_URI). NODE_OPTIONS passes only if named here:
+   * `--inspect` in it would open a debugger port any local user can reach.
+   */
+  inheritEnv?: readonly string[];
   cookie?: MagicCookie;
   /** App protocol versions the host speaks; default PROTOCOL_VERSIONS. */
   versions?: readonly number[];
@@ -200,6 +210,24 @@ function socketGroupId(group: string | number | undefined): number | undefined {
   }
 }
 
+/**
+ * What a plugin inherits from the host's environment: what any program needs
+ * to run (PATH, HOME, locale, temp dir, time zone, XDG dirs) and driverplug's
+ * trace switch. Not cloud keys, tokens, SSH_AUTH_SOCK or NODE_OPTIONS: a
+ * plugin is given what it needs, not all the host holds.
+ */
+export const PLUGIN_ENV_ALLOWLIST: readonly RegExp[] = [
+  /^PATH$/,
+  /^HOME$/,
+  /^LANG$/,
+  /^LANGUAGE$/,
+  /^LC_[A-Z_]+$/,
+  /^TMPDIR$/,
+  /^TZ$/,
+  /^XDG_[A-Z_]+$/,
+  new RegExp(`^${DRIVERPLUG_TRACE}$`),
+];
+
 function pluginEnv(
   options: LaunchOptions<ServiceDefinitionShape>,
   versions: readonly number[],
@@ -207,8 +235,13 @@ function pluginEnv(
   gid: number | undefined,
 ): NodeJS.ProcessEnv {
   const cookie = options.cookie ?? DEFAULT_COOKIE;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  // Inherited from a host that is itself a plugin, these would change the handshake we expect.
+  const inherit = new Set(options.inheritEnv ?? []);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && (inherit.has(key) || PLUGIN_ENV_ALLOWLIST.some((re) => re.test(key)))) env[key] = value;
+  }
+  Object.assign(env, options.env);
+  // Given by a caller that is itself a plugin's host, these would change the handshake we expect.
   delete env[PLUGIN_CLIENT_CERT];
   delete env[PLUGIN_MULTIPLEX_GRPC];
   delete env[PLUGIN_UNIX_SOCKET_GROUP];

@@ -2,7 +2,8 @@
 // reattach later, and close(). It fails in-flight calls the moment the
 // plugin dies, and closes in go-plugin's order: Shutdown RPC, grace period,
 // SIGTERM, wait, SIGKILL; then the channel and private directory go.
-import { status, type Client } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
+import type { Client } from "@grpc/grpc-js";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
@@ -43,6 +44,9 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
    */
   guard: boolean;
 }
+
+/** The typed client of a DriverService plugin, as `launch()` gives it. */
+export type DriverClient = TypedClient<typeof DriverServiceService>;
 
 /** A running plugin; `S` is the service its client speaks (DriverService unless launched with another). */
 export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServiceService> {
@@ -119,11 +123,11 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
       explain: async (err) => {
         // A dying plugin's calls end UNAVAILABLE (connection lost) or CANCELLED (its server
         // shut down); INTERNAL is also a driver's own status, so it is only rewritten after the fact.
-        const mayBeDeath = err.code === status.UNAVAILABLE || err.code === status.CANCELLED;
-        if (!mayBeDeath && err.code !== status.INTERNAL) return err;
+        const mayBeDeath = err.code === Code.UNAVAILABLE || err.code === Code.CANCELLED;
+        if (!mayBeDeath && err.code !== Code.INTERNAL) return err;
         const gone = this.process.gone() || (mayBeDeath && (await this.process.waitGone(DEATH_EXPLAIN_MS)));
         if (!gone) return err;
-        return new ClientError(err.path, status.UNAVAILABLE, this.process.describeDeath(), err.metadata, {
+        return new ClientError(err.path, Code.UNAVAILABLE, this.process.describeDeath(), err.metadata, {
           cause: err,
         });
       },

@@ -1,5 +1,7 @@
 // The last few lines a plugin wrote to stderr, kept so that "the plugin died"
-// errors can say why. Bounded in line count and line length.
+// errors can say why. Bounded in line count and line length, and kept
+// printable: the tail ends up in error messages shown on a terminal.
+import { printable } from "./printable-text.js";
 
 export class StderrTail {
   private lines: string[] = [];
@@ -10,7 +12,7 @@ export class StderrTail {
   ) {}
 
   add(line: string): void {
-    this.lines.push(line.length > this.maxLineChars ? `${line.slice(0, this.maxLineChars)}...` : line);
+    this.lines.push(printable(line.length > this.maxLineChars ? `${line.slice(0, this.maxLineChars)}...` : line));
     if (this.lines.length > this.maxLines) this.lines.shift();
   }
 

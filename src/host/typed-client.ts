@@ -2,7 +2,8 @@
 // service definition: each unary method becomes `(request, options?) =>
 // Promise<Response>`, each server-streaming method `(request, options?) =>
 // AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
-import { Metadata, status, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
+import { Metadata, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
 import type {
   MethodDefinitionShape,
   RequestOf,
@@ -43,7 +44,7 @@ export const untracked: CallTracker = {
 function closedError(path: string, err: unknown): ClientError {
   return new ClientError(
     path,
-    status.UNAVAILABLE,
+    Code.UNAVAILABLE,
     `the client is closed (${(err as Error).message}): the plugin handle was closed or detached`,
     new Metadata(),
     { cause: err },
@@ -51,7 +52,7 @@ function closedError(path: string, err: unknown): ClientError {
 }
 
 function abortError(path: string, signal: AbortSignal): ClientError {
-  return new ClientError(path, status.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), {
+  return new ClientError(path, Code.CANCELLED, "the call was cancelled by its AbortSignal", new Metadata(), {
     cause: signal.reason,
   });
 }
@@ -79,7 +80,7 @@ class CallGuard implements Watched {
       this.onAbort = () => this.end(abortError(path, options.signal!));
       options.signal.addEventListener("abort", this.onAbort, { once: true });
     }
-    this.untrack = tracker.track((details) => this.end(new ClientError(path, status.UNAVAILABLE, details)));
+    this.untrack = tracker.track((details) => this.end(new ClientError(path, Code.UNAVAILABLE, details)));
     if (deadlineAt !== Infinity) deadlines.watch(this);
   }
 
@@ -88,7 +89,7 @@ class CallGuard implements Watched {
     this.end(
       new ClientError(
         this.path,
-        status.DEADLINE_EXCEEDED,
+        Code.DEADLINE_EXCEEDED,
         `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`,
       ),
     );

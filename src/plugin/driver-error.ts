@@ -1,12 +1,11 @@
-// The one error class a driver throws to choose the gRPC status a host sees,
-// plus a helper per common code. Anything else a driver throws becomes INTERNAL.
-import { status } from "@grpc/grpc-js";
-import { statusName } from "../protocol/status.js";
+// The one error class a driver throws to choose the status a host sees, plus
+// a helper per common code. Anything else a driver throws becomes INTERNAL.
+import { Code, statusName } from "../protocol/status.js";
 
 export class DriverError extends Error {
   override name = "DriverError";
   constructor(
-    readonly code: status,
+    readonly code: Code,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -18,12 +17,18 @@ export class DriverError extends Error {
   }
 }
 
-export const invalidArgument = (message: string) => new DriverError(status.INVALID_ARGUMENT, message);
-export const notFound = (message: string) => new DriverError(status.NOT_FOUND, message);
-export const alreadyExists = (message: string) => new DriverError(status.ALREADY_EXISTS, message);
-export const failedPrecondition = (message: string) => new DriverError(status.FAILED_PRECONDITION, message);
-export const unimplemented = (message: string) => new DriverError(status.UNIMPLEMENTED, message);
-export const unavailable = (message: string) => new DriverError(status.UNAVAILABLE, message);
-export const cancelled = (message: string) => new DriverError(status.CANCELLED, message);
-export const deadlineExceeded = (message: string) => new DriverError(status.DEADLINE_EXCEEDED, message);
-export const internal = (message: string) => new DriverError(status.INTERNAL, message);
+type Helper = (message: string, options?: { cause?: unknown }) => DriverError;
+const helper =
+  (code: Code): Helper =>
+  (message, options) =>
+    new DriverError(code, message, options);
+
+export const invalidArgument = helper(Code.INVALID_ARGUMENT);
+export const notFound = helper(Code.NOT_FOUND);
+export const alreadyExists = helper(Code.ALREADY_EXISTS);
+export const failedPrecondition = helper(Code.FAILED_PRECONDITION);
+export const unimplemented = helper(Code.UNIMPLEMENTED);
+export const unavailable = helper(Code.UNAVAILABLE);
+export const cancelled = helper(Code.CANCELLED);
+export const deadlineExceeded = helper(Code.DEADLINE_EXCEEDED);
+export const internal = helper(Code.INTERNAL);

@@ -2,7 +2,8 @@
 // sees: a DriverError keeps its code, an aborted call reports why it was
 // aborted, anything else is INTERNAL with its message (the stack goes only
 // to the plugin's log).
-import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError, type status } from "@grpc/grpc-js";
+import { Code } from "../protocol/status.js";
 import { DriverError } from "./driver-error.js";
 import type { Logger } from "./logger.js";
 
@@ -17,9 +18,10 @@ export function toServiceError(
   if (abortReason) return statusOf(abortReason.code, abortReason.message);
   const message = err instanceof Error ? err.message : String(err);
   log.error("unexpected error in driver method", { method: path, error: err instanceof Error ? err : String(err) });
-  return statusOf(status.INTERNAL, `${path}: unexpected error in the driver: ${message}`);
+  return statusOf(Code.INTERNAL, `${path}: unexpected error in the driver: ${message}`);
 }
 
-function statusOf(code: status, details: string): Partial<ServiceError> {
-  return { code, details, metadata: new Metadata() };
+function statusOf(code: Code, details: string): Partial<ServiceError> {
+  // The numbers are the same: Code mirrors grpc-js's status.
+  return { code: code as number as status, details, metadata: new Metadata() };
 }

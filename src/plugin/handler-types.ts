@@ -1,7 +1,9 @@
 // The shape a driver author implements, derived from a generated service
 // definition: unary methods are async functions, server-streaming methods are
-// async generators. Nothing here is written per RPC.
+// async generators, and either may answer with partial messages (unset fields
+// take their defaults). Nothing here is written per RPC.
 import type { Metadata } from "@grpc/grpc-js";
+import type { PartialMessage } from "../protocol/partial-message.js";
 import type { RequestOf, ResponseOf, ServiceDefinitionShape } from "../protocol/service-types.js";
 
 /** What every handler receives next to its request. */
@@ -16,8 +18,8 @@ export interface CallContext {
 
 /** One handler, chosen by whether the method streams its responses. */
 export type Handler<M> = M extends { responseStream: true }
-  ? (request: RequestOf<M>, ctx: CallContext) => AsyncIterable<ResponseOf<M>>
-  : (request: RequestOf<M>, ctx: CallContext) => Promise<ResponseOf<M>>;
+  ? (request: RequestOf<M>, ctx: CallContext) => AsyncIterable<PartialMessage<ResponseOf<M>>>
+  : (request: RequestOf<M>, ctx: CallContext) => Promise<PartialMessage<ResponseOf<M>>>;
 
 /** Handlers for every method of a service definition. */
 export type ServiceHandlers<S extends ServiceDefinitionShape> = { -readonly [K in keyof S]: Handler<S[K]> };

@@ -36,6 +36,8 @@ export class MachineInstances {
   readonly handlers: Partial<DriverHandlers>;
   /** Admission per machine: each instance's own queue. */
   readonly gate: CallGate;
+  /** The driver of calls that name no machine (the only one, for a plain driver). */
+  readonly defaultDriver: Driver;
   private readonly instances = new Map<string, Instance>();
   private readonly factory: DriverFactory | undefined;
 
@@ -46,6 +48,7 @@ export class MachineInstances {
   ) {
     if (typeof source !== "function") {
       // One driver: no routing at all, and no capability to advertise.
+      this.defaultDriver = source;
       const only = { handlers: withDefaults(source, identity), gate: newGate() };
       this.handlers = only.handlers;
       this.gate = only.gate;
@@ -53,6 +56,7 @@ export class MachineInstances {
     }
     this.factory = source;
     const first = source(DEFAULT_MACHINE);
+    this.defaultDriver = first;
     const capabilities = identity.capabilities ?? impliedCapabilities(first);
     this.identity = {
       ...identity,

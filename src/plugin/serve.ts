@@ -3,6 +3,7 @@
 // and reflection services on a private Unix socket, prints the handshake and
 // then watches for the end (lifecycle.ts, host-watch.ts).
 import { Server } from "@grpc/grpc-js";
+import * as driverMessages from "../../generated/driverplug/driver/v1/driver.js";
 import { DriverServiceService, type Capability } from "../../generated/driverplug/driver/v1/driver.js";
 import { HealthService } from "../../generated/grpc/health/v1/health.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
@@ -25,6 +26,7 @@ import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
+import { checkDriverMethods } from "./driver-methods.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
@@ -34,7 +36,8 @@ import { MutationQueue } from "./mutation-queue.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
 import { raiseReceiveWindow } from "./server-receive-window.js";
-import { adaptService } from "./service-adapter.js";
+import { responseTypesOf } from "./response-encoding.js";
+import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
 import { StdioCapture } from "./stdio-capture.js";
 import { stdioHandlers } from "./stdio-service.js";
@@ -51,7 +54,7 @@ export interface ServeOptions {
   /** Defaults to driverplug's DRIVERPLUG_PLUGIN=machine-driver. */
   cookie?: MagicCookie;
   /** App protocol versions this driver speaks; defaults to this release's. */
-  protocolVersions?: readonly number[];
+  versions?: readonly number[];
   /** Largest gRPC message the plugin sends or accepts (default 64 MiB: a whole config is one message). */
   maxMessageBytes?: number;
   /** HTTP/2 receive window per stream and per connection (default 16 MiB; grpc-js's is 64 KiB). */
@@ -61,14 +64,14 @@ export interface ServeOptions {
   /** Replaces the built-in AutoMTLS (a fresh self-signed certificate; see auto-mtls.ts). */
   autoMtls?: AutoMtlsProvider;
   /** Defaults to a logger for module `<name>`; the driver may log through it too. */
-  log?: Logger;
+  logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface ServingPlugin {
   socketPath: string;
   appVersion: number;
-  log: Logger;
+  logger: Logger;
   /** Graceful stop, as on SIGTERM; the process exits afterwards. */
   stop(why?: string): void;
 }
@@ -91,7 +94,13 @@ function transportServer(options: ServeOptions, log: Logger): Server {
   return server;
 }
 
+/** Options renamed so serve(), launch() and reattach() agree; a JavaScript caller gets told. */
+const RENAMED: Readonly<Record<string, string>> = { log: "logger", protocolVersions: "versions" };
+
 export async function serve(options: ServeOptions): Promise<ServingPlugin> {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (old in options) throw new TypeError(`serve(): the option "${old}" is now called "${now}"`);
+  }
   const parentPid = process.ppid;
   const env = options.env ?? process.env;
   const problem = cookieProblem(options.cookie ?? DEFAULT_COOKIE, env, options.name);
@@ -99,30 +108,30 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     writeRawStderr(problem);
     process.exit(1);
   }
-  const log = options.log ?? createLogger(options.name);
+  const log = options.logger ?? createLogger(options.name);
   // Before anything else runs: nothing may reach stdout ahead of the handshake.
   const capture = new StdioCapture(log.child("stdio"));
   capture.install();
   const lifecycle = new PluginLifecycle(log, options.shutdownGraceMs);
   lifecycle.install();
   try {
-    const appVersion = chooseVersion(options.protocolVersions ?? PROTOCOL_VERSIONS, env);
+    const implementer = `driver "${options.name}"`;
+    const machines = new MachineInstances(options.driver, options, () => new MutationQueue());
+    checkDriverMethods(machines.defaultDriver, DriverServiceService, implementer);
+    const appVersion = chooseVersion(options.versions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
     const server = transportServer(options, log);
     const health = new HealthState();
-    const implementer = `driver "${options.name}"`;
-    const machines = new MachineInstances(options.driver, options, () => new MutationQueue());
-    server.addService(
-      DriverServiceService,
-      adaptService(DriverServiceService, machines.handlers, { log, implementer, gate: machines.gate }),
-    );
+    addAdaptedService(server, DriverServiceService, machines.handlers, {
+      log,
+      implementer,
+      gate: machines.gate,
+      responseTypes: responseTypesOf(DriverServiceService, driverMessages),
+    });
     const stop = (why: string) => lifecycle.requestStop(why);
-    server.addService(HealthService, adaptService(HealthService, healthHandlers(health), { log, implementer }));
-    server.addService(
-      GRPCControllerService,
-      adaptService(GRPCControllerService, controllerHandlers(stop), { log, implementer }),
-    );
-    server.addService(GRPCStdioService, adaptService(GRPCStdioService, stdioHandlers(capture), { log, implementer }));
+    addAdaptedService(server, HealthService, healthHandlers(health), { log, implementer });
+    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), { log, implementer });
+    addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer });
     addLazyReflection(server);
     const { path } = await listenOnPrivateSocket(server, {
       driverName: options.name,
@@ -152,7 +161,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone }));
     lifecycle.onStop(() => capture.uninstall());
     log.debug("plugin serving", { path, appVersion, version: options.version });
-    return { socketPath: path, appVersion, log, stop: (why = "stop() was called") => stop(why) };
+    return { socketPath: path, appVersion, logger: log, stop: (why = "stop() was called") => stop(why) };
   } catch (err) {
     return lifecycle.failStart(err);
   }

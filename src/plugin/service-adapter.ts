@@ -1,10 +1,12 @@
 // The one generic adapter from a generated service definition plus a set of
 // promise/async-iterable handlers to grpc-js handlers. Every method of every
 // service the plugin serves goes through here: admission (CallGate),
-// cancellation and deadlines (AbortSignal), stream backpressure and the
-// mapping of errors to statuses (error-mapping.ts).
+// cancellation and deadlines (AbortSignal), stream backpressure, response
+// encoding (response-encoding.ts) and the mapping of errors to statuses
+// (error-mapping.ts).
 import { once } from "node:events";
 import type {
+  Server,
   sendUnaryData,
   ServerUnaryCall,
   ServerWritableStream,
@@ -18,17 +20,31 @@ import { unimplemented } from "./driver-error.js";
 import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
 import type { Logger } from "./logger.js";
+import { preEncoded, responseEncoder, type MessageType, type ResponseEncoder } from "./response-encoding.js";
 
 export interface AdapterOptions {
   log: Logger;
   gate?: CallGate;
   /** Names the implementer in UNIMPLEMENTED messages, e.g. `driver "fake"`. */
   implementer: string;
+  /** Response message types by method name: handlers may then answer with partial messages. */
+  responseTypes?: ReadonlyMap<string, MessageType>;
+}
+
+/** Registers `handlers` for `definition` on `server`, through the adapter. */
+export function addAdaptedService<S extends ServiceDefinitionShape>(
+  server: Pick<Server, "addService">,
+  definition: S,
+  handlers: Partial<ServiceHandlers<S>>,
+  options: AdapterOptions,
+): void {
+  server.addService(preEncoded(definition), adaptService(definition, handlers, options));
 }
 
 type AnyUnary = (request: unknown, ctx: CallContext) => Promise<unknown>;
 type AnyStreaming = (request: unknown, ctx: CallContext) => AsyncIterable<unknown>;
 
+/** The grpc-js implementation; it answers with encoded bytes, so register it with `preEncoded(definition)`. */
 export function adaptService<S extends ServiceDefinitionShape>(
   definition: S,
   handlers: Partial<ServiceHandlers<S>>,
@@ -53,6 +69,7 @@ function adaptMethod(
       `${method.path} streams requests; the plugin adapter serves unary and server-streaming methods only`,
     );
   }
+  const encode = responseEncoder(method, options.responseTypes?.get(name), options.log);
   const implemented =
     handler ??
     (() => {
@@ -60,30 +77,37 @@ function adaptMethod(
     });
   return method.responseStream
     ? (call: ServerWritableStream<unknown, unknown>) =>
-        void serveStream(name, method.path, implemented as AnyStreaming, call, options)
+        void serveStream(name, method.path, implemented as AnyStreaming, encode, call, options)
     : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        serveUnary(name, method.path, implemented as AnyUnary, call, callback, options);
+        serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options);
 }
 
 function serveUnary(
   name: string,
   path: string,
   handler: AnyUnary,
+  encode: ResponseEncoder,
   call: ServerUnaryCall<unknown, unknown>,
   callback: sendUnaryData<unknown>,
   options: AdapterOptions,
 ): void {
   const active = new ActiveCall(call, name);
   let answered = false;
-  const succeed = (response: unknown) => {
-    if (answered) return;
-    answered = true;
-    callback(null, response);
-  };
   const fail = (err: unknown) => {
     if (answered) return;
     answered = true;
     callback(toServiceError(err, active.abortReason, path, options.log));
+  };
+  const succeed = (response: unknown) => {
+    if (answered) return;
+    let bytes: Buffer;
+    try {
+      bytes = encode(response);
+    } catch (err) {
+      return fail(err);
+    }
+    answered = true;
+    callback(null, bytes);
   };
   const run = (release: Release) => {
     const running = invoke(() => handler(call.request, active.ctx));
@@ -120,6 +144,7 @@ async function serveStream(
   name: string,
   path: string,
   handler: AnyStreaming,
+  encode: ResponseEncoder,
   call: ServerWritableStream<unknown, unknown>,
   options: AdapterOptions,
 ): Promise<void> {
@@ -135,7 +160,7 @@ async function serveStream(
       pending = step;
       const result = await active.race(step);
       if (result.done) break;
-      if (!call.write(result.value)) await drained(call, active.ctx.signal);
+      if (!call.write(encode(result.value))) await drained(call, active.ctx.signal);
     }
     call.end();
   } catch (err) {

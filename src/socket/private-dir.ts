@@ -19,6 +19,8 @@ export interface DirPolicy {
   uid?: number;
   /** With PLUGIN_UNIX_SOCKET_GROUP: the directory's group may have access if it is this gid. */
   gid?: number;
+  /** What the directory is, for messages; default "socket directory" (the store says "machine store directory"). */
+  label?: string;
 }
 
 /** A directory that passed the checks; dev/ino let a later check see a swap. */
@@ -39,53 +41,57 @@ export function effectiveUid(): number {
 /** Checks an existing directory and its ancestors. */
 export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Promise<CheckedDir> {
   if (!isAbsolute(dir)) {
-    throw new SocketDirError(dir, `socket directory ${JSON.stringify(dir)} is relative; give an absolute path`);
+    throw new SocketDirError(
+      dir,
+      `${policy.label ?? "socket directory"} ${JSON.stringify(dir)} is relative; give an absolute path`,
+    );
   }
   const uid = policy.uid ?? effectiveUid();
+  const label = policy.label ?? "socket directory";
   let st: Stats;
   try {
     st = await fs.lstat(dir);
   } catch (err) {
-    throw new SocketDirError(dir, `socket directory ${dir} cannot be read: ${(err as Error).message}`);
+    throw new SocketDirError(dir, `${label} ${dir} cannot be read: ${(err as Error).message}`);
   }
   if (st.isSymbolicLink()) {
     const target = await fs.readlink(dir).catch(() => "?");
     throw new SocketDirError(
       dir,
-      `socket directory ${dir} is a symlink to ${target}; a symlink can be redirected by whoever owns it: use a real directory you own (remove the link)`,
+      `${label} ${dir} is a symlink to ${target}; a symlink can be redirected by whoever owns it: use a real directory you own (remove the link)`,
     );
   }
   if (!st.isDirectory()) {
     throw new SocketDirError(
       dir,
-      `socket directory ${dir} is not a directory (${kind(st)}); remove it or choose another directory`,
+      `${label} ${dir} is not a directory (${kind(st)}); remove it or choose another directory`,
     );
   }
   if (st.uid !== uid) {
     throw new SocketDirError(
       dir,
-      `socket directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); another user could watch or replace the socket: remove it (or have its owner remove it) and let driverplug create it, or choose a directory you own`,
+      `${label} ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); another user could watch or replace what is in it: remove it (or have its owner remove it) and let driverplug create it, or choose a directory you own`,
     );
   }
-  checkMode(dir, st, policy);
+  checkMode(dir, st, policy, label);
   const real = await fs.realpath(dir);
-  await checkAncestors(real, uid);
+  await checkAncestors(real, uid, label);
   return { path: real, dev: st.dev, ino: st.ino };
 }
 
-function checkMode(dir: string, st: Stats, policy: DirPolicy): void {
+function checkMode(dir: string, st: Stats, policy: DirPolicy, label: string): void {
   const mode = st.mode & 0o777;
   if (policy.gid !== undefined) {
     if (st.gid !== policy.gid) {
       throw new SocketDirError(
         dir,
-        `socket directory ${dir} has group ${st.gid}, not the socket group ${policy.gid}; chgrp ${policy.gid} ${dir}`,
+        `${label} ${dir} has group ${st.gid}, not the socket group ${policy.gid}; chgrp ${policy.gid} ${dir}`,
       );
     }
     if ((mode & 0o007) !== 0 || (mode & 0o020) !== 0) {
       throw new SocketDirError(
         dir,
-        `socket directory ${dir} has mode ${octal(mode)}, which lets others in or lets the group write; chmod 0710 ${dir}`,
+        `${label} ${dir} has mode ${octal(mode)}, which lets others in or lets the group write; chmod 0710 ${dir}`,
       );
     }
     return;
@@ -93,25 +99,29 @@ function checkMode(dir: string, st: Stats, policy: DirPolicy): void {
   if ((mode & 0o077) !== 0) {
     throw new SocketDirError(
       dir,
-      `socket directory ${dir} has mode ${octal(mode)}, which gives group or other users access; chmod 0700 ${dir}`,
+      `${label} ${dir} has mode ${octal(mode)}, which gives group or other users access; chmod 0700 ${dir}`,
     );
   }
 }
 
-async function checkAncestors(realDir: string, uid: number): Promise<void> {
+/**
+ * Every ancestor of `realDir` (a real path) must be owned by root or `uid` and
+ * not be writable by group or others unless sticky, as OpenSSH's StrictModes.
+ */
+export async function checkAncestors(realDir: string, uid: number, label = "socket directory"): Promise<void> {
   for (let p = dirname(realDir); ; p = dirname(p)) {
     const st = await fs.stat(p);
     if (st.uid !== 0 && st.uid !== uid) {
       throw new SocketDirError(
         realDir,
-        `ancestor ${p} of socket directory ${realDir} is owned by uid ${st.uid}, neither root nor this user; its owner could replace the directory: choose a socket directory under a path you or root own`,
+        `ancestor ${p} of ${label} ${realDir} is owned by uid ${st.uid}, neither root nor this user; its owner could replace the directory: choose a ${label} under a path you or root own`,
       );
     }
     const sticky = (st.mode & STICKY) !== 0;
     if ((st.mode & 0o022) !== 0 && !sticky) {
       throw new SocketDirError(
         realDir,
-        `ancestor ${p} of socket directory ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another socket directory`,
+        `ancestor ${p} of ${label} ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another ${label}`,
       );
     }
     if (p === dirname(p)) return;
@@ -133,7 +143,10 @@ function kind(st: Stats): string {
  */
 export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Promise<CheckedDir> {
   if (!isAbsolute(dir)) {
-    throw new SocketDirError(dir, `socket directory ${JSON.stringify(dir)} is relative; give an absolute path`);
+    throw new SocketDirError(
+      dir,
+      `${policy.label ?? "socket directory"} ${JSON.stringify(dir)} is relative; give an absolute path`,
+    );
   }
   let created = false;
   try {
@@ -141,7 +154,10 @@ export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Pro
     created = true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-      throw new SocketDirError(dir, `cannot create socket directory ${dir}: ${(err as Error).message}`);
+      throw new SocketDirError(
+        dir,
+        `cannot create ${policy.label ?? "socket directory"} ${dir}: ${(err as Error).message}`,
+      );
     }
   }
   if (created && policy.gid !== undefined) {

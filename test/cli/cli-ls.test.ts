@@ -28,13 +28,13 @@ describe("driverplug ls", () => {
     await Promise.all([box.run(["create", "--driver", "fake", "up"]), box.run(["create", "--driver", "fake", "down"])]);
     await expectOk(box, ["start", "up"]);
     // What an interrupted create leaves when it is killed outright: a directory with no config.json.
-    await mkdir(join(box.store, "machines", "half"));
+    await mkdir(join(box.store, "machines", "half"), { mode: 0o700 });
     // A machine whose driver never answers.
     const pluginDir = join(box.root, "plugins");
     await mkdir(pluginDir);
     await writeFile(join(pluginDir, "driverplug-driver-hang"), "#!/bin/sh\nexec sleep 30\n");
     await chmod(join(pluginDir, "driverplug-driver-hang"), 0o755);
-    await mkdir(join(box.store, "machines", "stuck"));
+    await mkdir(join(box.store, "machines", "stuck"), { mode: 0o700 });
     await writeFile(box.configPath("stuck"), JSON.stringify({ version: 1, driver: "hang", config: {} }));
 
     const started = Date.now();

@@ -1,6 +1,7 @@
 // How runCli finds the driver of a create before parsing, and how failures
 // become the one line a user reads.
-import { Metadata, status } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
+import { Code } from "../../src/protocol/status.js";
 import { describe, expect, it } from "vitest";
 import { ClientError } from "../../src/host/client-error.js";
 import { LaunchError } from "../../src/host/launch-error.js";
@@ -26,7 +27,7 @@ describe("describeFailure", () => {
   it("shows a driver's status as the method, the code name and the driver's own message", () => {
     const err = new ClientError(
       "/driverplug.driver.v1.DriverService/SetConfigFromFlags",
-      status.INVALID_ARGUMENT,
+      Code.INVALID_ARGUMENT,
       'flag "cpus": too many',
       new Metadata(),
     );
@@ -38,7 +39,7 @@ describe("describeFailure", () => {
     });
   });
   it("adds a hint where the code implies one", () => {
-    const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", status.UNIMPLEMENTED, "no URL");
+    const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", Code.UNIMPLEMENTED, "no URL");
     expect(describeFailure(err, false).message).toBe(
       "GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)",
     );
@@ -85,14 +86,14 @@ describe("machineArg and jsonArg", () => {
 });
 
 describe("exit codes per class of failure", () => {
-  const failing = (code: status) => describeFailure(new ClientError("/x.Y/Z", code, "why"), false);
+  const failing = (code: Code) => describeFailure(new ClientError("/x.Y/Z", code, "why"), false);
   it("maps the driver's status to the class a script can act on", () => {
-    expect(failing(status.NOT_FOUND)).toMatchObject({ exitCode: 3, code: "NOT_FOUND" });
-    expect(failing(status.FAILED_PRECONDITION)).toMatchObject({ exitCode: 4, code: "FAILED_PRECONDITION" });
-    expect(failing(status.ALREADY_EXISTS)).toMatchObject({ exitCode: 4, code: "ALREADY_EXISTS" });
-    expect(failing(status.INTERNAL)).toMatchObject({ exitCode: 5, code: "INTERNAL" });
-    expect(failing(status.UNIMPLEMENTED)).toMatchObject({ exitCode: 5, hint: "this driver does not support it" });
-    expect(failing(status.UNAVAILABLE)).toMatchObject({ exitCode: 6, code: "UNAVAILABLE" });
+    expect(failing(Code.NOT_FOUND)).toMatchObject({ exitCode: 3, code: "NOT_FOUND" });
+    expect(failing(Code.FAILED_PRECONDITION)).toMatchObject({ exitCode: 4, code: "FAILED_PRECONDITION" });
+    expect(failing(Code.ALREADY_EXISTS)).toMatchObject({ exitCode: 4, code: "ALREADY_EXISTS" });
+    expect(failing(Code.INTERNAL)).toMatchObject({ exitCode: 5, code: "INTERNAL" });
+    expect(failing(Code.UNIMPLEMENTED)).toMatchObject({ exitCode: 5, hint: "this driver does not support it" });
+    expect(failing(Code.UNAVAILABLE)).toMatchObject({ exitCode: 6, code: "UNAVAILABLE" });
     expect(describeFailure(new LaunchError("not-found", "no plugin"), false)).toMatchObject({
       exitCode: 6,
       code: "UNAVAILABLE",

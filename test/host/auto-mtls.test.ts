@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DriverServiceClient, type DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { generateCertificate } from "../../src/protocol/certificate.js";
-import { launch, LaunchError, reattach, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import { launch, ClientError, reattach, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { childProcesses, entries, FIXTURE, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 let env: HostTestEnv;
@@ -66,8 +66,8 @@ describe("AutoMTLS", () => {
   it("refuses to reattach to an AutoMTLS plugin, whose client key only its launcher holds", async () => {
     plugin = await launch("fake", { socketBaseDir: env.base, logger: silentLogger, autoMtls: true });
     const err = await reattach(JSON.parse(JSON.stringify(plugin.record))).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LaunchError);
-    expect((err as LaunchError).reason).toBe("bad-record");
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).reason).toBe("bad-record");
     expect((err as Error).message).toMatch(/AutoMTLS/);
   });
 
@@ -79,8 +79,8 @@ describe("AutoMTLS", () => {
       logger: silentLogger,
       autoMtls: true,
     }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LaunchError);
-    expect((err as LaunchError).reason).toBe("untrusted-address");
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).reason).toBe("untrusted-address");
     expect((err as Error).message).toMatch(/asked for AutoMTLS, but the plugin offers no certificate/);
     expect(await entries(env.base)).toEqual([]);
     expect(childProcesses()).toEqual([]);

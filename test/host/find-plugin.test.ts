@@ -3,7 +3,7 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { findPlugin, LaunchError } from "../../src/host/index.js";
+import { findPlugin, ClientError } from "../../src/host/index.js";
 import { bundledDriverPath } from "../../src/host/bundled-drivers.js";
 import { makeHostTestEnv, REPO_ROOT, type HostTestEnv } from "./host-test-env.js";
 
@@ -55,10 +55,10 @@ describe("findPlugin", () => {
 
   it("lists every place it looked when the plugin is missing", async () => {
     const err = await findPlugin("hyperv", { pluginDirs: [dirA], path: dirB }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LaunchError);
-    expect((err as LaunchError).reason).toBe("not-found");
-    expect((err as LaunchError).message).toContain(`${join(dirA, "driverplug-driver-hyperv")} (plugin dir)`);
-    expect((err as LaunchError).message).toContain(`${join(dirB, "driverplug-driver-hyperv")} (PATH)`);
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).reason).toBe("not-found");
+    expect((err as ClientError).message).toContain(`${join(dirA, "driverplug-driver-hyperv")} (plugin dir)`);
+    expect((err as ClientError).message).toContain(`${join(dirB, "driverplug-driver-hyperv")} (PATH)`);
   });
 
   it.each(["../evil", "a/b", "", "UPPER", "-dash", "x".repeat(33), "sp ace"])(

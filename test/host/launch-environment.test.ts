@@ -4,7 +4,7 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, LaunchError, silentLogger, type HostLogRecord } from "../../src/host/index.js";
+import { launch, ClientError, silentLogger, type HostLogRecord } from "../../src/host/index.js";
 import { launchFixture } from "./fixture-launch.js";
 import { childProcesses, entries, FIXTURE, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
@@ -92,17 +92,17 @@ describe("the host's own process", () => {
 });
 
 describe("the socket base dir", () => {
-  async function baseFailure(socketBaseDir: string): Promise<LaunchError> {
+  async function baseFailure(socketBaseDir: string): Promise<ClientError> {
     const err = await launch("fixture", {
       executable: FIXTURE,
       args: ["serve"],
       socketBaseDir,
       logger: silentLogger,
     }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LaunchError);
-    expect((err as LaunchError).reason).toBe("socket-dir");
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).reason).toBe("socket-dir");
     expect(childProcesses()).toEqual([]);
-    return err as LaunchError;
+    return err as ClientError;
   }
 
   it("refuses a base dir that is a symlink", async () => {

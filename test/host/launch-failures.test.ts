@@ -1,8 +1,8 @@
-// Every way a plugin can fail to start gives its own LaunchError reason and
+// Every way a plugin can fail to start gives its own ClientError reason and
 // a message that says what happened; the process is killed and reaped and
 // its private directory removed each time.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, LaunchError, silentLogger, type LaunchFailure } from "../../src/host/index.js";
+import { launch, ClientError, silentLogger, type ClientErrorReason } from "../../src/host/index.js";
 import { childProcesses, entries, FIXTURE, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 let env: HostTestEnv;
@@ -13,7 +13,7 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-async function launchFailure(mode: string, startTimeoutMs = 10_000): Promise<LaunchError> {
+async function launchFailure(mode: string, startTimeoutMs = 10_000): Promise<ClientError> {
   const err = await launch("fixture", {
     executable: FIXTURE,
     args: [mode],
@@ -27,14 +27,14 @@ async function launchFailure(mode: string, startTimeoutMs = 10_000): Promise<Lau
     },
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(LaunchError);
+  expect(err).toBeInstanceOf(ClientError);
   // Nothing is left behind: no private dir, no child (not even a zombie).
   expect(await entries(env.base)).toEqual([]);
   expect(childProcesses()).toEqual([]);
-  return err as LaunchError;
+  return err as ClientError;
 }
 
-function expectReason(err: LaunchError, reason: LaunchFailure, ...fragments: (string | RegExp)[]): void {
+function expectReason(err: ClientError, reason: ClientErrorReason, ...fragments: (string | RegExp)[]): void {
   expect(err.reason).toBe(reason);
   for (const f of fragments) expect(err.message).toMatch(f);
 }
@@ -79,8 +79,8 @@ describe("launch failures", () => {
       socketBaseDir: env.base,
       logger: silentLogger,
     }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LaunchError);
-    expectReason(err as LaunchError, "spawn-failed", "ENOENT");
+    expect(err).toBeInstanceOf(ClientError);
+    expectReason(err as ClientError, "spawn-failed", "ENOENT");
     expect(await entries(env.base)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, LaunchError, reattach, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import { launch, ClientError, reattach, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { childProcesses, entries, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
@@ -24,13 +24,13 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-async function refusal(record: unknown): Promise<LaunchError> {
+async function refusal(record: unknown): Promise<ClientError> {
   const err = await reattach(record).then(
-    () => new Error("reattach succeeded, expected a LaunchError"),
+    () => new Error("reattach succeeded, expected a ClientError"),
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(LaunchError);
-  return err as LaunchError;
+  expect(err).toBeInstanceOf(ClientError);
+  return err as ClientError;
 }
 
 describe("reattach", () => {

@@ -14,7 +14,7 @@ import { DriverError } from "../../src/plugin/driver-error.js";
 import type { CallContext, ServiceHandlers } from "../../src/plugin/handler-types.js";
 import type { Logger } from "../../src/plugin/logger.js";
 import { MutationQueue } from "../../src/plugin/mutation-queue.js";
-import { adaptService } from "../../src/plugin/service-adapter.js";
+import { addAdaptedService } from "../../src/plugin/service-adapter.js";
 import { removeDir, shortTempDir, unary } from "./spawn-plugin.js";
 
 interface Logged {
@@ -44,14 +44,11 @@ type Handlers = Partial<ServiceHandlers<typeof DriverServiceService>>;
 
 async function serveDriver(driver: Handlers): Promise<void> {
   server = new Server();
-  server.addService(
-    DriverServiceService,
-    adaptService(DriverServiceService, driver, {
-      log: recordingLogger(logged),
-      implementer: "test",
-      gate: new MutationQueue(),
-    }),
-  );
+  addAdaptedService(server, DriverServiceService, driver, {
+    log: recordingLogger(logged),
+    implementer: "test",
+    gate: new MutationQueue(),
+  });
   const address = `unix:${join(dir, "s.sock")}`;
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),

@@ -165,7 +165,7 @@ describe("fake driver create flags", () => {
     await setConfig(freshConfig());
     const cases: Array<[Record<string, FlagValue>, string]> = [
       [{ colour: { kind: { $case: "stringValue", value: "red" } } }, 'unknown flag "colour"'],
-      [{ cpus: { kind: { $case: "stringValue", value: "4" } } }, 'flag "cpus" takes an int, got string'],
+      [{ cpus: { kind: { $case: "stringValue", value: "4" } } }, 'flag "cpus" takes an int, got a string'],
       [
         { memory: { kind: { $case: "intValue", value: 1n } } },
         'flag "memory": config field "memoryMiB" must be between 128',

@@ -14,14 +14,7 @@ import { runInNewContext } from "node:vm";
 import { status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { State } from "../../generated/driverplug/driver/v1/driver.js";
-import {
-  ClientError,
-  launch,
-  LaunchError,
-  silentLogger,
-  type Logger,
-  type ReattachRecord,
-} from "../../src/host/index.js";
+import { ClientError, launch, silentLogger, type Logger, type ReattachRecord } from "../../src/host/index.js";
 import { guardedPluginCount } from "../../src/host/host-exit-guard.js";
 import {
   childProcesses,
@@ -154,9 +147,9 @@ describe("plugins that never become usable", () => {
       (e: unknown) => e,
     );
     const ms = performance.now() - started;
-    expect(err).toBeInstanceOf(LaunchError);
-    expect((err as LaunchError).reason).toBe(reason);
-    expect((err as LaunchError).message).toContain(part);
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).reason).toBe(reason);
+    expect((err as ClientError).message).toContain(part);
     expect(ms).toBeLessThan(withinMs);
     expect(childProcesses()).toEqual([]);
     expect(await entries(env.base)).toEqual([]);

@@ -6,7 +6,7 @@ import { chmod, chown, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, LaunchError, reattach, silentLogger } from "../../src/host/index.js";
+import { launch, ClientError, reattach, silentLogger } from "../../src/host/index.js";
 import { childProcesses, entries, makeHostTestEnv, type HostTestEnv } from "../host/host-test-env.js";
 import { Figures } from "./figures.js";
 import { OTHER_UID } from "./other-user.js";
@@ -28,12 +28,12 @@ afterEach(async () => {
 async function refusal(p: Promise<unknown>, reason: string, parts: string[], keep: number[] = []): Promise<void> {
   figures.add("cases");
   const err = await p.then(
-    () => new Error("it was accepted, expected a LaunchError"),
+    () => new Error("it was accepted, expected a ClientError"),
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(LaunchError);
-  expect((err as LaunchError).reason).toBe(reason);
-  for (const part of parts) expect((err as LaunchError).message).toContain(part);
+  expect(err).toBeInstanceOf(ClientError);
+  expect((err as ClientError).reason).toBe(reason);
+  for (const part of parts) expect((err as ClientError).message).toContain(part);
   expect(childProcesses().filter((c) => !keep.includes(c.pid))).toEqual([]);
   figures.add("refused");
 }

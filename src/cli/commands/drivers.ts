@@ -9,6 +9,7 @@ import { describeFlag } from "../create-flags.js";
 import { pluginDirsFrom, PLUGIN_DIRS_ENV } from "../driver-launcher.js";
 import { scanDrivers } from "../driver-scan.js";
 import { withDriver } from "../machine-session.js";
+import { printable } from "../../host/printable-text.js";
 import { optionalCall, unimplemented } from "../optional-call.js";
 import { renderTable } from "../table.js";
 
@@ -58,8 +59,8 @@ export function inspectCommand(ctx: () => CliContext): Command {
         };
       });
       if (opts.json === true) return printJson(c.io, answer);
-      println(c.io, `Name:         ${answer.name}`);
-      println(c.io, `Version:      ${answer.version}`);
+      println(c.io, `Name:         ${printable(answer.name)}`);
+      println(c.io, `Version:      ${printable(answer.version)}`);
       println(c.io, `API versions: ${answer.apiVersions.join(", ")}`);
       println(c.io, `Capabilities: ${answer.capabilities.length === 0 ? "none" : answer.capabilities.join(", ")}`);
       println(c.io, "Create flags:");

@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
+import { printable } from "../../host/printable-text.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
 import { stateName } from "../state-names.js";
@@ -64,7 +65,9 @@ export function queryCommands(ctx: () => CliContext): Command[] {
         const c = ctx();
         const answer = await withMachine(c, checkMachineName(machine), { mutating: false }, q.fetch);
         if (opts.json === true) printJson(c.io, answer);
-        else println(c.io, q.text(answer));
+        // The answers are the driver's text: one value per line, nothing raw.
+        else
+          println(c.io, q.text(Object.fromEntries(Object.entries(answer).map(([k, v]) => [k, printable(String(v))]))));
       }),
   );
 }

@@ -2,8 +2,8 @@
 // directory goes from the store. A running machine is refused unless --force
 // (which kills it first). A directory left by an interrupted create, with no
 // config.json, is simply deleted; a corrupted config.json is never deleted.
+import { Code } from "../../protocol/status.js";
 import { Command } from "commander";
-import { status } from "@grpc/grpc-js";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "../cli-error.js";
@@ -35,7 +35,7 @@ export function rmCommand(ctx: () => CliContext): Command {
         try {
           await m.client.remove({}, { signal: m.signal });
         } catch (err) {
-          if (err instanceof ClientError && err.code === status.FAILED_PRECONDITION) {
+          if (err instanceof ClientError && err.code === Code.FAILED_PRECONDITION) {
             throw new CliError(
               `cannot remove machine ${JSON.stringify(name)}: ${err.details} (run "driverplug stop ${name}", then rm again, or "driverplug rm --force ${name}" to kill it and remove it)`,
               EXIT_PRECONDITION,

@@ -1,8 +1,7 @@
 // The fake driver's config: its JSON schema, defaults and validation. Every
 // refusal is an INVALID_ARGUMENT whose message names the field.
 import { isAbsolute } from "node:path";
-import type { SharedDir } from "../../../generated/driverplug/driver/v1/driver.js";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { invalidArgument, jsonConfig, type SharedDir } from "../../plugin/index.js";
 
 export interface FakeConfig {
   machineName: string;
@@ -127,17 +126,6 @@ const FIELDS: Record<keyof FakeConfig, FieldCheck> = {
 
 const REQUIRED: ReadonlyArray<keyof FakeConfig> = ["machineName", "storePath"];
 
-/** Parses and validates config JSON bytes, filling in defaults. */
-export function parseConfig(bytes: Uint8Array): FakeConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch (err) {
-    throw invalidArgument(`config is not valid JSON: ${(err as Error).message}`);
-  }
-  return validateConfig(value);
-}
-
 export function validateConfig(value: unknown): FakeConfig {
   if (!isObject(value)) throw invalidArgument(`config must be a JSON object, got ${describe(value)}`);
   for (const field of REQUIRED) {
@@ -156,9 +144,8 @@ export function validateConfig(value: unknown): FakeConfig {
   return out as unknown as FakeConfig;
 }
 
-export function serializeConfig(config: FakeConfig): Buffer {
-  return Buffer.from(JSON.stringify(config));
-}
+/** The config as it travels: `decode` parses, validates and fills in defaults; `encode` gives GetConfig's bytes. */
+export const configCodec = jsonConfig(validateConfig);
 
 /** The config for logs: shared-directory passwords never appear. */
 export function redactedConfig(config: FakeConfig): Record<string, unknown> {

@@ -4,13 +4,20 @@
 // stopped; remove), with progress on Create and Start, for tests and demos.
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
-import { State, type Progress } from "../../../generated/driverplug/driver/v1/driver.js";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../plugin/driver-error.js";
-import type { Driver } from "../../plugin/driver.js";
-import type { CallContext } from "../../plugin/handler-types.js";
-import type { Logger } from "../../plugin/logger.js";
-import { parseConfig, redactedConfig, serializeConfig, type FakeConfig } from "./config.js";
-import { applyFlags, createFlags } from "./flags.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  State,
+  type CallContext,
+  type Driver,
+  type FlagValue,
+  type Logger,
+  type Progress,
+} from "../../plugin/index.js";
+import { configCodec, redactedConfig, type FakeConfig } from "./config.js";
+import { applyFlags, FLAGS } from "./flags.js";
 import { DOCKER_PORT, SSH_PORT, SSH_USER, machineIp } from "./machine-address.js";
 import { DISK_FILE, KEY_FILE, MachineStore, type MachineRecord } from "./machine-store.js";
 import { StateBoard } from "./state-board.js";
@@ -32,10 +39,10 @@ export class FakeDriver implements Driver {
   constructor(private readonly log: Logger) {}
 
   async getCreateFlags() {
-    return { flags: createFlags() };
+    return { flags: [...FLAGS] };
   }
 
-  async setConfigFromFlags({ values }: { values: Parameters<typeof applyFlags>[1] }) {
+  async setConfigFromFlags({ values }: { values: Record<string, FlagValue> }) {
     const config = this.requireConfig();
     this.config = applyFlags(config, values);
     this.log.debug("config set from flags", { config: redactedConfig(this.config) });
@@ -43,11 +50,11 @@ export class FakeDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    const config = parseConfig(configJson);
+    const config = configCodec.decode(configJson);
     const store = new MachineStore(config.storePath);
     const record = await store.read();
     this.config = config;
@@ -60,7 +67,7 @@ export class FakeDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
+    const next = configCodec.decode(configJson);
     for (const field of ["machineName", "storePath"] as const) {
       if (next[field] !== current[field])
         throw invalidArgument(

@@ -1,9 +1,10 @@
 // Where the fake machine lives on disk: a small JSON record under the
-// config's storePath, written atomically (temp file + rename) so the machine
+// config's storePath, written atomically (fs/atomic-write.ts) so the machine
 // survives plugin restarts and a crash never leaves half a record.
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { invalidArgument } from "../../plugin/driver-error.js";
+import { writeFileAtomic } from "../../fs/atomic-write.js";
+import { invalidArgument } from "../../plugin/index.js";
 
 /** The states a machine rests in; starting and stopping exist only while an operation runs. */
 export type RestingState = "stopped" | "running";
@@ -41,13 +42,13 @@ export class MachineStore {
 
   async write(record: MachineRecord): Promise<void> {
     await this.ensureDir();
-    await writeAtomically(this.recordPath, JSON.stringify(record));
+    await writeFileAtomic(this.recordPath, JSON.stringify(record));
   }
 
   /** A file the machine owns (key, disk), written atomically with mode 0600. */
   async writeOwned(name: string, content: string): Promise<void> {
     await this.ensureDir();
-    await writeAtomically(join(this.storePath, name), content);
+    await writeFileAtomic(join(this.storePath, name), content);
   }
 
   /** Deletes the record and every file the machine owns; missing files are fine. */
@@ -67,10 +68,4 @@ export class MachineStore {
   private async ensureDir(): Promise<void> {
     await fs.mkdir(this.storePath, { recursive: true, mode: 0o700 });
   }
-}
-
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
-  await fs.writeFile(temp, content, { mode: 0o600 });
-  await fs.rename(temp, path);
 }

@@ -1,6 +1,5 @@
 // Entry point of the driverplug-driver-fake plugin executable.
-import { createLogger } from "../../plugin/logger.js";
-import { serve } from "../../plugin/serve.js";
+import { createLogger, serve } from "../../plugin/index.js";
 import { FakeDriver } from "./fake-driver.js";
 
 export const FAKE_DRIVER_VERSION = "0.1.0";
@@ -10,4 +9,4 @@ const log = createLogger("fake");
 // with a V8 code cache (scripts/bundle-plugin.mjs). serve() reports and exits
 // on its own failures.
 // One instance per machine: one plugin process serves all of a host's fake machines.
-void serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: () => new FakeDriver(log), log });
+void serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: () => new FakeDriver(log), logger: log });

@@ -2,7 +2,7 @@
 // overlaid by a transient one (starting, stopping) while an operation runs.
 // WatchState readers are told about every change.
 import { EventEmitter, once } from "node:events";
-import { State } from "../../../generated/driverplug/driver/v1/driver.js";
+import { State } from "../../plugin/index.js";
 import type { RestingState } from "./machine-store.js";
 
 const RESTING: Record<RestingState, State> = {
