@@ -189,7 +189,7 @@ async function storeDirCheck<T>(check: () => Promise<T>): Promise<T> {
   try {
     return await check();
   } catch (err) {
-    if (err instanceof SocketDirError) throw new CliError(err.message, undefined, { cause: err });
+    if (err instanceof SocketDirError) throw new CliError(err.message, EXIT_PRECONDITION, { cause: err });
     throw err;
   }
 }

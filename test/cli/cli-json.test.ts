@@ -114,7 +114,7 @@ describe("failures under --json and exit codes", () => {
     await mkdir(pluginDir);
     await writeFile(join(pluginDir, "driverplug-driver-misbehaving"), `#!/bin/sh\nexec '${MISBEHAVING}'\n`);
     await chmod(join(pluginDir, "driverplug-driver-misbehaving"), 0o755);
-    await mkdir(join(box.store, "machines", "odd"));
+    await mkdir(join(box.store, "machines", "odd"), { mode: 0o700 });
     await writeFile(box.configPath("odd"), JSON.stringify({ version: 1, driver: "misbehaving", config: {} }));
     const env = { DRIVERPLUG_PLUGIN_DIRS: pluginDir };
     expect(failure(await box.run(["ip", "odd", "--json"], env), 5)).toMatchObject({
@@ -123,7 +123,7 @@ describe("failures under --json and exit codes", () => {
       hint: "this driver does not support it",
     });
     // A plugin that cannot be found: unavailable.
-    await mkdir(join(box.store, "machines", "lost"));
+    await mkdir(join(box.store, "machines", "lost"), { mode: 0o700 });
     await writeFile(box.configPath("lost"), JSON.stringify({ version: 1, driver: "nowhere", config: {} }));
     expect(failure(await box.run(["status", "lost", "--json"]), 6)).toMatchObject({
       code: "UNAVAILABLE",

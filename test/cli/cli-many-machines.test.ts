@@ -29,7 +29,11 @@ beforeEach(async () => {
     `#!/bin/sh\necho "start $$" >> '${launchLog}'\nexec '${FAKE}'\n`,
   );
   await chmod(join(pluginDir, "driverplug-driver-countfake"), 0o755);
-  await writeFile(join(pluginDir, "driverplug-driver-onefake"), `#!/bin/sh\nexec '${SINGLE_FAKE}'\n`);
+  // The plugin's environment is an allowlist: the wrapper sets the fixture's own variable.
+  await writeFile(
+    join(pluginDir, "driverplug-driver-onefake"),
+    `#!/bin/sh\nFIXTURE_LAUNCH_LOG='${launchLog}' exec '${SINGLE_FAKE}'\n`,
+  );
   await chmod(join(pluginDir, "driverplug-driver-onefake"), 0o755);
   await writeFile(join(pluginDir, "driverplug-driver-hang"), "#!/bin/sh\nexec sleep 60\n");
   await chmod(join(pluginDir, "driverplug-driver-hang"), 0o755);
@@ -81,12 +85,11 @@ describe("driverplug ls of many machines", () => {
     const single = fakeFleet(6, "solo").map((m) => ({ ...m, driver: "onefake" }));
     const shared = fakeFleet(4, "many").map((m) => ({ ...m, driver: "countfake" }));
     await writeFakeMachines(box.store, [...single, ...shared]);
-    await mkdir(join(box.store, "machines", "stuck"));
+    await mkdir(join(box.store, "machines", "stuck"), { mode: 0o700 });
     await writeFile(box.configPath("stuck"), JSON.stringify({ version: 1, driver: "hang", config: {} }));
 
     const r = await box.run(["ls", "--json", "--timeout", "8"], {
       DRIVERPLUG_PLUGIN_DIRS: pluginDir,
-      FIXTURE_LAUNCH_LOG: launchLog,
     });
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Row[];
