@@ -66,13 +66,15 @@ export async function loadEsbuild(cwd = process.cwd()) {
  * Bundles `entry` into `<out>.bundle.cjs` and writes the runner and launcher.
  * Returns the launcher's path.
  */
-export async function bundlePlugin({ entry, out, sourcemap = true }) {
+export async function bundlePlugin({ entry, out, sourcemap = true, external = [] }) {
   out = resolve(out);
   const bundle = `${out}.bundle.cjs`;
   const { build } = await loadEsbuild();
   const result = await build({
     entryPoints: [resolve(entry)],
     bundle: true,
+    // Packages with native addons load their prebuilt binary relative to their own folder: required at run time.
+    external,
     platform: "node",
     format: "cjs",
     target: "node20",

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages the qemu driver and its VM tests need: qemu
-# (system emulator and qemu-img) and the OpenSSH client `driverplug ssh` runs.
+# (system emulator and qemu-img), the OpenSSH client `driverplug ssh` runs
+# (and ssh-keygen for machine keys), and genisoimage, which makes the
+# cloud-init seeds of disk-image bundles (and whose isoinfo the tests read them with).
 # The test guest itself is built by `make guest` and needs nothing installed.
 # Idempotent: when every package is installed it prints nothing and never
 # calls apt. Needs root (or sudo) only when something is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils openssh-client"
+PACKAGES="qemu-system-x86 qemu-utils openssh-client genisoimage"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -2,21 +2,32 @@
 // same machine at once: the second waits, and gives up after a timeout with a
 // message naming the machine and the process holding it.
 //
-// proper-lockfile does the locking (an atomic mkdir, kept fresh by mtime
-// updates, so a lock left by a killed process goes stale after `stale` ms
-// instead of blocking forever). It does not record who holds a lock, so the
-// holder writes <name>.holder.json next to it for the error message.
-import lockfile from "proper-lockfile";
-import { readFile, rm } from "node:fs/promises";
+// The kernel holds the lock: an open file description lock (Linux F_OFD_SETLK;
+// flock on macOS) on <store>/locks/<name>.lock, through fs-native-extensions
+// (Holepunch's small addon with prebuilt binaries for Linux, macOS and
+// Windows, no install script; Node has no flock of its own). A lock is never
+// "stale" while its holder lives, however long it is stopped (Ctrl-Z) or
+// blocked on a terminal, and it is free the moment the holder dies, since the
+// kernel drops it with the last descriptor. A timer-refreshed lock
+// (proper-lockfile) was given away after 10 s without a refresh.
+//
+// Lock files are removed on release. A waiter may then hold a lock on the
+// unlinked file, so a lock counts only if the path still names the locked
+// file afterwards (same inode); otherwise it is retried. While held, the path
+// is checked every second: if someone removed or replaced the lock file the
+// command stops with a clear error (`lost`) instead of carrying on unguarded.
+import fsx from "fs-native-extensions";
+import { constants } from "node:fs";
+import { lstat, open, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { effectiveUid } from "../socket/private-dir.js";
+import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
 import type { MachineStore } from "./machine-store.js";
 
-/** A lock not refreshed for this long is stale: its holder died without releasing it. */
-const STALE_MS = 10_000;
 const POLL_MS = 50;
+const WATCH_MS = 1000;
 
 export interface LockHolder {
   pid: number;
@@ -27,6 +38,10 @@ export interface LockHolder {
 export interface MachineLock {
   /** Idempotent; never throws (a lock already gone is fine). */
   release(): Promise<void>;
+  /** Aborted, with a CliError saying so, if the lock file was removed or replaced while held. */
+  readonly lost: AbortSignal;
+  /** Throws that CliError if the lock was lost. */
+  assertHeld(): void;
 }
 
 export interface LockOptions {
@@ -39,7 +54,38 @@ export interface LockOptions {
 
 function paths(store: MachineStore, name: string) {
   const base = join(store.locksDir, name);
-  return { target: store.machineDir(name), lockfilePath: `${base}.lock`, holder: `${base}.holder.json` };
+  return { lockfilePath: `${base}.lock`, holder: `${base}.holder.json` };
+}
+
+/** Opens (creating 0600) the lock file without following a symlink; only a regular file of ours. */
+async function openLockFile(path: string): Promise<FileHandle> {
+  const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const st = await file.stat();
+  if (!st.isFile() || st.uid !== effectiveUid()) {
+    await file.close();
+    throw new CliError(`lock file ${path} is not a regular file of this user; remove it`, EXIT_PRECONDITION);
+  }
+  return file;
+}
+
+/** The open file is still the one the path names (not unlinked by a releasing holder, not replaced). */
+async function stillNamed(path: string, file: FileHandle): Promise<boolean> {
+  const [a, b] = await Promise.all([file.stat(), lstat(path).catch(() => undefined)]);
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Takes the lock if it is free right now; undefined if another process holds it. */
+async function tryTake(path: string): Promise<FileHandle | undefined> {
+  for (;;) {
+    const file = await openLockFile(path);
+    if (!fsx.tryLock(file.fd)) {
+      await file.close();
+      return undefined;
+    }
+    if (await stillNamed(path, file)) return file;
+    // We locked a file its holder just removed: try the path's new file.
+    await file.close();
+  }
 }
 
 export async function lockMachine(store: MachineStore, name: string, options: LockOptions): Promise<MachineLock> {
@@ -48,25 +94,11 @@ export async function lockMachine(store: MachineStore, name: string, options: Lo
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     options.signal?.throwIfAborted();
-    try {
-      const unlock = await lockfile.lock(p.target, {
-        realpath: false,
-        lockfilePath: p.lockfilePath,
-        stale: STALE_MS,
-        retries: 0,
-        // The lock can only be "compromised" if someone removed it by hand or
-        // the process stalled past `stale`; say so rather than crash.
-        onCompromised: (err) =>
-          process.emitWarning(`the lock of machine ${JSON.stringify(name)} was lost: ${err.message}`),
-      });
+    const file = await tryTake(p.lockfilePath);
+    if (file) {
       const holder: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
       await writeFileAtomic(p.holder, `${JSON.stringify(holder)}\n`);
-      return once(async () => {
-        await rm(p.holder, { force: true });
-        await unlock().catch(() => undefined);
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+      return heldLock(name, p.lockfilePath, p.holder, file);
     }
     const left = deadline - Date.now();
     if (left <= 0) throw await busyError(store, name);
@@ -74,12 +106,55 @@ export async function lockMachine(store: MachineStore, name: string, options: Lo
   }
 }
 
+function heldLock(name: string, lockfilePath: string, holderPath: string, file: FileHandle): MachineLock {
+  const lost = new AbortController();
+  const lostError = () =>
+    new CliError(
+      `lost the lock of machine ${JSON.stringify(name)}: ${lockfilePath} was removed or replaced while this command held it, ` +
+        `so another command may be changing the machine; this one stopped: check it with "driverplug status ${name}"`,
+      EXIT_PRECONDITION,
+    );
+  const watch = setInterval(() => {
+    void stillNamed(lockfilePath, file).then((named) => {
+      if (!named && !lost.signal.aborted) lost.abort(lostError());
+    });
+  }, WATCH_MS);
+  watch.unref();
+  let done: Promise<void> | undefined;
+  return {
+    lost: lost.signal,
+    assertHeld() {
+      if (lost.signal.aborted) throw lost.signal.reason;
+    },
+    release: () =>
+      (done ??= (async () => {
+        clearInterval(watch);
+        // Unlinked while still locked, so nobody can lock this file after we let go of it.
+        if (await stillNamed(lockfilePath, file).catch(() => false)) {
+          await rm(holderPath, { force: true });
+          await rm(lockfilePath, { force: true });
+        }
+        await file.close().catch(() => undefined);
+      })()),
+  };
+}
+
 /** Whether another process holds the machine's lock right now. */
 export async function isMachineLocked(store: MachineStore, name: string): Promise<boolean> {
-  const p = paths(store, name);
-  return lockfile
-    .check(p.target, { realpath: false, lockfilePath: p.lockfilePath, stale: STALE_MS })
-    .catch(() => false);
+  const { lockfilePath } = paths(store, name);
+  let file: FileHandle;
+  try {
+    file = await open(lockfilePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    if (!fsx.tryLock(file.fd, 0, 0, { shared: true })) return true;
+    fsx.unlock(file.fd);
+    return false;
+  } finally {
+    await file.close();
+  }
 }
 
 export async function readLockHolder(store: MachineStore, name: string): Promise<LockHolder | undefined> {
@@ -105,9 +180,4 @@ async function busyError(store: MachineStore, name: string): Promise<CliError> {
       `wait for it to finish, or give more time with --lock-timeout <seconds>`,
     EXIT_PRECONDITION,
   );
-}
-
-function once(release: () => Promise<void>): MachineLock {
-  let done: Promise<void> | undefined;
-  return { release: () => (done ??= release()) };
 }

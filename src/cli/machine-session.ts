@@ -64,10 +64,16 @@ export async function withMachine<T>(
   options: SessionOptions,
   fn: (m: MachineSession) => Promise<T>,
 ): Promise<T> {
-  const signal = options.signal ?? ctx.signal;
+  const outer = options.signal ?? ctx.signal;
   let lock: MachineLock | undefined;
   if (options.mutating)
-    lock = await lockMachine(ctx.store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
+    lock = await lockMachine(ctx.store, name, {
+      timeoutMs: ctx.lockTimeoutMs,
+      command: ctx.commandLine,
+      signal: outer,
+    });
+  // A lock lost while held stops the command: nothing more is asked of the driver or saved.
+  const signal = lock ? AbortSignal.any([outer, lock.lost]) : outer;
   try {
     const record = await ctx.store.read(name);
     return await ctx.plugins.withMachine(
@@ -79,12 +85,17 @@ export async function withMachine<T>(
         const session: MachineSession = { name, record, driver: plugin.driver, client: plugin.client, signal: turn };
         if (!options.mutating) return fn(session);
         try {
-          return await fn(session);
+          const result = await fn(session);
+          lock?.assertHeld();
+          return result;
         } finally {
-          await saveChangedConfig(ctx, session);
+          if (!lock?.lost.aborted) await saveChangedConfig(ctx, session);
         }
       },
     );
+  } catch (err) {
+    lock?.assertHeld();
+    throw err;
   } finally {
     await lock?.release();
   }

@@ -5,10 +5,12 @@ import type { CliContext } from "./cli-context.js";
 import { EXIT_CODES } from "./cli-error.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { configCommand } from "./commands/config.js";
+import { conformanceCommand } from "./commands/conformance.js";
 import { createCommand, type PreparedDriver } from "./commands/create.js";
 import { driversCommand, inspectCommand } from "./commands/drivers.js";
 import { lifecycleCommands } from "./commands/lifecycle.js";
 import { lsCommand, parseSeconds } from "./commands/ls.js";
+import { newDriverCommand } from "./commands/new-driver.js";
 import { queryCommands } from "./commands/queries.js";
 import { rmCommand } from "./commands/rm.js";
 import { sshCommand } from "./commands/ssh.js";
@@ -52,6 +54,8 @@ export function buildProgram(
   program.addCommand(inspectCommand(ctx));
   program.addCommand(driversCommand(ctx));
   program.addCommand(bundleCommand(ctx));
+  program.addCommand(newDriverCommand(ctx));
+  program.addCommand(conformanceCommand(ctx));
   configureTree(program, output);
   return program;
 }

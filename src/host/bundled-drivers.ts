@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const BUNDLED_DRIVERS: readonly string[] = Object.freeze(["fake"]);
+export const BUNDLED_DRIVERS: readonly string[] = Object.freeze(["fake", "qemu"]);
 
 let packageRoot: string | undefined;
 

@@ -14,6 +14,11 @@ export type ClientErrorReason =
   | "call"
   /** The name is not a safe plugin name, or no executable was found. */
   | "not-found"
+  /**
+   * A plugin executable others could have written (owner, mode, directory),
+   * or one whose SHA-256 differs from the pinned one: not run.
+   */
+  | "untrusted-executable"
   /** The executable could not be started (spawn error). */
   | "spawn-failed"
   /** The process exited (or closed its stdout) before printing a handshake. */

@@ -11,6 +11,7 @@ export type LaunchFailure = Exclude<ClientErrorReason, "call">;
 /** The status code each failure carries, for callers that handle calls and launches alike. */
 const CODE_OF: Record<LaunchFailure, Code> = {
   "not-found": Code.NOT_FOUND,
+  "untrusted-executable": Code.PERMISSION_DENIED,
   "spawn-failed": Code.UNAVAILABLE,
   exited: Code.UNAVAILABLE,
   "bad-handshake": Code.FAILED_PRECONDITION,

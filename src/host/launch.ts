@@ -22,6 +22,7 @@ import { resolveSocketGroup } from "../socket/socket-group.js";
 import { unixAddress } from "../socket/socket-path.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
+import { checkPinnedDigest } from "./plugin-executable.js";
 import { awaitHandshake, drained, explainAfterHandshake } from "./handshake-wait.js";
 import { guardPlugin } from "./host-exit-guard.js";
 import { stderrLogger, type Logger } from "./host-logger.js";
@@ -38,6 +39,8 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
   extends FindOptions, CloseOptions, TransportOptions {
   /** Run this executable instead of looking the name up. */
   executable?: string;
+  /** Run the plugin only if its executable's SHA-256 (hex) is this, as go-plugin's SecureConfig. */
+  sha256?: string;
   args?: readonly string[];
   /**
    * Variables for the plugin, on top of the few it inherits from the host
@@ -94,6 +97,10 @@ export async function launch<S extends ServiceDefinitionShape>(
   // Checked before anything starts: a bad size is the caller's mistake, not the plugin's.
   const transport = transportChannelOptions(options);
   const executable = options.executable ?? (await findPlugin(name, options)).path;
+  if (options.sha256 !== undefined) {
+    const mismatch = await checkPinnedDigest(executable, options.sha256);
+    if (mismatch) throw new LaunchError("untrusted-executable", `plugin ${name} was not run: ${mismatch}`);
+  }
   const versions = options.versions ?? PROTOCOL_VERSIONS;
   const gid = socketGroupId(options.socketGroup);
   const privateDir = (await makePrivateDir(options.socketBaseDir ?? defaultSocketBaseDir(process.env, gid), gid)).path;

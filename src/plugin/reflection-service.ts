@@ -4,11 +4,23 @@
 // definitions at start and builds the real service only when the first
 // reflection call arrives (grpc-js calls (de)serializers synchronously, so
 // the load is synchronous too).
+//
+// @grpc/reflection answers each request with a write and never waits for
+// 'drain': a client that sends requests without reading the answers would
+// grow the plugin without bound. The call is given to it with backpressure:
+// while a write is not drained, no further request is read, so HTTP/2 flow
+// control stops the client.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Server, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type {
+  Server,
+  ServerDuplexStream,
+  ServiceDefinition,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 
 const PROTO_FILES = [
   "driverplug/driver/v1/driver.proto",
@@ -47,10 +59,30 @@ export function addLazyReflection(server: Pick<Server, "addService">): void {
       },
     };
     const implementation: UntypedServiceImplementation = {
-      [METHOD]: ((call: unknown) => (get(path).handler as (call: unknown) => void)(call)) as UntypedHandleCall,
+      [METHOD]: ((call: ServerDuplexStream<unknown, unknown>) =>
+        (get(path).handler as (call: unknown) => void)(withBackpressure(call))) as UntypedHandleCall,
     };
     server.addService(definition, implementation);
   }
+}
+
+/** The call, whose write() pauses reading until the answer written is drained. */
+function withBackpressure(call: ServerDuplexStream<unknown, unknown>): ServerDuplexStream<unknown, unknown> {
+  const write = call.write.bind(call) as (chunk: unknown) => boolean;
+  let waiting = false;
+  call.write = ((chunk: unknown) => {
+    const drained = write(chunk);
+    if (!drained && !waiting) {
+      waiting = true;
+      call.pause();
+      call.once("drain", () => {
+        waiting = false;
+        call.resume();
+      });
+    }
+    return drained;
+  }) as typeof call.write;
+  return call;
 }
 
 function loadReflection(): Map<string, LoadedMethod> {

@@ -39,7 +39,7 @@ import { raiseReceiveWindow } from "./server-receive-window.js";
 import { responseTypesOf } from "./response-encoding.js";
 import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
-import { StdioCapture } from "./stdio-capture.js";
+import { processStdio } from "./stdio-capture.js";
 import { stdioHandlers } from "./stdio-service.js";
 import { chooseVersion } from "./version-choice.js";
 
@@ -76,6 +76,9 @@ export interface ServingPlugin {
   stop(why?: string): void;
 }
 
+/** Streams one connection may have open at once; a host needs a handful, a busy one a few hundred. */
+export const MAX_CONCURRENT_STREAMS = 1000;
+
 /** The grpc-js server with the message size limits and receive window asked for. */
 function transportServer(options: ServeOptions, log: Logger): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
@@ -89,6 +92,8 @@ function transportServer(options: ServeOptions, log: Logger): Server {
     "grpc.max_send_message_length": maxMessage,
     // Nothing serves channelz here, and its per-call bookkeeping is paid on every call.
     "grpc.enable_channelz": 0,
+    // Per connection: a client opening streams without end cannot hold the plugin's memory.
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
   });
   raiseReceiveWindow(server, window, log);
   return server;
@@ -105,13 +110,16 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
   const env = options.env ?? process.env;
   const problem = cookieProblem(options.cookie ?? DEFAULT_COOKIE, env, options.name);
   if (problem) {
+    processStdio.uninstall();
     writeRawStderr(problem);
     process.exit(1);
   }
   const log = options.logger ?? createLogger(options.name);
-  // Before anything else runs: nothing may reach stdout ahead of the handshake.
-  const capture = new StdioCapture(log.child("stdio"));
+  // Nothing may reach stdout ahead of the handshake: capture runs since driverplug/plugin
+  // was imported (in a launched plugin), or from here on; what it kept is logged now.
+  const capture = processStdio;
   capture.install();
+  capture.attach(log.child("stdio"));
   const lifecycle = new PluginLifecycle(log, options.shutdownGraceMs);
   lifecycle.install();
   try {

@@ -1,11 +1,18 @@
-// Keeps the driver's own stdout/stderr output away from the protocol: once
-// installed, writes through process.stdout and process.stderr are forwarded
-// to the host's plugin.GRPCStdio stream when one is open (through a bounded
-// buffer), and otherwise logged as debug lines on the real stderr.
+// Keeps the driver's own stdout/stderr output away from the protocol. In a
+// process a host launched (PLUGIN_PROTOCOL_VERSIONS set, as every go-plugin
+// and driverplug host does, or driverplug's default cookie set), capture
+// starts when driverplug/plugin is imported, so even a console.log at a driver module's top level cannot come
+// before the handshake; what is written before serve() is kept (bounded) and
+// handed to serve()'s logger. From then on, writes through process.stdout and
+// process.stderr go to the host's plugin.GRPCStdio stream when one is open
+// (through a bounded buffer), and otherwise become log lines the host shows:
+// stdout at info, stderr at warn, the text as the message.
 // Output written straight to file descriptors 1 and 2 (by child processes,
 // for instance) cannot be caught from JavaScript: drivers should give their
 // children pipes.
-import type { Logger } from "./logger.js";
+import { DEFAULT_COOKIE, PLUGIN_PROTOCOL_VERSIONS } from "../protocol/env.js";
+import { createLogger, type Logger } from "./logger.js";
+import { writeRawStderr } from "./process-output.js";
 
 export type StdioChannel = "stdout" | "stderr";
 
@@ -14,7 +21,7 @@ export interface StdioChunk {
   data: Buffer;
 }
 
-/** Past this many unread bytes, output for the stream is dropped (and counted). */
+/** Past this many unread bytes, output is dropped (with one warning). */
 export const STDIO_BUFFER_BYTES = 1 << 20;
 
 type WriteFn = typeof process.stdout.write;
@@ -22,15 +29,31 @@ type WriteFn = typeof process.stdout.write;
 export class StdioCapture {
   private queue: StdioChunk[] = [];
   private queuedBytes = 0;
-  private droppedBytes = 0;
+  private dropping = false;
   private wake: (() => void) | undefined;
   private subscribed = false;
   private restore: (() => void) | undefined;
+  private log: Logger | undefined;
 
-  constructor(
-    private readonly log: Logger,
-    private readonly limit = STDIO_BUFFER_BYTES,
-  ) {}
+  constructor(private readonly limit = STDIO_BUFFER_BYTES) {}
+
+  /** From now on output is logged through `log` (or streamed); what came before it is logged first. */
+  attach(log: Logger): void {
+    this.log = log;
+    const early = this.queue.splice(0);
+    this.queuedBytes = 0;
+    for (const chunk of early) this.logChunk(chunk);
+  }
+
+  /** Stops capturing; output kept for a logger that never came goes to the real stderr. */
+  uninstall(): void {
+    this.restore?.();
+    this.restore = undefined;
+    if (!this.log) {
+      for (const chunk of this.queue.splice(0)) writeRawStderr(chunk.data.toString("utf8"));
+      this.queuedBytes = 0;
+    }
+  }
 
   install(): void {
     if (this.restore) return;
@@ -42,11 +65,6 @@ export class StdioCapture {
       process.stdout.write = out;
       process.stderr.write = err;
     };
-  }
-
-  uninstall(): void {
-    this.restore?.();
-    this.restore = undefined;
   }
 
   /** The chunks written from now on, until the signal aborts; one reader at a time. */
@@ -91,20 +109,39 @@ export class StdioCapture {
   }
 
   private accept(channel: StdioChannel, data: Buffer): void {
-    if (!this.subscribed) {
-      this.log.debug(`driver wrote to ${channel}`, { channel, output: data.toString("utf8").replace(/\n$/, "") });
-      return;
-    }
+    if (this.log && !this.subscribed) return this.logChunk({ channel, data });
     if (this.queuedBytes + data.length > this.limit) {
-      if (this.droppedBytes === 0)
-        this.log.warn("the host is not reading the plugin's stdio stream fast enough; dropping output", {
-          limitBytes: this.limit,
-        });
-      this.droppedBytes += data.length;
+      if (!this.dropping) {
+        this.dropping = true;
+        const why = this.log
+          ? "the host is not reading the plugin's stdio stream fast enough"
+          : "the driver wrote this much before serve() was called";
+        (this.log ?? earlyLog()).warn(`${why}; dropping output`, { limitBytes: this.limit });
+      }
       return;
     }
+    this.dropping = false;
     this.queue.push({ channel, data });
     this.queuedBytes += data.length;
     this.wake?.();
   }
+
+  private logChunk({ channel, data }: StdioChunk): void {
+    const text = data.toString("utf8").replace(/\r?\n$/, "");
+    if (channel === "stdout") this.log!.info(text);
+    else this.log!.warn(text);
+  }
 }
+
+const earlyLog = () => createLogger("driverplug.stdio");
+
+/** The process's one capture; serve() attaches its logger. */
+export const processStdio = new StdioCapture();
+
+/** A host launched this process: it will serve, and its stdout belongs to the handshake. */
+export function launchedAsPlugin(env: NodeJS.ProcessEnv): boolean {
+  return env[PLUGIN_PROTOCOL_VERSIONS] !== undefined || env[DEFAULT_COOKIE.key] === DEFAULT_COOKIE.value;
+}
+
+// Runs when driverplug/plugin is imported, before any module that imports it.
+if (launchedAsPlugin(process.env)) processStdio.install();

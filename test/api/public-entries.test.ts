@@ -75,6 +75,7 @@ describe("drivers in the repository", () => {
     const files = [
       join(REPO, "examples", "minimal-driver.ts"),
       ...(await readdir(join(REPO, "src", "drivers", "fake"))).map((f) => join(REPO, "src", "drivers", "fake", f)),
+      ...(await readdir(join(REPO, "src", "drivers", "qemu"))).map((f) => join(REPO, "src", "drivers", "qemu", f)),
     ];
     for (const file of files) {
       const text = await readFile(file, "utf8");

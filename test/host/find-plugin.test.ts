@@ -29,28 +29,28 @@ async function install(dir: string, name: string, mode = 0o755): Promise<string>
 
 describe("findPlugin", () => {
   it("prefers the configured plugin dirs over PATH", async () => {
-    const inDirs = await install(dirA, "qemu");
-    await install(dirB, "qemu");
-    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toEqual({
-      name: "qemu",
+    const inDirs = await install(dirA, "hyperkit");
+    await install(dirB, "hyperkit");
+    await expect(findPlugin("hyperkit", { pluginDirs: [dirA], path: dirB })).resolves.toEqual({
+      name: "hyperkit",
       path: inDirs,
       source: "plugin dir",
     });
   });
 
   it("falls back to PATH", async () => {
-    const onPath = await install(dirB, "qemu");
-    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: `relative:${dirB}` })).resolves.toEqual({
-      name: "qemu",
+    const onPath = await install(dirB, "hyperkit");
+    await expect(findPlugin("hyperkit", { pluginDirs: [dirA], path: `relative:${dirB}` })).resolves.toEqual({
+      name: "hyperkit",
       path: onPath,
       source: "PATH",
     });
   });
 
   it("skips files that are not executable", async () => {
-    await install(dirA, "qemu", 0o644);
-    const onPath = await install(dirB, "qemu");
-    await expect(findPlugin("qemu", { pluginDirs: [dirA], path: dirB })).resolves.toMatchObject({ path: onPath });
+    await install(dirA, "hyperkit", 0o644);
+    const onPath = await install(dirB, "hyperkit");
+    await expect(findPlugin("hyperkit", { pluginDirs: [dirA], path: dirB })).resolves.toMatchObject({ path: onPath });
   });
 
   it("lists every place it looked when the plugin is missing", async () => {
@@ -69,11 +69,12 @@ describe("findPlugin", () => {
   );
 
   it("refuses relative plugin dirs", async () => {
-    await expect(findPlugin("qemu", { pluginDirs: ["plugins"] })).rejects.toThrow(/relative/);
+    await expect(findPlugin("hyperkit", { pluginDirs: ["plugins"] })).rejects.toThrow(/relative/);
   });
 
-  it("resolves the bundled fake driver to this package's bin/ without a lookup", () => {
+  it("resolves the bundled fake and qemu drivers to this package's bin/ without a lookup", () => {
     expect(bundledDriverPath("fake")).toBe(join(REPO_ROOT, "bin", "driverplug-driver-fake"));
-    expect(bundledDriverPath("qemu")).toBeUndefined();
+    expect(bundledDriverPath("qemu")).toBe(join(REPO_ROOT, "bin", "driverplug-driver-qemu"));
+    expect(bundledDriverPath("hyperkit")).toBeUndefined();
   });
 });

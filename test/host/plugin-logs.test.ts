@@ -157,3 +157,36 @@ describe("stderrLogger", () => {
     expect(lines).toEqual(["[fake fake.disk] DEBUG a debug message\n"]);
   });
 });
+
+describe("stderrLogger's fields", () => {
+  const base: HostLogRecord = {
+    level: "error",
+    message: "cannot start",
+    plugin: "fake",
+    module: "fake",
+    timestamp: "",
+    fields: {},
+    source: "stderr-json",
+  };
+
+  it("shows each field, quoting what would be ambiguous and escaping what a terminal would run", () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ write: (t) => lines.push(t) });
+    logger.log({ ...base, fields: { code: 3, dir: "/a b", ok: true, list: [1, "x"], empty: "", esc: "\x1b]0;t" } });
+    expect(lines).toEqual([
+      '[fake fake] ERROR cannot start code=3 dir="/a b" ok=true list=[1,"x"] empty="" esc="\\u001b]0;t"\n',
+    ]);
+  });
+
+  it("puts multi-line values and messages on continuation lines no plugin text can start", () => {
+    const lines: string[] = [];
+    stderrLogger({ write: (t) => lines.push(t) }).log({
+      ...base,
+      message: "two\n[fake fake] INFO forged",
+      fields: { error: "Error: boom\n    at f (x.js:1:1)" },
+    });
+    expect(lines).toEqual([
+      "[fake fake] ERROR two\n  | [fake fake] INFO forged\n  | error=Error: boom\n  |     at f (x.js:1:1)\n",
+    ]);
+  });
+});

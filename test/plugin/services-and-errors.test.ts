@@ -68,7 +68,7 @@ describe("errors a driver raises", () => {
 });
 
 describe("driver output on stdout and stderr", () => {
-  it("never reaches stdout: the handshake is the only stdout line, chatter becomes debug log lines", async () => {
+  it("never reaches stdout, even from a module's top level: chatter becomes log lines, stdout info, stderr warn", async () => {
     const plugin = await misbehaving();
     const driver = plugin.driver();
     expect(plugin.handshakeLine).toMatch(/^1\|1\|unix\|/);
@@ -76,13 +76,12 @@ describe("driver output on stdout and stderr", () => {
     await unary((cb) => driver.probe({}, cb));
     expect(plugin.laterStdout()).toBe("");
     const lines = plugin.stderr.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const chatter = lines.filter(
-      (l) => l["@message"] === "driver wrote to stdout" || l["@message"] === "driver wrote to stderr",
-    );
-    expect(chatter.map((l) => [l["@level"], l.output])).toEqual([
-      ["debug", "early chatter before the handshake"],
-      ["debug", "driver chatter on stdout"],
-      ["debug", "driver chatter on stderr"],
+    const chatter = lines.filter((l) => l["@module"] === "misbehaving.stdio");
+    expect(chatter.map((l) => [l["@level"], l["@module"], l["@message"]])).toEqual([
+      ["info", "misbehaving.stdio", "top-level chatter before serve()"],
+      ["info", "misbehaving.stdio", "early chatter before the handshake"],
+      ["info", "misbehaving.stdio", "driver chatter on stdout"],
+      ["warn", "misbehaving.stdio", "driver chatter on stderr"],
     ]);
   });
 

@@ -86,8 +86,14 @@ async function createMachine(
   values: Record<string, FlagValue>,
   json: boolean,
 ): Promise<void> {
-  const { store, signal, io } = ctx;
-  const lock = await lockMachine(store, name, { timeoutMs: ctx.lockTimeoutMs, command: ctx.commandLine, signal });
+  const { store, io } = ctx;
+  const lock = await lockMachine(store, name, {
+    timeoutMs: ctx.lockTimeoutMs,
+    command: ctx.commandLine,
+    signal: ctx.signal,
+  });
+  // A lock lost while held stops the create (see machine-lock.ts).
+  const signal = AbortSignal.any([ctx.signal, lock.lost]);
   let created = false;
   try {
     const storePath = await store.createDir(name);
@@ -113,6 +119,7 @@ async function createMachine(
         view.done();
       }
       const config = decodeConfig((await client.getConfig({}, { signal })).configJson, driver.driver);
+      lock.assertHeld();
       await store.write(name, { driver: driver.driver, config });
       created = true;
       if (json) {
@@ -123,9 +130,13 @@ async function createMachine(
       if (!created) {
         // The driver may still be cleaning up a cancelled Create in the directory: stop it first.
         await driver.close();
-        await store.removeDir(name);
+        // With the lock lost, the directory may be another command's by now.
+        if (!lock.lost.aborted) await store.removeDir(name);
       }
     }
+  } catch (err) {
+    lock.assertHeld();
+    throw err;
   } finally {
     await lock.release();
   }

@@ -24,8 +24,13 @@ export function driversCommand(ctx: () => CliContext): Command {
       println(
         c.io,
         renderTable(
-          ["NAME", "SOURCE", "PATH"],
-          found.map((d) => [d.name, d.shadowed ? `${d.source} (shadowed)` : d.source, d.path]),
+          ["NAME", "SOURCE", "PATH", ...(found.some((d) => d.refused) ? ["REFUSED"] : [])],
+          found.map((d) => [
+            d.name,
+            d.shadowed ? `${d.source} (shadowed)` : d.source,
+            d.path,
+            ...(d.refused ? [d.refused] : []),
+          ]),
         ),
       );
     });

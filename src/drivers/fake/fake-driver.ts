@@ -136,6 +136,8 @@ export class FakeDriver implements Driver {
         { step: "network", message: "Waiting for an IP address", percent: 50 },
         { step: "ssh", message: "Waiting for SSH", percent: 75 },
       ]);
+      // A Kill that came during the last step wins: it has written (or is writing) "stopped".
+      signal.throwIfAborted();
       await this.rest("running");
       yield progress({ step: "ready", message: `Machine "${config.machineName}" is running`, percent: 100 });
     } catch (err) {

@@ -19,6 +19,9 @@ export const KEY_FILE = "id_ed25519";
 export const DISK_FILE = "disk.json";
 
 export class MachineStore {
+  /** Record writes in call order: Kill's "stopped" must not be overtaken by a Start's earlier "running". */
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(readonly storePath: string) {}
 
   get recordPath(): string {
@@ -40,9 +43,13 @@ export class MachineStore {
     return { name: value.name, state: value.state };
   }
 
-  async write(record: MachineRecord): Promise<void> {
-    await this.ensureDir();
-    await writeFileAtomic(this.recordPath, JSON.stringify(record));
+  write(record: MachineRecord): Promise<void> {
+    const done = this.writes.then(async () => {
+      await this.ensureDir();
+      await writeFileAtomic(this.recordPath, JSON.stringify(record));
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
   /** A file the machine owns (key, disk), written atomically with mode 0600. */

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import threading
+import time
 
 import grpc
 
@@ -36,6 +37,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
             self._mutating = threading.Lock()  # serializes mutating calls, as the framework does
             self._config = None
             self._state = State.Value("STATE_NONE_UNSPECIFIED")
+            self._kills = 0  # bumped by Kill, so a Start in flight sees it was killed
 
         # --- helpers -------------------------------------------------------
         def _state_file(self):
@@ -96,9 +98,21 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
             octet = 10 + hashlib.sha256(self._config["machineName"].encode()).digest()[0] % 200
             return f"192.0.2.{octet}"
 
-        def _progress(self, response_type, steps):
+        def _progress(self, response_type, steps, context, kills=None):
+            """Yields one event per step, waiting stepDelayMs before each; stops
+            (returning False) when the host cancels or, for Start, Kill runs."""
+            delay = self._config.get("stepDelayMs", 0) / 1000
             for i, (step, message) in enumerate(steps, start=1):
+                until = time.monotonic() + delay
+                while True:
+                    if not context.is_active() or (kills is not None and self._kills != kills):
+                        return False
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    time.sleep(min(left, 0.05))
                 yield response_type(progress=pb2.Progress(step=step, message=message, percent=i * 100 // len(steps)))
+            return True
 
         # --- queries --------------------------------------------------------
         def GetInfo(self, request, context):
@@ -124,6 +138,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
             return pb2.GetConfigResponse(config_json=json.dumps(self._config).encode())
 
         def GetState(self, request, context):
+            self._require_config(context)
             return pb2.GetStateResponse(state=self._state)
 
         def WatchState(self, request, context):
@@ -134,6 +149,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 with self._changed:
                     self._changed.notify_all()
 
+            self._require_config(context)
             context.add_callback(wake)
             with self._changed:
                 last = self._state
@@ -146,6 +162,14 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                     return
                 last = current
                 yield pb2.WatchStateResponse(state=current)
+
+        def PreCreateCheck(self, request, context):
+            self._require_config(context)
+            if self._state != State.Value("STATE_NONE_UNSPECIFIED"):
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"machine {self._config['machineName']!r} already exists")
+            if not os.path.isdir(self._config["storePath"]):
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"store {self._config['storePath']!r} is not a directory: create it first")
+            return pb2.PreCreateCheckResponse()
 
         def GetMachineName(self, request, context):
             self._require_config(context)
@@ -183,7 +207,10 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 self._require_config(context)
                 if self._state != State.Value("STATE_NONE_UNSPECIFIED"):
                     context.abort(grpc.StatusCode.ALREADY_EXISTS, f"machine {self._config['machineName']!r} already exists")
-                yield from self._progress(pb2.CreateResponse, [("config", "checking the config"), ("disk", "making the disk"), ("network", "attaching networks")])
+                steps = [("config", "checking the config"), ("disk", "making the disk"), ("network", "attaching networks")]
+                if not (yield from self._progress(pb2.CreateResponse, steps, context)):
+                    # Cancelled: nothing was persisted yet, so no half-made machine is left.
+                    return
                 self._set_state(State.Value("STATE_STOPPED"))
                 log("info", "machine created", machine=self._config["machineName"])
 
@@ -192,8 +219,13 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 self._require_machine(context)
                 if self._state == State.Value("STATE_RUNNING"):
                     return
+                kills = self._kills
                 self._set_state(State.Value("STATE_STARTING"))
-                yield from self._progress(pb2.StartResponse, [("boot", "booting"), ("ip", "waiting for an address")])
+                steps = [("boot", "booting"), ("ip", "waiting for an address")]
+                if not (yield from self._progress(pb2.StartResponse, steps, context, kills)):
+                    if self._kills == kills:  # cancelled by the host (or its deadline): back to rest
+                        self._set_state(State.Value("STATE_STOPPED"))
+                    context.abort(grpc.StatusCode.CANCELLED, "start stopped: killed or cancelled by the host")
                 self._set_state(State.Value("STATE_RUNNING"))
 
         def Stop(self, request, context):
@@ -205,6 +237,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
         def Kill(self, request, context):
             # Never queued behind the mutation lock: it must work while a call hangs.
             self._require_machine(context)
+            self._kills += 1
             self._set_state(State.Value("STATE_STOPPED"))
             return pb2.KillResponse()
 

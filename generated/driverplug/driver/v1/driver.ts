@@ -47,6 +47,11 @@ export const protobufFileName = "driverplug/driver/v1/driver.proto";
  *   INTERNAL             an unexpected exception in the driver: the message goes
  *                        to the host, the stack only to the plugin's log.
  *
+ * Before SetConfig, every RPC but GetInfo, Probe, GetCreateFlags and SetConfig
+ * answers FAILED_PRECONDITION. A machine and its state outlive the plugin
+ * process: a new plugin given the same config sees them (hosts may start one
+ * plugin per command). `driverplug conformance` checks all of this.
+ *
  * How each RPC is treated is stated on the RPC itself, as options every
  * language reads from the descriptor:
  *   (driverplug.driver.v1.rpc)  RpcOptions below: mutating, preempts,
@@ -4300,9 +4305,11 @@ export const DriverServiceService = {
     responseDeserialize: (value: Buffer): PreCreateCheckResponse => PreCreateCheckResponse.decode(value),
   },
   /**
-   * Creates the machine, streaming progress; the stream ends with OK, or with
-   * an error status. ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION:
-   * no config set, or a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
+   * Creates the machine, streaming progress (percent never decreasing); the
+   * stream ends with OK (the machine then rests STOPPED, or RUNNING for a
+   * driver whose Create boots it), or with an error status.
+   * ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION: no config set, or
+   * a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
    * stopped by the host or by Kill; the driver leaves no half-made machine.
    * Not idempotent: a second Create fails ALREADY_EXISTS.
    */
@@ -4316,7 +4323,9 @@ export const DriverServiceService = {
     responseDeserialize: (value: Buffer): CreateResponse => CreateResponse.decode(value),
   },
   /**
-   * Starts the machine, streaming progress as Create does.
+   * Starts the machine, streaming progress as Create does; on OK it is RUNNING.
+   * A Kill or the host's cancel or deadline ends it with an error status, and
+   * the machine rests (STOPPED), never stuck STARTING.
    * NOT_FOUND: no machine. FAILED_PRECONDITION: a state it cannot start from.
    * Idempotent: Start of a running machine returns OK at once.
    */
@@ -4330,7 +4339,7 @@ export const DriverServiceService = {
     responseDeserialize: (value: Buffer): StartResponse => StartResponse.decode(value),
   },
   /**
-   * Stops the machine gracefully.
+   * Stops the machine gracefully; returns only once it is STOPPED.
    * NOT_FOUND: no machine. Idempotent: Stop of a stopped machine returns OK.
    */
   stop: {
@@ -4384,7 +4393,10 @@ export const DriverServiceService = {
     responseSerialize: (value: RemoveResponse): Buffer => Buffer.from(RemoveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveResponse => RemoveResponse.decode(value),
   },
-  /** The machine's state; STATE_NONE when it does not exist. Safe to retry. */
+  /**
+   * The machine's state; STATE_NONE when it does not exist. Safe to retry.
+   * FAILED_PRECONDITION: no config set.
+   */
   getState: {
     path: "/driverplug.driver.v1.DriverService/GetState" as const,
     requestStream: false as const,
@@ -4537,21 +4549,25 @@ export interface DriverServiceServer extends UntypedServiceImplementation {
    */
   preCreateCheck: handleUnaryCall<PreCreateCheckRequest, PreCreateCheckResponse>;
   /**
-   * Creates the machine, streaming progress; the stream ends with OK, or with
-   * an error status. ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION:
-   * no config set, or a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
+   * Creates the machine, streaming progress (percent never decreasing); the
+   * stream ends with OK (the machine then rests STOPPED, or RUNNING for a
+   * driver whose Create boots it), or with an error status.
+   * ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION: no config set, or
+   * a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
    * stopped by the host or by Kill; the driver leaves no half-made machine.
    * Not idempotent: a second Create fails ALREADY_EXISTS.
    */
   create: handleServerStreamingCall<CreateRequest, CreateResponse>;
   /**
-   * Starts the machine, streaming progress as Create does.
+   * Starts the machine, streaming progress as Create does; on OK it is RUNNING.
+   * A Kill or the host's cancel or deadline ends it with an error status, and
+   * the machine rests (STOPPED), never stuck STARTING.
    * NOT_FOUND: no machine. FAILED_PRECONDITION: a state it cannot start from.
    * Idempotent: Start of a running machine returns OK at once.
    */
   start: handleServerStreamingCall<StartRequest, StartResponse>;
   /**
-   * Stops the machine gracefully.
+   * Stops the machine gracefully; returns only once it is STOPPED.
    * NOT_FOUND: no machine. Idempotent: Stop of a stopped machine returns OK.
    */
   stop: handleUnaryCall<StopRequest, StopResponse>;
@@ -4573,7 +4589,10 @@ export interface DriverServiceServer extends UntypedServiceImplementation {
    * Idempotent: Remove of a missing machine returns OK.
    */
   remove: handleUnaryCall<RemoveRequest, RemoveResponse>;
-  /** The machine's state; STATE_NONE when it does not exist. Safe to retry. */
+  /**
+   * The machine's state; STATE_NONE when it does not exist. Safe to retry.
+   * FAILED_PRECONDITION: no config set.
+   */
   getState: handleUnaryCall<GetStateRequest, GetStateResponse>;
   /**
    * Streams the current state at once, then every change, until the host
@@ -4770,9 +4789,11 @@ export interface DriverServiceClient extends Client {
     callback: (error: ServiceError | null, response: PreCreateCheckResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Creates the machine, streaming progress; the stream ends with OK, or with
-   * an error status. ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION:
-   * no config set, or a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
+   * Creates the machine, streaming progress (percent never decreasing); the
+   * stream ends with OK (the machine then rests STOPPED, or RUNNING for a
+   * driver whose Create boots it), or with an error status.
+   * ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION: no config set, or
+   * a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
    * stopped by the host or by Kill; the driver leaves no half-made machine.
    * Not idempotent: a second Create fails ALREADY_EXISTS.
    */
@@ -4783,7 +4804,9 @@ export interface DriverServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<CreateResponse>;
   /**
-   * Starts the machine, streaming progress as Create does.
+   * Starts the machine, streaming progress as Create does; on OK it is RUNNING.
+   * A Kill or the host's cancel or deadline ends it with an error status, and
+   * the machine rests (STOPPED), never stuck STARTING.
    * NOT_FOUND: no machine. FAILED_PRECONDITION: a state it cannot start from.
    * Idempotent: Start of a running machine returns OK at once.
    */
@@ -4794,7 +4817,7 @@ export interface DriverServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StartResponse>;
   /**
-   * Stops the machine gracefully.
+   * Stops the machine gracefully; returns only once it is STOPPED.
    * NOT_FOUND: no machine. Idempotent: Stop of a stopped machine returns OK.
    */
   stop(request: StopRequest, callback: (error: ServiceError | null, response: StopResponse) => void): ClientUnaryCall;
@@ -4866,7 +4889,10 @@ export interface DriverServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveResponse) => void,
   ): ClientUnaryCall;
-  /** The machine's state; STATE_NONE when it does not exist. Safe to retry. */
+  /**
+   * The machine's state; STATE_NONE when it does not exist. Safe to retry.
+   * FAILED_PRECONDITION: no config set.
+   */
   getState(
     request: GetStateRequest,
     callback: (error: ServiceError | null, response: GetStateResponse) => void,

@@ -1,0 +1,21 @@
+// The kit's settings for the drivers shipped with driverplug, so that
+// `driverplug conformance --driver fake` runs every check with nothing else
+// given: the fake driver slows down with stepDelayMs and keeps shared
+// directories (whose passwords are the secret to watch for).
+import type { JsonObject } from "./kit-settings.js";
+import { SECRET_PLACEHOLDER } from "./kit-settings.js";
+
+export interface DriverProfile {
+  slowConfig?: JsonObject;
+  secretConfig?: JsonObject;
+}
+
+export const BUNDLED_PROFILES: Readonly<Record<string, DriverProfile>> = Object.freeze({
+  fake: {
+    // Create 4 steps, Start 3: about 2 s and 1.5 s, past START_DEADLINE_MS.
+    slowConfig: { stepDelayMs: 500 },
+    secretConfig: {
+      sharedDirs: [{ source: "/tmp", target: "/mnt/conformance", username: "kit", password: SECRET_PLACEHOLDER }],
+    },
+  },
+});

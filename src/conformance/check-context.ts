@@ -1,0 +1,171 @@
+// What a check body works with: its own store dir and machine name, plugins
+// launched fresh for it, and a cleanup stack. Everything the check makes is
+// pushed on the stack as it is made (plugins, machines, temp dirs) and undone
+// last-made-first when the check ends, whether it passed, failed, timed out
+// or the run was interrupted, as csi-sanity's resource tracker does.
+import {
+  State,
+  type Capability,
+  type CreateResponse,
+  type GetInfoResponse,
+} from "../../generated/driverplug/driver/v1/driver.js";
+import { fail, type DriverInfo } from "./check.js";
+import { describeOutcome, expectOk, expectStreamOk, outcome } from "./expectations.js";
+import { KitPlugin } from "./kit-plugin.js";
+import type { JsonObject, KitSettings } from "./kit-settings.js";
+
+interface Cleanup {
+  label: string;
+  run(): Promise<void>;
+}
+
+export interface ConfigureOptions {
+  /** Merge the slow config in (for checks that act during a long Create or Start). */
+  slow?: boolean;
+  /** Extra config fields. */
+  extra?: JsonObject;
+  /** Extra plugin environment. */
+  env?: Record<string, string>;
+}
+
+export class CheckContext {
+  private readonly cleanups: Cleanup[] = [];
+  private readonly plugins: KitPlugin[] = [];
+
+  constructor(
+    readonly settings: KitSettings,
+    private readonly driver: DriverInfo,
+    readonly machineName: string,
+    readonly storePath: string,
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** GetInfo as the kit read it before the checks. */
+  get info(): GetInfoResponse {
+    if (!this.driver.ok) fail(`cannot run without the driver's GetInfo: ${this.driver.error}`);
+    return this.driver.info;
+  }
+
+  has(capability: Capability): boolean {
+    return this.driver.ok && this.driver.info.capabilities.includes(capability);
+  }
+
+  get hasSlowConfig(): boolean {
+    return this.settings.slowConfig !== undefined;
+  }
+
+  /** The check's config: the driver-specific part, the extras, then the kit's own machineName and storePath. */
+  config(options: ConfigureOptions = {}): JsonObject {
+    return {
+      ...this.settings.config,
+      ...(options.slow ? this.settings.slowConfig : {}),
+      ...options.extra,
+      machineName: this.machineName,
+      storePath: this.storePath,
+    };
+  }
+
+  configJson(options: ConfigureOptions = {}): Buffer {
+    return Buffer.from(JSON.stringify(this.config(options)));
+  }
+
+  /** Registers an undo step; steps run in reverse order when the check ends. */
+  defer(label: string, run: () => Promise<void>): void {
+    this.cleanups.push({ label, run });
+  }
+
+  /** A fresh plugin process for this check, closed when the check ends. */
+  async launch(env: Record<string, string> = {}): Promise<KitPlugin> {
+    this.signal.throwIfAborted();
+    const plugin = await KitPlugin.launch(this.settings, env).catch((err: unknown) =>
+      fail(`the plugin did not start: ${(err as Error).message}`),
+    );
+    this.plugins.push(plugin);
+    this.defer(`close plugin pid ${plugin.pid}`, () => plugin.close());
+    return plugin;
+  }
+
+  /** A fresh plugin with the check's config loaded (SetConfig, then the given create flags). */
+  async configured(options: ConfigureOptions = {}): Promise<KitPlugin> {
+    const plugin = await this.launch(options.env);
+    await this.setConfig(plugin, options);
+    return plugin;
+  }
+
+  /** SetConfig (plus the given flags), as a host does when it loads a machine. */
+  async setConfig(plugin: KitPlugin, options: ConfigureOptions = {}): Promise<void> {
+    await expectOk(
+      "SetConfig with the check's config",
+      plugin.client.setConfig({ configJson: this.configJson(options) }),
+    );
+    if (Object.keys(this.settings.flagValues).length > 0) {
+      await expectOk(
+        "SetConfigFromFlags with the given --flag values",
+        plugin.client.setConfigFromFlags({ values: this.settings.flagValues }),
+      );
+    }
+  }
+
+  /**
+   * Create, which must stream well-formed progress and end OK. The machine is
+   * registered for removal before the call, so a Create that half-works is
+   * cleaned up too.
+   */
+  async create(plugin: KitPlugin): Promise<CreateResponse[]> {
+    this.deferMachineRemoval();
+    return expectStreamOk("Create", plugin.client.create({}));
+  }
+
+  /** A plugin whose machine exists, STOPPED (stopped again if the driver's Create boots it). */
+  async created(options: ConfigureOptions = {}): Promise<KitPlugin> {
+    const plugin = await this.configured(options);
+    await this.create(plugin);
+    const { state } = await expectOk("GetState after Create", plugin.client.getState({}));
+    if (state === State.STATE_RUNNING) await expectOk("Stop after Create", plugin.client.stop({}));
+    return plugin;
+  }
+
+  /** A plugin whose machine runs. */
+  async running(options: ConfigureOptions = {}): Promise<KitPlugin> {
+    const plugin = await this.created(options);
+    await expectStreamOk("Start", plugin.client.start({}));
+    return plugin;
+  }
+
+  private machineRemovalDeferred = false;
+
+  /** Kill and Remove the check's machine at the end, through a live plugin of the check or a new one. */
+  deferMachineRemoval(): void {
+    if (this.machineRemovalDeferred) return;
+    this.machineRemovalDeferred = true;
+    this.defer(`remove machine ${this.machineName}`, async () => {
+      let plugin = [...this.plugins].reverse().find((p) => !p.gone);
+      if (!plugin) {
+        plugin = await KitPlugin.launch(this.settings);
+        this.plugins.push(plugin);
+      }
+      const client = plugin.client;
+      try {
+        await client.setConfig({ configJson: this.configJson() });
+        await outcome(client.kill({}));
+        const removed = await outcome(client.remove({}));
+        if (!removed.ok) throw new Error(`Remove answered ${describeOutcome(removed.error)}`);
+      } finally {
+        if (!this.cleanups.some((c) => c.label === `close plugin pid ${plugin.pid}`)) await plugin.close();
+      }
+    });
+  }
+
+  /** Runs the cleanup stack, last first; returns what failed (cleanup goes on after a failure). */
+  async cleanup(): Promise<string[]> {
+    const problems: string[] = [];
+    for (let c = this.cleanups.pop(); c !== undefined; c = this.cleanups.pop()) {
+      try {
+        await c.run();
+      } catch (err) {
+        problems.push(`${c.label}: ${(err as Error).message}`);
+      }
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,69 @@
+// A long operation (Create or Start stream) kept running while a check acts
+// on the plugin: it tells when the first progress event came, whether the
+// stream has ended and how, and can cancel it. Checks that act "during" an
+// operation need one that lasts: when it ends too soon to tell, they skip
+// (no slow config given) or fail (the slow config promised a long one).
+import type { ClientError } from "../host/client-error.js";
+import type { CallOptions } from "../host/call-options.js";
+import { fail, skip } from "./check.js";
+import type { CheckContext } from "./check-context.js";
+import { drain, type StreamOutcome } from "./expectations.js";
+
+export class InFlight<T> {
+  private readonly ac = new AbortController();
+  /** "event" once the first message arrived, "ended" when the stream ended before any. */
+  readonly first: Promise<"event" | "ended">;
+  readonly done: Promise<StreamOutcome<T>>;
+  ended = false;
+  endedAt = 0;
+  private result: StreamOutcome<T> | undefined;
+
+  constructor(open: (options: CallOptions) => AsyncIterable<T>, options: CallOptions = {}) {
+    const stream = open({ ...options, signal: this.ac.signal });
+    let firstSeen: (v: "event" | "ended") => void = () => {};
+    this.first = new Promise((resolve) => (firstSeen = resolve));
+    const counted: AsyncIterable<T> = {
+      async *[Symbol.asyncIterator]() {
+        for await (const message of stream) {
+          firstSeen("event");
+          yield message;
+        }
+      },
+    };
+    this.done = drain(counted).then((r) => {
+      this.ended = true;
+      this.endedAt = Date.now();
+      this.result = r;
+      firstSeen("ended");
+      return r;
+    });
+  }
+
+  /** The stream's error once ended, undefined when it ended OK or runs. */
+  get error(): ClientError | undefined {
+    return this.result?.error;
+  }
+
+  cancel(): void {
+    this.ac.abort();
+  }
+}
+
+/**
+ * The operation ended before the check could act. With a slow config the
+ * driver promised a long operation, so that is a failure; without one the
+ * check cannot tell and skips, saying how to make it run.
+ */
+export function tooFast(ctx: CheckContext, what: string): never {
+  if (ctx.hasSlowConfig)
+    fail(`${what}, even with the slow config: give a slow config that makes it last a few seconds`);
+  skip(`${what}, too soon to act during it; give a slow config (--slow-config) that makes it last a few seconds`);
+}
+
+/** Waits for the first progress event of `op`, or calls tooFast when the stream ended first. */
+export async function awaitFirstEvent(ctx: CheckContext, op: InFlight<unknown>, what: string): Promise<void> {
+  if ((await op.first) === "ended") {
+    if (op.error) fail(`${what}: expected it to run, it ended with ${op.error.codeName}: ${op.error.details}`);
+    tooFast(ctx, `${what} finished before its first progress event`);
+  }
+}

@@ -1,0 +1,147 @@
+// driverplug/conformance: the driver contract as checks, for a driver's own
+// test suite (vitest, node:test...) and for `driverplug conformance`.
+//
+//   import { runConformance, formatResult } from "driverplug/conformance";
+//   const report = await runConformance({ plugin: "bin/driverplug-driver-mine", onResult: (r) => console.log(formatResult(r)) });
+//   expect(report.failed).toBe(0);
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import { findPlugin, PLUGIN_PREFIX } from "../host/find-plugin.js";
+import { DEFAULT_COOKIE, type MagicCookie } from "../protocol/env.js";
+import { assertDriverName } from "../socket/socket-path.js";
+import { beforeCreateChecks } from "./before-create-checks.js";
+import { BUNDLED_PROFILES } from "./bundled-profiles.js";
+import type { Check, CheckResult } from "./check.js";
+import { concurrencyChecks } from "./concurrency-checks.js";
+import { createChecks } from "./create-checks.js";
+import { flagsConfigChecks } from "./flags-config-checks.js";
+import { hygieneChecks } from "./hygiene-checks.js";
+import { identityChecks } from "./identity-checks.js";
+import { DEFAULT_REPEAT, DEFAULT_STEP_TIMEOUT_MS, type JsonObject, type KitSettings } from "./kit-settings.js";
+import { lifecycleChecks } from "./lifecycle-checks.js";
+import { persistenceChecks } from "./persistence-checks.js";
+import { protocolChecks } from "./protocol-checks.js";
+import { runChecks, type ConformanceReport } from "./runner.js";
+import { watchStateChecks } from "./watch-state-checks.js";
+
+export { CATEGORIES, checkId, type Category, type Check, type CheckResult, type CheckStatus } from "./check.js";
+export type { ConformanceReport } from "./runner.js";
+export { formatResult, formatSummary, toJUnit } from "./report.js";
+export { SECRET_PLACEHOLDER, DEFAULT_REPEAT, DEFAULT_STEP_TIMEOUT_MS } from "./kit-settings.js";
+export { START_DEADLINE_MS } from "./concurrency-checks.js";
+export { parseFlagAssignment, FlagTextError } from "./flag-values.js";
+
+/** Every check, in the order a run takes them. */
+export const CONFORMANCE_CHECKS: readonly Check[] = Object.freeze([
+  ...protocolChecks,
+  ...identityChecks,
+  ...flagsConfigChecks,
+  ...beforeCreateChecks,
+  ...createChecks,
+  ...lifecycleChecks,
+  ...persistenceChecks,
+  ...watchStateChecks,
+  ...concurrencyChecks,
+  ...hygieneChecks,
+]);
+
+export interface ConformanceOptions {
+  /** A driver name, found as hosts find plugins (bundled, pluginDirs, PATH)... */
+  driver?: string;
+  /** ...or the plugin executable's path (named driverplug-driver-<name>[.ext]). */
+  plugin?: string;
+  pluginDirs?: readonly string[];
+  /** Driver-specific config; the kit adds a fresh machineName and storePath per check. */
+  config?: JsonObject;
+  /** Merged in where a check needs a long Create or Start; bundled drivers have their own. */
+  slowConfig?: JsonObject;
+  /** Merged in for the secrets check, with SECRET_PLACEHOLDER where a password goes. */
+  secretConfig?: JsonObject;
+  /** Create flag values by name, as text (`cpus: "4"`), typed by the driver's GetCreateFlags. */
+  flags?: Record<string, string>;
+  focus?: RegExp;
+  skip?: RegExp;
+  /** How often the lifecycle check repeats the whole cycle; default 2. */
+  repeat?: number;
+  /** Deadline of every call and wait, in ms; default 120 s. */
+  stepTimeoutMs?: number;
+  /** Keep the store dir of a failed check. */
+  keep?: boolean;
+  cookie?: MagicCookie;
+  /** Extra environment for the plugin. */
+  env?: Record<string, string>;
+  /** Where the plugins' private socket dirs go; the host's default when unset. */
+  socketBaseDir?: string;
+  /** Where store dirs go; default a fresh dir under the OS temp dir, removed at the end. */
+  workDir?: string;
+  signal?: AbortSignal;
+  onResult?(result: CheckResult): void;
+  /** The checks to run; default CONFORMANCE_CHECKS. */
+  checks?: readonly Check[];
+}
+
+/** The driver's name from its executable: driverplug-driver-<name>, an extension dropped. */
+export function driverNameOf(executable: string): string {
+  const base = basename(executable).replace(/\.[A-Za-z0-9]+$/, "");
+  const name = base.startsWith(PLUGIN_PREFIX) ? base.slice(PLUGIN_PREFIX.length) : base;
+  assertDriverName(name);
+  return name;
+}
+
+async function resolveExecutable(options: ConformanceOptions): Promise<{ name: string; executable: string }> {
+  if ((options.driver === undefined) === (options.plugin === undefined))
+    throw new Error("give either a driver name (driver) or a plugin executable (plugin), not both or neither");
+  if (options.driver !== undefined) {
+    const found = await findPlugin(options.driver, options.pluginDirs ? { pluginDirs: options.pluginDirs } : {});
+    return { name: options.driver, executable: found.path };
+  }
+  const executable = isAbsolute(options.plugin!) ? options.plugin! : resolve(options.plugin!);
+  await fs.access(executable).catch(() => {
+    throw new Error(`plugin executable ${executable} does not exist`);
+  });
+  return { name: driverNameOf(executable), executable };
+}
+
+/** Runs the kit against one driver; resolves with the report (it never throws for a failing check). */
+export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
+  const { name, executable } = await resolveExecutable(options);
+  const repeat = options.repeat ?? DEFAULT_REPEAT;
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new Error(`repeat must be a whole number of at least 1, got ${repeat}`);
+  const profile = BUNDLED_PROFILES[name];
+  const ownWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? (await fs.mkdtemp(join(tmpdir(), "driverplug-conformance-")));
+  const settings: KitSettings = {
+    name,
+    executable,
+    config: options.config ?? {},
+    ...((options.slowConfig ?? profile?.slowConfig) ? { slowConfig: options.slowConfig ?? profile!.slowConfig! } : {}),
+    ...((options.secretConfig ?? profile?.secretConfig)
+      ? { secretConfig: options.secretConfig ?? profile!.secretConfig! }
+      : {}),
+    flags: options.flags ?? {},
+    flagValues: {},
+    repeat,
+    stepTimeoutMs: options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    cookie: options.cookie ?? DEFAULT_COOKIE,
+    env: options.env ?? {},
+    workDir,
+    ...(options.socketBaseDir !== undefined ? { socketBaseDir: options.socketBaseDir } : {}),
+  };
+  try {
+    return await runChecks(options.checks ?? CONFORMANCE_CHECKS, settings, {
+      ...(options.focus ? { focus: options.focus } : {}),
+      ...(options.skip ? { skip: options.skip } : {}),
+      ...(options.keep ? { keep: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onResult ? { onResult: options.onResult } : {}),
+    });
+  } finally {
+    // Kept store dirs (--keep) stay; an empty work dir goes.
+    if (ownWorkDir) {
+      if (options.keep) await fs.rmdir(workDir).catch(() => undefined);
+      else await fs.rm(workDir, { recursive: true, force: true });
+    }
+  }
+}

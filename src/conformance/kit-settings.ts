@@ -1,0 +1,48 @@
+// Everything a kit run is configured with, resolved once: which executable,
+// the configs merged into each check's machine, the flag values, repeat count
+// and per-step timeout. Library callers and the CLI both end up here.
+import type { FlagValue } from "../../generated/driverplug/driver/v1/driver.js";
+import type { MagicCookie } from "../protocol/env.js";
+
+export type JsonObject = Record<string, unknown>;
+
+export interface KitSettings {
+  /** The driver's name as its executable says (driverplug-driver-<name>); GetInfo must say the same. */
+  name: string;
+  executable: string;
+  /** Driver-specific config; the kit adds machineName and storePath. */
+  config: JsonObject;
+  /**
+   * Merged in for the checks that need a long Create or Start (Kill during
+   * Start, deadlines, cancel): a config that makes them last a few seconds.
+   * Without it those checks run with the plain config and skip when the
+   * operation finished before they could act.
+   */
+  slowConfig?: JsonObject;
+  /**
+   * Merged in for the secrets check: a config holding a secret, written with
+   * the placeholder SECRET_PLACEHOLDER where the kit puts a fresh random one.
+   */
+  secretConfig?: JsonObject;
+  /** Create flag values as given on the command line (name -> text), applied after SetConfig. */
+  flags: Record<string, string>;
+  /** The same values typed by the driver's GetCreateFlags (filled in by the runner). */
+  flagValues: Record<string, FlagValue>;
+  /** How many times the lifecycle check runs the whole cycle. */
+  repeat: number;
+  /** Deadline of each call and each wait. */
+  stepTimeoutMs: number;
+  cookie: MagicCookie;
+  /** Extra environment for the plugin. */
+  env: Record<string, string>;
+  /** Where each check's store dir is made. */
+  workDir: string;
+  /** Where the plugins' private socket dirs are made; the host's default when unset. */
+  socketBaseDir?: string;
+}
+
+/** Written in a secretConfig where the kit should put its random secret. */
+export const SECRET_PLACEHOLDER = "${SECRET}";
+
+export const DEFAULT_REPEAT = 2;
+export const DEFAULT_STEP_TIMEOUT_MS = 120_000;

@@ -1,0 +1,522 @@
+// The qemu driver: real virtual machines, one per plugin instance, each in its
+// own private directory under its store path. QEMU runs detached, so the VM
+// outlives the plugin; every answer about the machine's state is read from the
+// system (pidfile lock, QMP), so a later plugin sees the truth after a crash of
+// the plugin, of QEMU or of the host.
+import { promises as fs } from "node:fs";
+import {
+  State,
+  type Progress,
+  alreadyExists,
+  DriverError,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  notFound,
+  type Driver,
+  type CallContext,
+  type Logger,
+} from "../../plugin/index.js";
+import { SocketDirError } from "../../socket/private-dir.js";
+import { SocketFileError } from "../../socket/socket-file.js";
+import { AcceleratorError, chooseAccelerator } from "./accelerator.js";
+import { watchBoot } from "./boot-watch.js";
+import { BundleError, bundleLabel, loadBundle } from "./bundle.js";
+import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "./cloud-init-seed.js";
+import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
+import { makeDisk } from "./disk-image.js";
+import { applyFlags, createFlags } from "./flags.js";
+import { pickFreePort } from "./free-port.js";
+import { findExecutable } from "./host-tools.js";
+import { MachineFiles, SOCKETS } from "./machine-files.js";
+import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
+import { pidfileStatus } from "./pidfile-lock.js";
+import { processGone, sigkill, waitGone } from "./process-exit.js";
+import { buildQemuArgv, kernelCmdline } from "./qemu-argv.js";
+import { launchQemu, LaunchError } from "./qemu-launch.js";
+import { qmpOnce } from "./qmp-client.js";
+import { makeSshKey } from "./ssh-key.js";
+import { StateFeed } from "./state-feed.js";
+import { observeVm } from "./vm-state.js";
+
+/** Fields fixed at Create: the disk and files were made from them. */
+const IMMUTABLE: ReadonlyArray<keyof QemuConfig> = ["machineName", "storePath", "bundlePath", "bundleName", "diskGiB"];
+const PORT_ATTEMPTS = 5;
+/** After QMP quit, and after SIGKILL: how long QEMU gets to be gone. */
+const QUIT_WAIT_MS = 10_000;
+const KILL_WAIT_MS = 30_000;
+
+const progress = (p: Progress) => ({ progress: p });
+
+export class QemuDriver implements Driver {
+  private config: QemuConfig | undefined;
+  private files: MachineFiles | undefined;
+  /** Set while this plugin starts or stops the machine; never persisted. */
+  private transient: State | undefined;
+  private creating = false;
+  /** The QEMU a Start in flight launched, so a pre-empting Kill can end it before Start notices. */
+  private launchedPid: number | undefined;
+  private readonly feed = new StateFeed(
+    () => this.currentState(),
+    () => this.files?.socket("qmpWatch"),
+  );
+
+  constructor(private readonly log: Logger) {}
+
+  async getCreateFlags() {
+    return { flags: createFlags() };
+  }
+
+  async setConfigFromFlags({ values }: { values: Parameters<typeof applyFlags>[1] }) {
+    this.config = applyFlags(this.requireConfig(), values);
+    return {};
+  }
+
+  async getConfig() {
+    return { configJson: serializeConfig(this.requireConfig()) };
+  }
+
+  async setConfig({ configJson }: { configJson: Buffer }) {
+    const config = parseConfig(configJson);
+    this.config = config;
+    this.files = new MachineFiles(config.storePath);
+    this.feed.publish();
+    return {};
+  }
+
+  async updateConfig({ configJson }: { configJson: Buffer }) {
+    const current = this.requireConfig();
+    const next = parseConfig(configJson);
+    for (const field of IMMUTABLE) {
+      if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
+        throw invalidArgument(
+          `config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`,
+        );
+    }
+    await this.requireMachine("update");
+    if (JSON.stringify(next) === JSON.stringify(current)) return {};
+    const { state } = await observeVm(this.files!);
+    if (state !== State.STATE_STOPPED)
+      throw failedPrecondition(
+        `machine "${current.machineName}" is ${stateWord(state)}; stop it before changing its config (cpus, memory...)`,
+      );
+    this.config = next;
+    return {};
+  }
+
+  async preCreateCheck() {
+    const config = this.requireConfig();
+    if (await this.files!.exists())
+      throw failedPrecondition(`machine "${config.machineName}" already exists in ${this.files!.dir}`);
+    const bundle = await this.loadConfiguredBundle();
+    const missing: string[] = [];
+    for (const tool of [config.qemuBinary, "qemu-img", "ssh-keygen"]) {
+      if (!(await findExecutable(tool))) missing.push(tool);
+    }
+    if (missing.length > 0)
+      throw failedPrecondition(
+        `${missing.join(", ")} not found on PATH; install them (Debian: apt-get install --no-install-recommends qemu-system-x86 qemu-utils openssh-client)`,
+      );
+    if (bundle.diskPath && !(await findIsoTool()))
+      throw failedPrecondition(`disk-image bundles need a seed image: ${ISO_TOOL_HINT}`);
+    await this.accelerator(config);
+    return {};
+  }
+
+  async *create(_request: unknown, { signal }: CallContext) {
+    const config = this.requireConfig();
+    const files = this.files!;
+    if (await files.exists()) throw alreadyExists(`machine "${config.machineName}" already exists in ${files.dir}`);
+    this.creating = true;
+    let made = false;
+    try {
+      yield progress({ step: "check", message: "Checking the bundle", percent: 5 });
+      const bundle = await this.loadConfiguredBundle();
+      await this.accelerator(config);
+      try {
+        await files.ensureDir();
+      } catch (err) {
+        if (err instanceof SocketDirError) throw failedPrecondition(err.message);
+        throw err;
+      }
+      signal.throwIfAborted();
+      yield progress({ step: "key", message: "Making the SSH key (ed25519)", percent: 20 });
+      const publicKey = await makeSshKey(files.path("key"), `driverplug-${config.machineName}`, signal);
+      const record: MachineRecord = {
+        name: config.machineName,
+        bundleName: bundleLabel(bundle.manifest),
+        sshUser: bundle.manifest.sshUser,
+        readiness: bundle.manifest.readiness,
+      };
+      if (bundle.kernelPath) {
+        yield progress({ step: "kernel", message: "Copying the kernel and initrd", percent: 35 });
+        await fs.copyFile(bundle.kernelPath, files.path("kernel"));
+        if (bundle.initrdPath) await fs.copyFile(bundle.initrdPath, files.path("initrd"));
+        record.kernelCmdline = kernelCmdline(bundle.manifest.cmdline, publicKey, config.machineName);
+        record.hasInitrd = bundle.initrdPath !== undefined;
+      }
+      signal.throwIfAborted();
+      yield progress({
+        step: "disk",
+        message: bundle.diskPath
+          ? `Making a ${config.diskGiB} GiB disk on the base image ${bundle.diskPath}`
+          : `Making a ${config.diskGiB} GiB disk`,
+        percent: 55,
+      });
+      await makeDisk(files.path("disk"), config.diskGiB, bundle.diskPath, signal);
+      if (bundle.diskPath) {
+        yield progress({ step: "seed", message: "Making the cloud-init seed (SSH key)", percent: 70 });
+        await makeSeed(
+          files.path("seed"),
+          { machineName: config.machineName, sshUser: record.sshUser, publicKey },
+          signal,
+        );
+        record.hasSeed = true;
+      }
+      signal.throwIfAborted();
+      const sshPort = config.sshPort === 0 ? await pickFreePort() : config.sshPort;
+      yield progress({ step: "port", message: `SSH will be forwarded from 127.0.0.1:${sshPort}`, percent: 85 });
+      // The tools made their files under the plugin's umask: the directory is private, the files are too.
+      for (const file of ["disk", "kernel", "initrd", "publicKey", "seed"] as const)
+        await fs.chmod(files.path(file), 0o600).catch(() => undefined);
+      await writeRecord(files.path("record"), record);
+      made = true;
+      this.config = { ...config, bundleName: record.bundleName, sshPort };
+      this.feed.publish();
+      yield progress({ step: "done", message: `Machine "${config.machineName}" created (stopped)`, percent: 100 });
+    } catch (err) {
+      // Leave no half-made machine behind.
+      if (!made) await files.removeAll();
+      throw mapError(err);
+    } finally {
+      this.creating = false;
+    }
+  }
+
+  async *start(_request: unknown, ctx: CallContext) {
+    yield* this.startMachine(ctx.signal);
+  }
+
+  async stop(_request: unknown, { signal }: CallContext) {
+    await this.stopMachine(signal);
+    return {};
+  }
+
+  async restart(_request: unknown, { signal }: CallContext) {
+    await this.stopMachine(signal);
+    for await (const _ of this.startMachine(signal)) {
+      // Restart reports no progress; it only has to finish.
+    }
+    return {};
+  }
+
+  async kill() {
+    const config = this.requireConfig();
+    const files = this.files!;
+    if (!(await files.exists())) {
+      // A Create in flight has just been aborted and cleans up after itself.
+      if (this.creating) return {};
+      throw notFound(`machine "${config.machineName}" does not exist`);
+    }
+    const launched = this.launchedPid;
+    if (launched !== undefined) sigkill(launched);
+    const status = await pidfileStatus(files.path("pidfile"));
+    // Only a pid proven by the lock is signalled: a stale pidfile may name anyone's process.
+    if (status.kind === "locked") sigkill(status.pid);
+    for (const pid of [launched, status.kind === "locked" ? status.pid : undefined]) {
+      if (pid !== undefined && !(await waitGone(pid, KILL_WAIT_MS)))
+        throw internal(`QEMU (pid ${pid}) is still there ${KILL_WAIT_MS / 1000} s after SIGKILL`);
+    }
+    await observeVm(files);
+    this.log.info("machine killed", { machine: config.machineName });
+    this.feed.publish();
+    return {};
+  }
+
+  async remove() {
+    const config = this.requireConfig();
+    const files = this.files!;
+    if (!(await files.exists())) {
+      await files.removeAll();
+      return {};
+    }
+    const { state } = await observeVm(files);
+    if (state !== State.STATE_STOPPED)
+      throw failedPrecondition(
+        `machine "${config.machineName}" is ${stateWord(state)}; stop or kill it before removing it`,
+      );
+    await files.removeAll();
+    this.feed.publish(State.STATE_NONE_UNSPECIFIED);
+    return {};
+  }
+
+  async getState() {
+    this.requireConfig();
+    return { state: await this.currentState() };
+  }
+
+  async *watchState(_request: unknown, { signal }: CallContext) {
+    this.requireConfig();
+    for await (const state of this.feed.watch(signal)) yield { state };
+  }
+
+  async getMachineName() {
+    return { name: this.requireConfig().machineName };
+  }
+
+  async getIp() {
+    await this.requireRunning("an IP address");
+    // User-mode networking: the guest is reached through forwards on the host's loopback.
+    return { ip: "127.0.0.1" };
+  }
+
+  async getSshInfo() {
+    const { pid, record } = await this.requireRunning("SSH access");
+    return {
+      hostname: "127.0.0.1",
+      port: (await livePort(pid)) ?? this.config!.sshPort,
+      username: record.sshUser,
+      keyPath: this.files!.path("key"),
+    };
+  }
+
+  async getBundleName() {
+    const config = this.requireConfig();
+    if (config.bundleName !== "") return { bundleName: config.bundleName };
+    return { bundleName: bundleLabel((await this.loadConfiguredBundle()).manifest) };
+  }
+
+  async getSharedDirs() {
+    return { sharedDirs: this.requireConfig().sharedDirs };
+  }
+
+  private async *startMachine(signal: AbortSignal): AsyncGenerator<{ progress: Progress }> {
+    const config = this.requireConfig();
+    const files = this.files!;
+    const record = await this.requireMachine("start");
+    const now = await observeVm(files);
+    if (now.state === State.STATE_RUNNING || now.state === State.STATE_STARTING) return;
+    if (now.state === State.STATE_PAUSED) {
+      await qmpOnce(files.socket("qmp"), "cont");
+      this.feed.publish();
+      return;
+    }
+    if (now.state !== State.STATE_STOPPED)
+      throw failedPrecondition(
+        `machine "${config.machineName}" is ${stateWord(now.state)}; it cannot start from there`,
+      );
+    const { accel, note } = await this.accelerator(config);
+    let checked;
+    try {
+      checked = await files.checkDir();
+    } catch (err) {
+      throw failedPrecondition((err as Error).message);
+    }
+    this.setTransient(State.STATE_STARTING);
+    let pid: number | undefined;
+    try {
+      yield progress({ step: "launch", message: `Launching QEMU (${note})`, percent: 10 });
+      let port = config.sshPort;
+      for (let attempt = 1; ; attempt++) {
+        await files.removeRuntimeFiles();
+        const argv = buildQemuArgv({
+          machineName: config.machineName,
+          files,
+          accel,
+          cpus: config.cpus,
+          memoryMiB: config.memoryMiB,
+          sshPort: port,
+          kernel: record.kernelCmdline
+            ? {
+                kernelPath: files.path("kernel"),
+                initrdPath: record.hasInitrd ? files.path("initrd") : undefined,
+                cmdline: record.kernelCmdline,
+              }
+            : undefined,
+          seedPath: record.hasSeed ? files.path("seed") : undefined,
+          sharedDirs: config.sharedDirs,
+        });
+        try {
+          pid = await launchQemu({
+            binary: config.qemuBinary,
+            argv,
+            logPath: files.path("qemuLog"),
+            qmpPath: files.socket("qmp"),
+            signal,
+            onSpawn: (spawned) => (this.launchedPid = spawned),
+          });
+          break;
+        } catch (err) {
+          if (!(err instanceof LaunchError) || !err.portTaken || attempt >= PORT_ATTEMPTS) throw err;
+          const next = await pickFreePort();
+          yield progress({ step: "port", message: `SSH port ${port} is taken; using ${next}`, percent: 12 });
+          this.log.info("ssh port taken, picked another", { machine: config.machineName, taken: port, port: next });
+          port = next;
+        }
+      }
+      if (port !== config.sshPort) this.config = { ...this.config!, sshPort: port };
+      // QEMU made its files under umask 0177; prove it, and that the directory is still the one checked.
+      const status = await pidfileStatus(files.path("pidfile"));
+      if (status.kind !== "locked" || status.pid !== pid)
+        throw internal(`QEMU (pid ${pid}) runs but does not hold its pidfile ${files.path("pidfile")}'s lock`);
+      await files.verifySockets(Object.keys(SOCKETS) as Array<keyof typeof SOCKETS>);
+      const again = await files.checkDir();
+      if (again.dev !== checked.dev || again.ino !== checked.ino)
+        throw internal(`machine directory ${files.dir} was replaced while QEMU started`);
+      this.feed.publish();
+      yield progress({ step: "launch", message: `QEMU running (pid ${pid}), SSH on 127.0.0.1:${port}`, percent: 20 });
+      const launched = pid;
+      const boot = watchBoot({
+        serialLogPath: files.path("serialLog"),
+        readySocketPath: files.socket("ready"),
+        readiness: record.readiness,
+        sshPort: port,
+        timeoutMs: config.bootTimeoutMs,
+        signal,
+        alive: async () => !(await processGone(launched)),
+      });
+      for await (const step of boot) yield progress(step);
+    } catch (err) {
+      // A failed or cancelled Start (Kill included) leaves the machine stopped, not half-booted.
+      for (const p of [pid, this.launchedPid]) if (p !== undefined) sigkill(p);
+      for (const p of [pid, this.launchedPid]) if (p !== undefined) await waitGone(p, KILL_WAIT_MS);
+      await observeVm(files).catch(() => undefined);
+      throw mapError(err);
+    } finally {
+      this.launchedPid = undefined;
+      this.setTransient(undefined);
+    }
+    yield progress({ step: "ready", message: `Machine "${config.machineName}" is running`, percent: 100 });
+  }
+
+  private async stopMachine(signal: AbortSignal): Promise<void> {
+    const config = this.requireConfig();
+    const files = this.files!;
+    await this.requireMachine("stop");
+    const now = await observeVm(files);
+    if (now.state === State.STATE_STOPPED) return;
+    const status = await pidfileStatus(files.path("pidfile"));
+    if (status.kind !== "locked") return void (await observeVm(files));
+    const pid = status.pid;
+    this.setTransient(State.STATE_STOPPING);
+    try {
+      let how = "powered off";
+      try {
+        await qmpOnce(files.socket("qmp"), "system_powerdown", undefined, { timeoutMs: 5_000, signal });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.log.warn("ACPI power-down could not be sent; quitting QEMU", { machine: config.machineName, error: err });
+      }
+      if (!(await waitGone(pid, config.stopTimeoutMs, signal))) {
+        how = "quit";
+        await qmpOnce(files.socket("qmp"), "quit", undefined, { timeoutMs: 5_000, signal }).catch(() => undefined);
+        if (!(await waitGone(pid, QUIT_WAIT_MS, signal))) {
+          how = "killed";
+          sigkill(pid);
+          if (!(await waitGone(pid, KILL_WAIT_MS, signal)))
+            throw internal(`QEMU (pid ${pid}) is still there ${KILL_WAIT_MS / 1000} s after SIGKILL`);
+        }
+      }
+      await observeVm(files);
+      this.log.info("machine stopped", { machine: config.machineName, how });
+    } finally {
+      this.setTransient(undefined);
+    }
+  }
+
+  private async currentState(): Promise<State> {
+    const files = this.files;
+    if (!files || !(await files.exists())) return State.STATE_NONE_UNSPECIFIED;
+    if (this.transient !== undefined) return this.transient;
+    return (await observeVm(files)).state;
+  }
+
+  private setTransient(state: State | undefined): void {
+    this.transient = state;
+    this.feed.publish(state);
+  }
+
+  private async accelerator(config: QemuConfig) {
+    try {
+      return await chooseAccelerator(config.accelerator);
+    } catch (err) {
+      if (err instanceof AcceleratorError) throw failedPrecondition(err.message);
+      throw err;
+    }
+  }
+
+  private async loadConfiguredBundle() {
+    const config = this.requireConfig();
+    if (config.bundlePath === "")
+      throw failedPrecondition(
+        "no bundle given: pass --bundle <dir> (a directory with a bundle.json, e.g. from `make guest`)",
+      );
+    try {
+      return await loadBundle(config.bundlePath);
+    } catch (err) {
+      if (err instanceof BundleError) throw failedPrecondition(err.message);
+      throw err;
+    }
+  }
+
+  private requireConfig(): QemuConfig {
+    if (!this.config) throw failedPrecondition("no config set: call SetConfig with the machine's config first");
+    return this.config;
+  }
+
+  private async requireMachine(action: string): Promise<MachineRecord> {
+    const config = this.requireConfig();
+    if (!(await this.files!.exists()))
+      throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
+    return readRecord(this.files!.path("record"));
+  }
+
+  private async requireRunning(what: string): Promise<{ pid: number | undefined; record: MachineRecord }> {
+    const config = this.requireConfig();
+    const record = await this.requireMachine(`get ${what} of`);
+    const now = await observeVm(this.files!);
+    if (now.state !== State.STATE_RUNNING && now.state !== State.STATE_STARTING)
+      throw failedPrecondition(
+        `machine "${config.machineName}" is ${stateWord(now.state)}, so it has no ${what}; start it first`,
+      );
+    return { pid: now.pid, record };
+  }
+}
+
+/** The SSH port the running QEMU really forwards, read from its command line. */
+async function livePort(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  const m = /hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(cmdline);
+  return m ? Number(m[1]) : undefined;
+}
+
+function stateWord(state: State): string {
+  switch (state) {
+    case State.STATE_RUNNING:
+      return "running";
+    case State.STATE_PAUSED:
+      return "paused";
+    case State.STATE_STARTING:
+      return "starting";
+    case State.STATE_STOPPING:
+      return "stopping";
+    case State.STATE_STOPPED:
+      return "stopped";
+    case State.STATE_SAVED:
+      return "saved";
+    case State.STATE_ERROR:
+      return "in an error state";
+    default:
+      return "in an unknown state";
+  }
+}
+
+/** Known failures become statuses with their message; the rest stays INTERNAL. */
+function mapError(err: unknown): unknown {
+  if (err instanceof DriverError) return err;
+  if (err instanceof LaunchError || err instanceof BundleError || err instanceof SocketDirError)
+    return failedPrecondition(err.message);
+  if (err instanceof SocketFileError) return internal(`QEMU's socket is not private: ${err.message}`);
+  return err;
+}

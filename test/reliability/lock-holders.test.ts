@@ -1,0 +1,83 @@
+// The machine lock is held by the kernel for as long as its holder lives: a
+// command stopped with SIGSTOP (Ctrl-Z) for longer than any refresh timer
+// keeps it, a command killed with SIGKILL frees it at once, and a command
+// whose lock file is removed under it stops with a clear error instead of
+// carrying on. Real driverplug processes, a fake machine with slow steps.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expectOk, Sandbox, type Running } from "../cli/driverplug-process.js";
+import { Figures } from "../security/figures.js";
+
+const figures = new Figures("lock-holders");
+afterAll(() => figures.print());
+
+/** Longer than proper-lockfile's 10 s staleness, which gave a stopped holder's lock away. */
+const STOPPED_MS = 11_000;
+
+let box: Sandbox;
+const running: Running[] = [];
+beforeEach(async () => {
+  box = await Sandbox.create();
+  // Every step of start takes 3 s: the command holds its lock for a while.
+  await expectOk(box, ["create", "--driver", "fake", "--config", '{"stepDelayMs": 0}', "m1"]);
+  await expectOk(box, ["stop", "m1"]);
+  await expectOk(box, ["config", "set", "m1", "stepDelayMs", "3000"]);
+});
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    r.child.kill("SIGCONT");
+    r.child.kill("SIGKILL");
+    await r.done;
+  }
+  await box.dispose();
+});
+
+/** Starts `start m1` and resolves once it holds the lock and its first step runs. */
+async function holder(): Promise<Running> {
+  const r = box.start(["start", "m1"]);
+  running.push(r);
+  await r.waitForStderr(/%\]/);
+  return r;
+}
+
+describe("the machine lock's holder", () => {
+  it(`keeps the lock while stopped (SIGSTOP) for ${STOPPED_MS / 1000} s`, async () => {
+    const r = await holder();
+    r.child.kill("SIGSTOP");
+    await sleep(STOPPED_MS);
+    const rmWhileStopped = await box.run(["rm", "--force", "--lock-timeout", "0", "m1"]);
+    figures.set("stoppedSeconds", STOPPED_MS / 1000);
+    expect(rmWhileStopped.code, rmWhileStopped.stderr).toBe(1);
+    expect(rmWhileStopped.stderr).toContain('machine "m1" is busy');
+    expect(rmWhileStopped.stderr).toContain(`process ${r.pid}`);
+    expect(await box.machines()).toEqual(["m1"]);
+    r.child.kill("SIGCONT");
+    const done = await r.done;
+    expect(done.code, done.stderr).toBe(0);
+    figures.add("stoppedHolderKeptLock");
+  });
+
+  it("frees the lock the moment its holder is killed (SIGKILL)", async () => {
+    const r = await holder();
+    r.child.kill("SIGKILL");
+    await r.done;
+    // No waiting: --lock-timeout 0.
+    const after = await box.run(["rm", "--force", "--lock-timeout", "0", "m1"]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(await box.machines()).toEqual([]);
+    expect(await box.locks()).toEqual([]);
+    figures.add("killedHolderFreedLock");
+  });
+
+  it("stops with a clear error when its lock file is removed while it runs", async () => {
+    const r = await holder();
+    await rm(join(box.store, "locks", "m1.lock"), { force: true, recursive: true });
+    const done = await r.done;
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain('lost the lock of machine "m1"');
+    expect(done.stdout).not.toContain("started");
+    figures.add("lostLockStopped");
+  });
+});
