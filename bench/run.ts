@@ -25,6 +25,7 @@ import { connectFloor } from "./floor-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
 import { medianRatio } from "./stats.js";
+import { runConformanceKit } from "./suites/conformance.js";
 import { runGoHost } from "./suites/go-host.js";
 import { runManyMachines } from "./suites/many-machines.js";
 import { idleRssMib, runScale } from "./suites/scale.js";
@@ -285,6 +286,13 @@ async function main(): Promise<void> {
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
     ["CLI and many machines", cliAndManyMachines],
+    [
+      "conformance kit",
+      async (s) => {
+        log("conformance kit against the fake driver, and its one-plugin-per-check floor");
+        await runConformanceKit(s.results);
+      },
+    ],
   ];
   for (const [name, run] of sections) {
     // A fresh directory per section for sockets and the fake driver's store.

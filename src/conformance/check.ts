@@ -25,6 +25,8 @@ export interface Check {
   name: string;
   /** Capabilities the driver must advertise; without them the check is skipped, saying so. */
   needs?: readonly Capability[];
+  /** Runs with no other check beside it: it judges how the plugin copes with a long operation. */
+  alone?: boolean;
   /** Needs the GetInfo the kit reads once before the checks (protocol checks do not). */
   usesInfo?: boolean;
   run(ctx: CheckContext): Promise<void>;

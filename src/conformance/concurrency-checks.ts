@@ -19,6 +19,7 @@ export const concurrencyChecks: readonly Check[] = [
   {
     category: "concurrency and deadlines",
     name: "queries answer during a long Start",
+    alone: true,
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: true });
@@ -55,6 +56,7 @@ export const concurrencyChecks: readonly Check[] = [
   {
     category: "concurrency and deadlines",
     name: "Kill is not queued behind a long Start",
+    alone: true,
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: true });
@@ -87,6 +89,7 @@ export const concurrencyChecks: readonly Check[] = [
   {
     category: "concurrency and deadlines",
     name: "a deadline ends Start with DEADLINE_EXCEEDED and no transitional state",
+    alone: true,
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: true });

@@ -47,6 +47,7 @@ export const createChecks: readonly Check[] = [
   {
     category: "Create",
     name: "a cancelled Create leaves no machine behind",
+    alone: true,
     async run(ctx) {
       const p = await ctx.configured({ slow: true });
       ctx.deferMachineRemoval();

@@ -28,6 +28,7 @@ import { watchStateChecks } from "./watch-state-checks.js";
 export { CATEGORIES, checkId, type Category, type Check, type CheckResult, type CheckStatus } from "./check.js";
 export type { ConformanceReport } from "./runner.js";
 export { formatResult, formatSummary, toJUnit } from "./report.js";
+export { DEFAULT_JOBS } from "./runner.js";
 export { SECRET_PLACEHOLDER, DEFAULT_REPEAT, DEFAULT_STEP_TIMEOUT_MS } from "./kit-settings.js";
 export { START_DEADLINE_MS } from "./concurrency-checks.js";
 export { parseFlagAssignment, FlagTextError } from "./flag-values.js";
@@ -77,6 +78,8 @@ export interface ConformanceOptions {
   workDir?: string;
   signal?: AbortSignal;
   onResult?(result: CheckResult): void;
+  /** How many checks run at once, each with its own plugins and store; default 2 (timing checks always run alone). */
+  jobs?: number;
   /** The checks to run; default CONFORMANCE_CHECKS. */
   checks?: readonly Check[];
 }
@@ -136,6 +139,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       ...(options.keep ? { keep: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onResult ? { onResult: options.onResult } : {}),
+      ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
     });
   } finally {
     // Kept store dirs (--keep) stay; an empty work dir goes.

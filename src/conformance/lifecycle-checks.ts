@@ -177,6 +177,7 @@ export const lifecycleChecks: readonly Check[] = [
   {
     category: "lifecycle",
     name: "Kill during Start leaves it STOPPED",
+    alone: true,
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: true });

@@ -23,7 +23,11 @@ export interface RunOptions {
   keep?: boolean;
   signal?: AbortSignal;
   onResult?(result: CheckResult): void;
+  /** How many checks run at once (each with its own plugins and store); default 2. */
+  jobs?: number;
 }
+
+export const DEFAULT_JOBS = 2;
 
 export interface ConformanceReport {
   driver: string;
@@ -91,10 +95,37 @@ export async function runChecks(
     ? await readDriver(settings)
     : ({ ok: false, error: "not read" } as const);
   const runId = randomBytes(3).toString("hex");
+  // Results are reported in the checks' order, whichever finishes first.
+  const done: (CheckResult | undefined)[] = [];
+  let reported = 0;
+  const flush = () => {
+    while (reported < chosen.length && done[reported] !== undefined) {
+      const result = done[reported++]!;
+      results.push(result);
+      options.onResult?.(result);
+    }
+  };
+  const jobs = Math.max(1, options.jobs ?? DEFAULT_JOBS);
+  const running = new Set<Promise<void>>();
   for (const [i, check] of chosen.entries()) {
+    // A check that measures how the plugin copes with a long operation runs with nothing beside it.
+    const limit = check.alone ? 1 : jobs;
+    while (running.size >= limit || (check.alone && running.size > 0)) await Promise.race(running);
     if (signal.aborted) break;
-    const result = await runOne(check, settings, driver, `cf${runId}-${i + 1}`, signal, options.keep ?? false);
-    if (signal.aborted && result.status !== "PASS") break;
+    const job = runOne(check, settings, driver, `cf${runId}-${i + 1}`, signal, options.keep ?? false).then((result) => {
+      // A check cut short by the interrupt says nothing about the driver: not reported.
+      if (!(signal.aborted && result.status !== "PASS")) done[i] = result;
+      running.delete(job);
+      flush();
+    });
+    running.add(job);
+    if (check.alone) await job;
+  }
+  await Promise.all(running);
+  // After an interrupt, the checks that did finish, still in order.
+  for (; reported < chosen.length; reported++) {
+    const result = done[reported];
+    if (result === undefined) continue;
     results.push(result);
     options.onResult?.(result);
   }

@@ -106,7 +106,7 @@ describe("the newcomer's path", () => {
     await sh(driver, "npm", ["install", "--prefer-offline"]);
     await sh(driver, "npm", ["run", "build"]);
     const tested = await sh(driver, "npm", ["test"]);
-    expect(tested.stdout).toMatch(/^# pass 2$/m);
+    expect(tested.stdout).toMatch(/^# pass 3$/m);
     expect(tested.stdout).toMatch(/^# fail 0$/m);
     await sh(driver, "npm", ["run", "bundle"]);
     expect((await readdir(join(driver, "dist", "bundle"))).sort()).toEqual([

@@ -46,7 +46,7 @@ describe("npm pack of a clean checkout", () => {
       expect(paths, path).toContain(path);
   });
 
-  it("ships what a user reads: LICENSE (Apache-2.0), README, SECURITY, docs, proto, examples", async () => {
+  it("ships what a user reads: LICENSE (Apache-2.0), README, SECURITY, docs, proto, examples, new-driver's templates", async () => {
     for (const path of [
       "LICENSE",
       "README.md",
@@ -55,6 +55,9 @@ describe("npm pack of a clean checkout", () => {
       "proto/driverplug/driver/v1/driver.proto",
       "examples/minimal-driver.ts",
       "examples/host.ts",
+      "docs/guide.md",
+      "templates/new-driver/src/driver.ts",
+      "templates/new-driver/gitignore",
     ])
       expect(paths, path).toContain(path);
     const license = await readFile(join(REPO, "LICENSE"), "utf8");

@@ -13,6 +13,7 @@ import {
   toJUnit,
   DEFAULT_REPEAT,
   DEFAULT_STEP_TIMEOUT_MS,
+  DEFAULT_JOBS,
   type ConformanceOptions,
 } from "../../conformance/index.js";
 import type { CliContext } from "../cli-context.js";
@@ -33,6 +34,7 @@ interface Options {
   focus?: string;
   skip?: string;
   repeat: number;
+  jobs: number;
   timeout: number;
   keep?: boolean;
   json?: boolean;
@@ -74,6 +76,7 @@ export function conformanceCommand(ctx: () => CliContext): Command {
     .option("--skip <regex>", 'leave out the checks whose "category > check" matches', regex)
     .option("--repeat <n>", "how many times to repeat the whole lifecycle", positiveInt, DEFAULT_REPEAT)
     .option("--timeout <seconds>", "deadline of each step", parseSeconds, DEFAULT_STEP_TIMEOUT_MS / 1000)
+    .option("--jobs <n>", "how many checks run at once (timing checks always run alone)", positiveInt, DEFAULT_JOBS)
     .option("--keep", "keep the store dir of a failed check")
     .option("--json", "print the report as JSON instead of lines")
     .option("--junit <file>", "also write the report as JUnit XML")
@@ -95,6 +98,7 @@ export function conformanceCommand(ctx: () => CliContext): Command {
         ...(opts.plugin !== undefined ? { plugin: opts.plugin } : {}),
         flags,
         repeat: opts.repeat,
+        jobs: opts.jobs,
         stepTimeoutMs: opts.timeout * 1000,
         signal: c.signal,
         ...(opts.keep ? { keep: true } : {}),

@@ -1,6 +1,7 @@
 // The __DRIVER__ driver through the `driverplug` command, as a user drives it:
 // each command starts the plugin (bin/driverplug-driver-__DRIVER__), so this
 // also checks that the machine's state survives between plugin processes.
+// Then driverplug's conformance kit checks the driver contract.
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -56,4 +57,10 @@ test("a bad flag value is refused with the driver's message and leaves no machin
     },
   );
   assert.equal(await driverplug("ls", "--json"), "[]");
+});
+
+test("passes driverplug's conformance kit", async () => {
+  const plugin = join(ROOT, "bin", "driverplug-driver-__DRIVER__");
+  const { stdout } = await run(DRIVERPLUG, ["conformance", "--plugin", plugin], { maxBuffer: 16 * 1024 * 1024 });
+  assert.match(stdout, /^\d+ passed, 0 failed, \d+ skipped$/m);
 });
