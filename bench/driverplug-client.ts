@@ -17,6 +17,8 @@ const UNBUNDLED_FAKE = fileURLToPath(new URL("../src/drivers/fake/main.js", impo
 export interface DriverplugClient extends BenchClient {
   /** The plugin's socket path, for the breakdown that calls it with a bare client. */
   address: string;
+  /** GetState with no deadline (timeoutMs: 0): no grpc-timeout, so the plugin arms no timer for it. */
+  getStateWithoutDeadline(): Promise<unknown>;
 }
 
 export function clientOf(handle: DriverHandle): DriverplugClient {
@@ -24,6 +26,7 @@ export function clientOf(handle: DriverHandle): DriverplugClient {
   return {
     address: handle.record.address,
     getState: () => c.getState({}),
+    getStateWithoutDeadline: () => c.getState({}, { timeoutMs: 0 }),
     configRoundTrip: async (payload) => {
       await c.setConfig({ configJson: payload });
       return (await c.getConfig({})).configJson.length;

@@ -122,17 +122,25 @@ async function unaryAndInflight(s: Sections): Promise<void> {
   const plugin = res.add(connectBare(`unix:${driverplug.address}`), (c) => c.close());
   const hostOnBare = res.add(typedClientOn(bareUnix.address), (c) => c.close());
   const bareDeadline = res.add(connectBare(bareUnix.address, {}, QUERY_TIMEOUT_MS), (c) => c.close());
-  await runUnary(
+  const breakdown = await runUnary(
     [
       { name: "driverplug", call: driverplug.getState },
       { name: "bare", call: bare.getState },
       { name: "host_client_on_bare_server", call: hostOnBare.getState },
       { name: "bare_client_on_plugin", call: plugin.getState },
       { name: "bare_with_deadline", call: bareDeadline.getState },
+      { name: "driverplug_without_deadline", call: driverplug.getStateWithoutDeadline },
     ],
     { ...config.unary, rounds: Math.max(3, config.unary.rounds >> 1) },
     results,
     "breakdown",
+  );
+  const b = (name: string) => breakdown.get(name)!.map((r) => r.p50Us);
+  results.add(
+    "ratio.deadline_on_wire_p50",
+    medianRatio(b("driverplug"), b("driverplug_without_deadline")),
+    "x",
+    "driverplug p50 with its default deadline (sent as grpc-timeout) / without a deadline, paired rounds",
   );
 
   log("64 calls in flight");
@@ -294,7 +302,10 @@ async function main(): Promise<void> {
       },
     ],
   ];
+  // BENCH_ONLY=<words>: only the sections whose name contains one of them (for a quick look at one figure).
+  const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
   for (const [name, run] of sections) {
+    if (only && !only.some((word) => name.includes(word))) continue;
     // A fresh directory per section for sockets and the fake driver's store.
     const dir = mkdtempSync(join(tmpdir(), "dpb-"));
     const res = new Resources();

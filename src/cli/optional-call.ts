@@ -1,5 +1,5 @@
 // Calls to optional driver capabilities: UNIMPLEMENTED means "this driver has
-// no such step" (DESIGN.md), which a host skips or works around, never retries.
+// no such step", which a host skips or works around, never retries.
 import { Code } from "../protocol/status.js";
 import { ClientError } from "../host/client-error.js";
 

@@ -9,8 +9,8 @@ import type { MethodDefinitionShape } from "../protocol/service-types.js";
 export interface CallOptions {
   /**
    * Fails the call with DEADLINE_EXCEEDED after this many ms. 0 or Infinity: no
-   * deadline. The host enforces it and then cancels the call: the plugin's
-   * handler sees its signal fire (as a cancel; no grpc-timeout is sent).
+   * deadline. It is sent as grpc-timeout: the plugin's handler sees its signal
+   * (or context) end with DEADLINE_EXCEEDED.
    */
   timeoutMs?: number;
   /** An absolute deadline; wins over timeoutMs. */

@@ -1,11 +1,11 @@
 // One timer per typed client for the deadlines of all its calls, instead of
-// grpc-js's per-call deadline: that costs a timer in the host, a grpc-timeout
-// header and a second timer in the plugin for every call (measured: ~9% of a
-// GetState round trip). The timer is armed for the earliest deadline only and
+// grpc-js's per-call deadline, which arms a timer in the host for every call.
+// The deadline still crosses the wire: the call carries it as grpc-timeout,
+// so the plugin (in any language) enforces it too and its handler sees
+// DEADLINE_EXCEEDED. The timer is armed for the earliest deadline only and
 // not touched while calls finish in time, so a stream of quick calls with
 // default deadlines sets a timer about once per deadline period. An expired
-// call is cancelled (the plugin's handler sees its signal fire) and fails
-// DEADLINE_EXCEEDED on the host's side.
+// call fails DEADLINE_EXCEEDED on the host's side at once.
 
 /** A call with a deadline: `expire` runs once if the deadline passes before the call is unwatched. */
 export interface Watched {
@@ -49,4 +49,22 @@ export class DeadlineWatch {
     }
     if (next !== Infinity) this.arm(next);
   }
+}
+
+/**
+ * gRPC's grpc-timeout value for `ms` milliseconds: at most 8 digits and a
+ * unit, rounded up so the plugin's deadline is never earlier than the host's.
+ */
+export function grpcTimeout(ms: number): string {
+  let n = Math.max(0, Math.ceil(ms));
+  if (n < 1e8) return `${n}m`;
+  for (const [unit, per] of [
+    ["S", 1000],
+    ["M", 60],
+    ["H", 60],
+  ] as const) {
+    n = Math.ceil(n / per);
+    if (n < 1e8) return `${n}${unit}`;
+  }
+  return "99999999H";
 }

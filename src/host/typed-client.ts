@@ -12,7 +12,7 @@ import type {
 } from "../protocol/service-types.js";
 import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
 import { ClientError, toClientError } from "./client-error.js";
-import { DeadlineWatch, type Watched } from "./deadline-watch.js";
+import { DeadlineWatch, grpcTimeout, type Watched } from "./deadline-watch.js";
 
 type UnaryMethod<M> = (request: RequestOf<M>, options?: CallOptions) => Promise<ResponseOf<M>>;
 type StreamMethod<M> = (request: RequestOf<M>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>;
@@ -58,6 +58,14 @@ function abortError(path: string, signal: AbortSignal): ClientError {
 }
 
 /**
+ * A passed deadline is the plugin's to enforce (it got grpc-timeout): the
+ * caller fails at once, but the call is cancelled only this long after, so
+ * the plugin's handler sees DEADLINE_EXCEEDED rather than a cancel racing it.
+ * The cancel is the backstop for a plugin that ignores grpc-timeout.
+ */
+export const DEADLINE_CANCEL_GRACE_MS = 1000;
+
+/**
  * Everything one call needs to stop cleanly: its abort listener, its tracker
  * entry and its deadline, removed together by `cleanup` so nothing outlives
  * the call.
@@ -66,6 +74,8 @@ class CallGuard implements Watched {
   private override: ClientError | undefined;
   private readonly untrack: () => void;
   private readonly onAbort: (() => void) | undefined;
+  /** True once the deadline passed: the plugin ends the call, the backstop cancels it later. */
+  expired = false;
 
   constructor(
     private readonly path: string,
@@ -75,6 +85,8 @@ class CallGuard implements Watched {
     private readonly startedAt: number,
     readonly deadlineAt: number,
     private readonly cancel: () => void,
+    /** Delivers the failure to the caller now, without waiting for grpc-js to end the call. */
+    private readonly failNow: (err: ClientError) => void,
   ) {
     if (options.signal) {
       this.onAbort = () => this.end(abortError(path, options.signal!));
@@ -86,13 +98,16 @@ class CallGuard implements Watched {
 
   /** Called by the DeadlineWatch once the deadline passed. */
   expire(): void {
-    this.end(
-      new ClientError(
-        this.path,
-        Code.DEADLINE_EXCEEDED,
-        `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`,
-      ),
+    if (this.override) return;
+    this.expired = true;
+    this.override = new ClientError(
+      this.path,
+      Code.DEADLINE_EXCEEDED,
+      `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`,
     );
+    this.failNow(this.override);
+    // Only expired calls get a timer of their own; cancelling an ended call is a no-op.
+    setTimeout(this.cancel, DEADLINE_CANCEL_GRACE_MS).unref();
   }
 
   cleanup(): void {
@@ -113,6 +128,35 @@ class CallGuard implements Watched {
   }
 }
 
+/** A method's default deadline, and the request metadata of a call that keeps it and brings no metadata. */
+interface MethodDefaults {
+  timeoutMs: number | undefined;
+  /**
+   * Shared by those calls: grpc-js copies a call's metadata before it adds
+   * to it, and the grpc-timeout of a default deadline is the same every time.
+   */
+  metadata: Metadata;
+}
+
+function methodDefaults(timeoutMs: number | undefined): MethodDefaults {
+  const deadline = deadlineFor({}, timeoutMs, 0);
+  const metadata = new Metadata();
+  if (deadline !== undefined) metadata.set("grpc-timeout", grpcTimeout(deadline));
+  return { timeoutMs, metadata };
+}
+
+/**
+ * The request metadata: the caller's (copied, never changed) or a fresh one,
+ * with the deadline as grpc-timeout so the plugin, in any language, sees it.
+ */
+function requestMetadata(options: CallOptions, defaults: MethodDefaults, deadlineAt: number, now: number): Metadata {
+  if (!options.metadata && !options.deadline && options.timeoutMs === undefined) return defaults.metadata;
+  if (deadlineAt === Infinity) return options.metadata ?? new Metadata();
+  const metadata = options.metadata ? options.metadata.clone() : new Metadata();
+  metadata.set("grpc-timeout", grpcTimeout(deadlineAt - now));
+  return metadata;
+}
+
 /** Shared by every call of one client. */
 interface ClientParts {
   client: Client;
@@ -125,23 +169,24 @@ function callUnary(
   method: MethodDefinitionShape,
   request: unknown,
   options: CallOptions,
-  defaultMs: number | undefined,
+  defaults: MethodDefaults,
 ): Promise<unknown> {
   const { path } = method;
   if (options.signal?.aborted) return Promise.reject(abortError(path, options.signal));
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
-    const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
+    const deadlineAt = deadlineFor(options, defaults.timeoutMs, startedAt) ?? Infinity;
     let guard: CallGuard | undefined;
     let call: ClientUnaryCall;
     try {
-      // No grpc-js deadline: the client's DeadlineWatch enforces it (see deadline-watch.ts).
+      // No grpc-js deadline (it would arm a timer per call): grpc-timeout
+      // tells the plugin, the client's DeadlineWatch fails the caller (see deadline-watch.ts).
       call = parts.client.makeUnaryRequest(
         path,
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        options.metadata ?? new Metadata(),
+        requestMetadata(options, defaults, deadlineAt, startedAt),
         NO_CALL_OPTIONS,
         (err, response) => {
           // grpc-js always answers asynchronously, so the guard exists by now.
@@ -153,7 +198,16 @@ function callUnary(
     } catch (err) {
       return reject(closedError(path, err));
     }
-    guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () => call.cancel());
+    guard = new CallGuard(
+      path,
+      options,
+      parts.tracker,
+      parts.deadlines,
+      startedAt,
+      deadlineAt,
+      () => call.cancel(),
+      reject,
+    );
   });
 }
 
@@ -162,12 +216,12 @@ async function* callStream(
   method: MethodDefinitionShape,
   request: unknown,
   options: CallOptions,
-  defaultMs: number | undefined,
+  defaults: MethodDefaults,
 ): AsyncGenerator<unknown> {
   const { path } = method;
   if (options.signal?.aborted) throw abortError(path, options.signal);
   const startedAt = Date.now();
-  const deadlineAt = deadlineFor(options, defaultMs, startedAt) ?? Infinity;
+  const deadlineAt = deadlineFor(options, defaults.timeoutMs, startedAt) ?? Infinity;
   let call: ClientReadableStream<unknown>;
   try {
     call = parts.client.makeServerStreamRequest(
@@ -175,14 +229,28 @@ async function* callStream(
       method.requestSerialize,
       method.responseDeserialize,
       request,
-      options.metadata ?? new Metadata(),
+      requestMetadata(options, defaults, deadlineAt, startedAt),
       NO_CALL_OPTIONS,
     );
   } catch (err) {
     throw closedError(path, err);
   }
-  const guard = new CallGuard(path, options, parts.tracker, parts.deadlines, startedAt, deadlineAt, () =>
-    call.cancel(),
+  // At the deadline the iteration ends at once: destroying the readable side
+  // fails its iterator, while the call itself is left for the plugin to end.
+  const guard = new CallGuard(
+    path,
+    options,
+    parts.tracker,
+    parts.deadlines,
+    startedAt,
+    deadlineAt,
+    () => call.cancel(),
+    (err) => {
+      // grpc-js still emits the plugin's status as 'error' later; with the
+      // iterator gone, an unheard 'error' would throw.
+      call.on("error", ignore);
+      call.destroy(err);
+    },
   );
   try {
     for await (const message of call) yield message;
@@ -190,12 +258,15 @@ async function* callStream(
     throw await guard.failure(err);
   } finally {
     guard.cleanup();
-    // Ends the stream on the plugin's side too when the caller stops early.
-    call.cancel();
+    // Ends the stream on the plugin's side too when the caller stops early
+    // (after its deadline, the plugin ends it, or the backstop cancels it).
+    if (!guard.expired) call.cancel();
   }
 }
 
 const NO_CALL_OPTIONS = Object.freeze({});
+
+const ignore = () => {};
 
 export interface TypedClientOptions {
   defaults?: CallDefaults;
@@ -212,10 +283,10 @@ export function createTypedClient<S extends ServiceDefinitionShape>(
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream) continue;
-    const defaultMs = options.defaults?.timeoutMs(name, method);
+    const defaults = methodDefaults(options.defaults?.timeoutMs(name, method));
     out[name] = method.responseStream
-      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaultMs)
-      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaultMs);
+      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaults)
+      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaults);
   }
   return Object.freeze(out) as TypedClient<S>;
 }

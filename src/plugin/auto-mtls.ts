@@ -1,4 +1,4 @@
-// go-plugin's AutoMTLS (DESIGN.md protocol point 8). When a host sets
+// go-plugin's AutoMTLS (docs/protocol.md, section 12). When a host sets
 // PLUGIN_CLIENT_CERT, the plugin serves TLS that requires exactly that client
 // certificate (it is the only trusted root) and prints its own fresh
 // self-signed certificate in handshake field 6 for the host to pin. The X.509

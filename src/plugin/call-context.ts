@@ -1,12 +1,14 @@
 // One call's abort state and the CallContext its handler receives. A call is
-// aborted when the client cancels, when its deadline passes (grpc-js's server
-// ends the call itself and reports it as cancelled, which is told apart by the
-// clock) or when someone else (Kill) aborts it. Most calls are quick queries
-// that never look at ctx.signal, and a client's cancel needs no answer (grpc-js
-// has already ended the call), so the AbortController behind ctx.signal and the
-// 'cancelled' listener feeding it are set up only when something waits on the
-// abort: a handler reading ctx.signal, a race (a queued call, a stream) or an
-// abort-or-answer watch (a mutating call Kill may pre-empt). No timer per call.
+// aborted when the client cancels, when its deadline (the grpc-timeout the
+// host sent) passes (grpc-js's server ends the call itself and reports it as
+// cancelled, which is told apart by the clock) or when someone else (Kill)
+// aborts it. Most calls are quick queries that never look at ctx.signal, and a
+// client's cancel needs no answer (grpc-js has already ended the call), so the
+// AbortController behind ctx.signal and the 'cancelled' listener feeding it
+// are set up only when something waits on the abort: a handler reading
+// ctx.signal, a race (a queued call, a stream) or an abort-or-answer watch (a
+// mutating call Kill may pre-empt). No timer of ours per call (grpc-js arms
+// one for a call that carries a deadline).
 import type { Metadata } from "@grpc/grpc-js";
 import type { EventEmitter } from "node:events";
 import { cancelled, deadlineExceeded, type DriverError } from "./driver-error.js";
@@ -23,7 +25,8 @@ export class ActiveCall {
   readonly ctx: CallContext;
   private controller: AbortController | undefined;
   private reason: DriverError | undefined;
-  private onAbort: ((reason: DriverError) => void) | undefined;
+  /** Who waits on the abort (a race, an abort-or-answer watch): several may at once. Made on first use. */
+  private waiters: Array<(reason: DriverError) => void> | undefined;
   private onCancel: (() => void) | undefined;
 
   constructor(
@@ -34,12 +37,13 @@ export class ActiveCall {
   }
 
   /**
-   * Why the call was aborted, or undefined while it runs. A cancel grpc-js
-   * reported while nothing listened is noticed here and aborts the call.
+   * Why the call was aborted, or undefined while it runs. Reading it changes
+   * nothing: a cancel grpc-js reported while nothing listened gives the reason
+   * that cancel means, without aborting the call here.
    */
   get abortReason(): DriverError | undefined {
-    if (!this.reason && this.call.cancelled) this.abort(this.cancelReason());
-    return this.reason;
+    if (this.reason) return this.reason;
+    return this.call.cancelled ? this.cancelReason() : undefined;
   }
 
   /** Aborts the call once; later reasons are ignored. */
@@ -47,24 +51,26 @@ export class ActiveCall {
     if (this.reason) return;
     this.reason = reason;
     this.controller?.abort(reason);
-    this.onAbort?.(reason);
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter(reason);
   }
 
   /**
    * Settles with `promise` unless the call is aborted first (then rejects
-   * with the reason). One race at a time: a call waits for one thing at once.
+   * with the reason).
    */
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.watchCancel()) return Promise.reject(this.reason);
     return new Promise<T>((resolve, reject) => {
-      this.onAbort = reject;
+      const stop = this.onAbort(reject);
       promise.then(
         (value) => {
-          this.onAbort = undefined;
+          stop();
           resolve(value);
         },
         (err: unknown) => {
-          this.onAbort = undefined;
+          stop();
           reject(err);
         },
       );
@@ -79,11 +85,11 @@ export class ActiveCall {
    */
   whenAborted(then: (reason: DriverError) => void): void {
     if (this.reason) then(this.reason);
-    else this.onAbort = then;
+    else this.onAbort(then);
   }
 
   dispose(): void {
-    this.onAbort = undefined;
+    this.waiters = undefined;
     if (this.onCancel) this.call.off("cancelled", this.onCancel);
   }
 
@@ -102,9 +108,23 @@ export class ActiveCall {
     return this.call.metadata;
   }
 
-  /** Starts listening for the client's cancel (once); true if the call is already aborted. */
+  /** Adds a waiter on the abort; the returned function removes it. */
+  private onAbort(waiter: (reason: DriverError) => void): () => void {
+    (this.waiters ??= []).push(waiter);
+    return () => {
+      const at = this.waiters?.indexOf(waiter) ?? -1;
+      if (at >= 0) this.waiters!.splice(at, 1);
+    };
+  }
+
+  /**
+   * Starts listening for the client's cancel (once); true if the call is
+   * already aborted, which includes a cancel grpc-js reported before anyone
+   * listened (noticed and turned into the abort here).
+   */
   private watchCancel(): boolean {
-    if (this.abortReason) return true;
+    if (!this.reason && this.call.cancelled) this.abort(this.cancelReason());
+    if (this.reason) return true;
     if (!this.onCancel) {
       this.onCancel = () => this.abort(this.cancelReason());
       this.call.on("cancelled", this.onCancel);
@@ -112,14 +132,21 @@ export class ActiveCall {
     return false;
   }
 
+  /**
+   * grpc-js reports the call's deadline passing (it got grpc-timeout) and the
+   * client's cancel the same way; the clock tells them apart. A small
+   * tolerance: grpc-js's timer and Date.now() are different clocks.
+   */
   private cancelReason(): DriverError {
     const deadline = this.call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    return Number.isFinite(at) && Date.now() >= at
+    return Number.isFinite(at) && Date.now() >= at - DEADLINE_CLOCK_TOLERANCE_MS
       ? deadlineExceeded(`the deadline of ${this.method} passed`)
       : cancelled(`the client cancelled ${this.method}`);
   }
 }
+
+const DEADLINE_CLOCK_TOLERANCE_MS = 2;
 
 /**
  * What a handler sees of its call. A class, not an object literal with a

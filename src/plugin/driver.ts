@@ -1,10 +1,11 @@
 // What a driver author implements: the generated DriverService as async
 // methods. The RPCs the .proto marks `required` must be there; the others may
-// be left out (callers then get UNIMPLEMENTED or the documented default), and
-// GetInfo and Probe have defaults built from serve()'s options.
+// be left out: callers then get UNIMPLEMENTED, except for the ones with a
+// default here (GetInfo and Probe from serve()'s options; no create flags).
 import { Capability, DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { DRIVER_RPCS, type RequiredMethodName } from "../protocol/rpc-options.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import { invalidArgument } from "./driver-error.js";
 import type { ServiceHandlers } from "./handler-types.js";
 
 export type DriverHandlers = ServiceHandlers<DriverServiceService>;
@@ -48,5 +49,20 @@ export function withDefaults(driver: Driver, identity: DriverIdentity): Partial<
     capabilities,
   });
   handlers.probe ??= async () => ({ ready: true, message: "" });
+  // A driver without create flags has none, rather than failing the host's
+  // `create` with UNIMPLEMENTED; and no flag value can reach a driver that
+  // cannot apply it.
+  handlers.getCreateFlags ??= async () => ({ flags: [] });
+  const hasFlags = typeof driver.getCreateFlags === "function";
+  handlers.setConfigFromFlags ??= async ({ values }) => {
+    const names = Object.keys(values).sort();
+    if (names.length === 0) return {};
+    const list = names.map((n) => JSON.stringify(n)).join(", ");
+    throw invalidArgument(
+      hasFlags
+        ? `${identity.name} cannot apply flag ${list}: it lists create flags but implements no SetConfigFromFlags`
+        : `unknown flag ${list}: ${identity.name} takes no create flags`,
+    );
+  };
   return handlers;
 }

@@ -1,5 +1,5 @@
 // Puts the plugin's gRPC server on a fresh Unix socket in a checked private
-// directory (DESIGN.md, plugin protocol points 3 to 5): resolve the directory,
+// directory (docs/protocol.md, sections 5 and 6): resolve the directory,
 // check it before creating anything, reclaim stale sockets in shared base
 // directories, bind under a umask so the socket is never wider than 0600,
 // then re-check that the directory was not swapped and the socket is ours.

@@ -1,4 +1,4 @@
-// Where a plugin puts its socket, in DESIGN.md's order: the private directory
+// Where a plugin puts its socket, in docs/protocol.md's order (section 5): the private directory
 // a host made for it, else a base directory from the environment, else the
 // user's runtime directory, else one under the system temp directory.
 import { tmpdir } from "node:os";

@@ -6,7 +6,7 @@ import { status } from "@grpc/grpc-js";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { launch, type HostLogRecord, type PluginHandle } from "../../src/host/index.js";
-import { DeadlineWatch, type Watched } from "../../src/host/deadline-watch.js";
+import { DeadlineWatch, grpcTimeout, type Watched } from "../../src/host/deadline-watch.js";
 import { clientFailure, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 function watched(deadlineAt: number, expired: string[], name: string): Watched {
@@ -66,6 +66,17 @@ describe("DeadlineWatch", () => {
   });
 });
 
+describe("grpcTimeout", () => {
+  it("writes gRPC's wire format: at most 8 digits and a unit, rounded up", () => {
+    expect(grpcTimeout(10_000)).toBe("10000m");
+    expect(grpcTimeout(0.2)).toBe("1m");
+    expect(grpcTimeout(-5)).toBe("0m");
+    expect(grpcTimeout(99_999_999)).toBe("99999999m");
+    expect(grpcTimeout(100_000_000)).toBe("100000S");
+    expect(grpcTimeout(2 ** 62)).toBe("99999999H");
+  });
+});
+
 describe("a call's deadline, end to end", () => {
   const KEEPER = new URL("../fixtures/plugins/config-keeper-driver.mjs", import.meta.url).pathname;
   let env: HostTestEnv;
@@ -81,7 +92,7 @@ describe("a call's deadline, end to end", () => {
     await env.cleanup();
   });
 
-  it("fails DEADLINE_EXCEEDED on time and cancels the call in the plugin, whose handler's signal fires", async () => {
+  it("fails DEADLINE_EXCEEDED on time, and the plugin, which got the deadline as grpc-timeout, aborts its handler with DEADLINE_EXCEEDED", async () => {
     plugin = await launch("keeper", {
       executable: KEEPER,
       socketBaseDir: join(env.base),
@@ -94,6 +105,31 @@ describe("a call's deadline, end to end", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(195);
     await expect
       .poll(() => records.find((r) => r.message === "stop aborted"), { timeout: 5000 })
-      .toMatchObject({ fields: { reason: "CANCELLED: the client cancelled stop" } });
+      .toMatchObject({ fields: { reason: "DEADLINE_EXCEEDED: the deadline of stop passed" } });
+  });
+  it("a stream's deadline reaches its handler as DEADLINE_EXCEEDED; the caller's abort as CANCELLED", async () => {
+    plugin = await launch("keeper", {
+      executable: KEEPER,
+      socketBaseDir: join(env.base),
+      logger: { log: (r) => void records.push(r) },
+    });
+    const drain = async (stream: AsyncIterable<unknown>) => {
+      for await (const _ of stream);
+    };
+    const late = await clientFailure(drain(plugin.client.start({}, { timeoutMs: 200 })));
+    expect(late.code).toBe(status.DEADLINE_EXCEEDED);
+    await expect
+      .poll(() => records.filter((r) => r.message === "start aborted").map((r) => r.fields?.reason), { timeout: 5000 })
+      .toEqual(["DEADLINE_EXCEEDED: the deadline of start passed"]);
+
+    const ac = new AbortController();
+    const aborted = clientFailure(drain(plugin.client.start({}, { timeoutMs: 60_000, signal: ac.signal })));
+    // Aborted once the plugin runs the handler: a query on the same connection answers after the Start began.
+    await plugin.client.getState({});
+    ac.abort();
+    expect((await aborted).code).toBe(status.CANCELLED);
+    await expect
+      .poll(() => records.filter((r) => r.message === "start aborted").map((r) => r.fields?.reason), { timeout: 5000 })
+      .toEqual(["DEADLINE_EXCEEDED: the deadline of start passed", "CANCELLED: the client cancelled start"]);
   });
 });

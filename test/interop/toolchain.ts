@@ -1,5 +1,6 @@
-// Builds and runs the interop hosts: the Go host (go-plugin from Debian's
-// packages, GOPATH mode, offline) and the Python host, plus the Python stubs.
+// Builds and runs the interop programs: the Go host (go-plugin from Debian's
+// packages, GOPATH mode, offline), the Go plugin (grpc-go) and the Python
+// host, plus the Python stubs.
 // Build outputs are cached under node_modules/.cache/driverplug-interop, keyed
 // by the hash of their inputs, so only the first run pays for a Go build.
 // A missing tool is an error that says to run install-deps.sh: the interop
@@ -66,15 +67,24 @@ async function publish(tmp: string, final: string): Promise<void> {
   }
 }
 
-export interface GoHostBuild {
+export interface GoBuild {
   binary: string;
   /** False when the cached binary was reused. */
   built: boolean;
   ms: number;
 }
 
-/** The Go interop host binary, built on first use (GOPATH mode, no network). */
-export async function buildGoHost(): Promise<GoHostBuild> {
+/** The Go interop host binary (go-plugin), built on first use (GOPATH mode, no network). */
+export function buildGoHost(): Promise<GoBuild> {
+  return buildGo("host", "interop-host");
+}
+
+/** The Go interop plugin binary (grpc-go, no go-plugin), built on first use. */
+export function buildGoPlugin(): Promise<GoBuild> {
+  return buildGo("plugin", "interop-plugin");
+}
+
+async function buildGo(kind: "host" | "plugin", name: string): Promise<GoBuild> {
   const started = performance.now();
   const goVersion = await run("go", ["version"]).catch(() => {
     throw new MissingToolError(`the Go toolchain is missing (\`go version\` failed): ${INSTALL_HINT}`);
@@ -85,22 +95,22 @@ export async function buildGoHost(): Promise<GoHostBuild> {
   requireFile(join(GOPATH_DEBIAN, "src/google.golang.org/grpc/server.go"), "grpc-go's Go source");
   requireFile(join(REPO, "node_modules/.bin/buf"), "buf (run `npm ci`)");
 
-  const mainGo = join(INTEROP, "go", "host", "main.go");
+  const mainGo = join(INTEROP, "go", kind, "main.go");
   const key = await hashInputs([mainGo, ...(await protoFiles())], goVersion.stdout);
-  const final = join(CACHE, `go-host-${key}`);
-  const binary = join(final, "interop-host");
+  const final = join(CACHE, `go-${kind}-${key}`);
+  const binary = join(final, name);
   if (existsSync(binary)) return { binary, built: false, ms: performance.now() - started };
 
   await fs.mkdir(CACHE, { recursive: true });
   const tmp = await fs.mkdtemp(join(CACHE, "go-tmp-"));
   const gopath = join(tmp, "gopath");
-  const pkg = join(gopath, "src", "driverplug", "interophost");
+  const pkg = join(gopath, "src", "driverplug", `interop${kind}`);
   await fs.mkdir(pkg, { recursive: true });
   await fs.copyFile(mainGo, join(pkg, "main.go"));
   await writeGoStubs(REPO, gopath, tmp);
-  await goBuild(pkg, join(tmp, "interop-host"), gopath, join(CACHE, "go-build")).catch(
+  await goBuild(pkg, join(tmp, name), gopath, join(CACHE, "go-build")).catch(
     (err: { stderr?: string; message: string }) => {
-      throw new Error(`building the Go interop host failed: ${err.stderr ?? err.message}`);
+      throw new Error(`building the Go interop ${kind} failed: ${err.stderr ?? err.message}`);
     },
   );
   await fs.rm(gopath, { recursive: true });

@@ -180,7 +180,7 @@ describe("fake driver create flags", () => {
 });
 
 describe("fake driver states and status codes", () => {
-  it("answers per DESIGN.md's table in each state, idempotently where promised", async () => {
+  it("answers per the status codes of driver.proto in each state, idempotently where promised", async () => {
     const config = freshConfig();
     await setConfig(config);
     // No machine yet.

@@ -9,8 +9,7 @@ import { createHash } from "node:crypto";
 import { chmod, chown, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launch, silentLogger } from "../../src/host/index.js";
-import { LaunchError } from "../../src/host/launch-error.js";
+import { ClientError, launch, silentLogger } from "../../src/host/index.js";
 import { Sandbox } from "../cli/driverplug-process.js";
 import { FIXTURE } from "../host/host-test-env.js";
 import { Figures } from "./figures.js";
@@ -61,9 +60,9 @@ async function refused(name: string, options: Parameters<typeof launch>[1], ...p
     },
     (e: unknown) => e,
   );
-  expect(result).toBeInstanceOf(LaunchError);
-  expect((result as LaunchError).reason).toBe("untrusted-executable");
-  for (const part of parts) expect((result as LaunchError).message).toContain(part);
+  expect(result).toBeInstanceOf(ClientError);
+  expect((result as ClientError).reason).toBe("untrusted-executable");
+  for (const part of parts) expect((result as ClientError).message).toContain(part);
   figures.add("refused");
 }
 
@@ -143,13 +142,13 @@ describe("what a miss says", () => {
     await plantPlugin(mine, "minikube");
     const err = (await launchIt("mini", { pluginDirs: [mine, mine], path: `${mine}:${mine}` }).catch(
       (e: unknown) => e,
-    )) as LaunchError;
-    expect(err).toBeInstanceOf(LaunchError);
+    )) as ClientError;
+    expect(err).toBeInstanceOf(ClientError);
     expect(err.reason).toBe("not-found");
     const path = join(mine, "driverplug-driver-mini");
     expect(err.message).toContain(`${path} exists but is not executable (mode 0644): chmod +x ${path}`);
     expect(err.message.split(path).length - 1).toBe(3); // the place, and twice in its note; listed once
-    const miss = (await launchIt("minii", { pluginDirs: [mine] }).catch((e: unknown) => e)) as LaunchError;
+    const miss = (await launchIt("minii", { pluginDirs: [mine] }).catch((e: unknown) => e)) as ClientError;
     expect(miss.message).toContain("did you mean `mini`");
   });
 });

@@ -138,6 +138,12 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
             return pb2.GetConfigResponse(config_json=json.dumps(self._config).encode())
 
         def GetState(self, request, context):
+            # The host's deadline arrives as grpc-timeout; logged so the
+            # interop tests see it reach a Python handler. grpcio reports "no
+            # deadline" as centuries remaining.
+            remaining = context.time_remaining()
+            none = remaining is None or remaining > 1e9
+            log("debug", "GetState", deadline_ms="none" if none else str(int(remaining * 1000)))
             self._require_config(context)
             return pb2.GetStateResponse(state=self._state)
 

@@ -4215,7 +4215,9 @@ export const DriverServiceService = {
   },
   /**
    * The typed flags Create accepts, for the host to show as CLI flags.
-   * Never fails. Safe to retry.
+   * Never fails. Safe to retry. Optional: a host treats UNIMPLEMENTED as "no
+   * flags" (driverplug's plugin side answers an empty list for a driver
+   * without it).
    */
   getCreateFlags: {
     path: "/driverplug.driver.v1.DriverService/GetCreateFlags" as const,
@@ -4232,6 +4234,9 @@ export const DriverServiceService = {
    * Applies flag values from the host's command line to the config.
    * INVALID_ARGUMENT: unknown flag, a value of the wrong type or out of range
    * (the message names the flag). Idempotent: the same values give the same config.
+   * Optional: without it no flag value can be applied, so any value is
+   * INVALID_ARGUMENT naming the flag (driverplug's plugin side answers so; a
+   * host that gets UNIMPLEMENTED refuses the flags itself), and no values is OK.
    */
   setConfigFromFlags: {
     path: "/driverplug.driver.v1.DriverService/SetConfigFromFlags" as const,
@@ -4514,13 +4519,18 @@ export interface DriverServiceServer extends UntypedServiceImplementation {
   probe: handleUnaryCall<ProbeRequest, ProbeResponse>;
   /**
    * The typed flags Create accepts, for the host to show as CLI flags.
-   * Never fails. Safe to retry.
+   * Never fails. Safe to retry. Optional: a host treats UNIMPLEMENTED as "no
+   * flags" (driverplug's plugin side answers an empty list for a driver
+   * without it).
    */
   getCreateFlags: handleUnaryCall<GetCreateFlagsRequest, GetCreateFlagsResponse>;
   /**
    * Applies flag values from the host's command line to the config.
    * INVALID_ARGUMENT: unknown flag, a value of the wrong type or out of range
    * (the message names the flag). Idempotent: the same values give the same config.
+   * Optional: without it no flag value can be applied, so any value is
+   * INVALID_ARGUMENT naming the flag (driverplug's plugin side answers so; a
+   * host that gets UNIMPLEMENTED refuses the flags itself), and no values is OK.
    */
   setConfigFromFlags: handleUnaryCall<SetConfigFromFlagsRequest, SetConfigFromFlagsResponse>;
   /**
@@ -4670,7 +4680,9 @@ export interface DriverServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * The typed flags Create accepts, for the host to show as CLI flags.
-   * Never fails. Safe to retry.
+   * Never fails. Safe to retry. Optional: a host treats UNIMPLEMENTED as "no
+   * flags" (driverplug's plugin side answers an empty list for a driver
+   * without it).
    */
   getCreateFlags(
     request: GetCreateFlagsRequest,
@@ -4691,6 +4703,9 @@ export interface DriverServiceClient extends Client {
    * Applies flag values from the host's command line to the config.
    * INVALID_ARGUMENT: unknown flag, a value of the wrong type or out of range
    * (the message names the flag). Idempotent: the same values give the same config.
+   * Optional: without it no flag value can be applied, so any value is
+   * INVALID_ARGUMENT naming the flag (driverplug's plugin side answers so; a
+   * host that gets UNIMPLEMENTED refuses the flags itself), and no values is OK.
    */
   setConfigFromFlags(
     request: SetConfigFromFlagsRequest,
