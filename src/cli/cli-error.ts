@@ -1,7 +1,9 @@
 // The one error class of the CLI: a user-facing failure whose message is a
-// single sentence saying what was wrong and what to do. main.ts prints it
-// without a stack and exits with its code. The exit codes, one per class of
-// failure, are a contract with scripts and apps: `driverplug --help` lists them.
+// single sentence saying what was wrong and what to do. runCli (run-cli.ts,
+// through error-message.ts) prints it without a stack and returns its exit
+// code, which main.ts exits with.
+// The exit codes, one per class of failure, are a contract with scripts and
+// apps: `driverplug --help` lists them.
 
 /** An unexpected error: a bug in driverplug or a driver. */
 export const EXIT_FAILURE = 1;

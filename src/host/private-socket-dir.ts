@@ -2,7 +2,6 @@
 // mkdtemp (0700) under a base directory that passes the socket-dir checks.
 // The path stays short so the socket path fits the 103-byte limit.
 import { promises as fs, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkPrivateDir, effectiveUid, ensurePrivateDir, type CheckedDir } from "../socket/private-dir.js";
 import { MAX_SOCKET_PATH_BYTES } from "../socket/socket-path.js";
@@ -13,16 +12,8 @@ import { processAlive } from "./plugin-process.js";
 /** Room a plugin needs for `/<driver up to 32>-<pid>-<8 hex>.sock`. */
 const SOCKET_NAME_ROOM = 1 + 32 + 1 + 10 + 1 + 8 + 5;
 
-/**
- * `$XDG_RUNTIME_DIR/driverplug` when set, else `<tmpdir>/driverplug-<uid>`.
- * In group mode the base must be traversable by the group, so it is another
- * dir (`...-g<gid>`) rather than a private one made earlier.
- */
-export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env, gid?: number): string {
-  const suffix = gid === undefined ? "" : `-g${gid}`;
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, `driverplug${suffix}`);
-  return join(tmpdir(), `driverplug-${effectiveUid()}${suffix}`);
-}
+// The base directory's default is the plugins' own (one rule for both sides).
+export { defaultSocketBaseDir } from "../socket/resolve-dir.js";
 
 /** `h<host pid>-XXXXXX`: the pid lets a later host see that the dir's owner is dead. */
 const PRIVATE_DIR_NAME = /^h([0-9]{1,10})-[A-Za-z0-9]{6}$/;

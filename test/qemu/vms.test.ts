@@ -295,7 +295,7 @@ describe("qemu machines", () => {
     "stop at once on Kill during Start, and leave nothing half-made when Create is cancelled",
     async () => {
       await box();
-      const { p } = await created("vm3");
+      const { p, config } = await created("vm3");
       const { rest } = await startUntil(p.client.start({}), /^boot:/);
       const pid = (await qemuPid("vm3"))!;
       await p.client.kill({});
@@ -303,6 +303,15 @@ describe("qemu machines", () => {
       expect(await codeOf(drain(rest))).toBe(status.CANCELLED);
       expect(await state(p)).toBe(State.STATE_STOPPED);
       expect(await runtimeFiles("vm3")).toEqual([]);
+
+      // A plugin given the config as it was before Create (SSH port 0: "pick one") still uses the machine's port.
+      const port = (JSON.parse(config.toString()) as { sshPort: number }).sshPort;
+      const early = await loaded(json(machineConfig("vm3")).configJson);
+      const second = await startUntil(early.client.start({}), /^launch:20$/);
+      const argv = await fs.readFile(`/proc/${(await qemuPid("vm3"))!}/cmdline`, "utf8");
+      expect(argv).toContain(`hostfwd=tcp:127.0.0.1:${port}-:22`);
+      await early.client.kill({});
+      expect(await codeOf(drain(second.rest))).toBe(status.CANCELLED);
       await p.client.kill({});
       await p.client.remove({});
       await expect(fs.stat(vmDir("vm3"))).rejects.toThrow(/ENOENT/);
