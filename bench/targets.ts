@@ -16,6 +16,15 @@ export function checkTargets(results: Results, cores: number): void {
   below(results, "`ls` of 500 machines: rows not in their true state", r("ls500_wrong_rows"), 0, "");
   atMost(results, "`ls` of 100 machines over `ls` of 1", r("ratio.ls100_over_ls1"), 1.5);
   atMost(results, "plugin RSS serving 100 machines over 1", r("ratio.plugin_rss_100_over_1"), 1.5);
+  atMost(results, "qemu Start to ready over the same qemu by hand", r("ratio.qemu_start_over_hand"), 1.1);
+  atMost(results, "qemu Stop of a booted guest over powerdown-to-exit by hand", r("ratio.qemu_stop_over_hand"), 1.2);
+  const getState = r("qemu_getstate_p50_ms");
+  results.check(
+    "qemu GetState p50 of a running VM",
+    getState !== undefined && getState <= 20,
+    getState === undefined ? "not measured" : `${getState.toFixed(2)} ms`,
+    "<= 20 ms",
+  );
   const one = r("startup_ms.plugin");
   const fifty = r("scale50_ready_ms");
   const limit = one === undefined ? undefined : (1.2 * 50 * one) / cores;
