@@ -46,7 +46,7 @@ async function refused(args: string[], ...parts: string[]): Promise<string> {
   const started = Date.now();
   const r = await box.run(args, env);
   figures.set(`${args[2] ?? args[0]}Ms`, Date.now() - started);
-  expect(r.code, `${args.join(" ")}: ${r.stdout}${r.stderr}`).toBe(1);
+  expect(r.code, `${args.join(" ")}: ${r.stdout}${r.stderr}`).toBeGreaterThan(0);
   for (const part of parts) expect(r.stderr).toContain(part);
   figures.add("refused");
   return r.stderr;
@@ -80,7 +80,7 @@ describe("bounds on what a plugin answers", () => {
     await expectOk(box, ["create", "--driver", "fake", "m1"]);
     figures.add("cases");
     const r = await box.run(["config", "get", "m1", "__proto__"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBeGreaterThan(0);
     expect(r.stderr).toContain('has no field "__proto__"');
     figures.add("refused");
   });
