@@ -1,19 +1,23 @@
 // The grpc-js channel options of a plugin's connection: a deliberate message
 // size limit (grpc-js's default 4 MiB receive limit failed on large configs)
-// and a wide HTTP/2 receive window, so a large answer (GetConfig) streams in
-// without waiting for a window update every 64 KiB; channelz off.
+// and a 256 KiB HTTP/2 receive window: four times grpc-js's, so a large answer
+// (GetConfig) needs few window updates, yet small enough that a stream the
+// caller stops reading holds a bounded amount of host memory; channelz off.
 import type { ChannelOptions } from "@grpc/grpc-js";
 import {
   checkByteSize,
   DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_RECEIVE_WINDOW_BYTES,
+  DEFAULT_HOST_RECEIVE_WINDOW_BYTES,
   MAX_RECEIVE_WINDOW_BYTES,
 } from "../protocol/transport-limits.js";
 
 export interface TransportOptions {
   /** Largest gRPC message the host sends or accepts; default 64 MiB (a whole config is one message). */
   maxMessageBytes?: number;
-  /** HTTP/2 receive window per stream and per connection; default 16 MiB (grpc-js's is 64 KiB). */
+  /**
+   * HTTP/2 receive window per stream and per connection; default 256 KiB (grpc-js's is 64 KiB). It bounds
+   * what an unread server stream holds: about 240 bytes of host memory per DATA frame the window lets in.
+   */
   receiveWindowBytes?: number;
 }
 
@@ -25,7 +29,7 @@ export function transportChannelOptions(options: TransportOptions): ChannelOptio
     "grpc.max_send_message_length": maxMessage,
     "grpc-node.flow_control_window": checkByteSize(
       "receiveWindowBytes",
-      options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES,
+      options.receiveWindowBytes ?? DEFAULT_HOST_RECEIVE_WINDOW_BYTES,
       MAX_RECEIVE_WINDOW_BYTES,
     ),
     // Nothing reads channelz in a host, and its bookkeeping is paid on every call.

@@ -9,6 +9,16 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Bytes a peer may send before waiting for a window update, per stream and per connection. */
 export const DEFAULT_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The host's HTTP/2 receive window, per stream and per connection. A stream
+ * whose reader stops holds up to a window of the plugin's DATA frames, and
+ * Node keeps each frame as a Buffer of its own (about 240 bytes each, however
+ * small the frame): a 16 MiB window of 7-byte messages pinned over 500 MiB
+ * for one unread WatchState. 256 KiB keeps that under about 64 MiB even for
+ * 1-byte frames, and a 1 MiB answer still streams in over a few window updates.
+ */
+export const DEFAULT_HOST_RECEIVE_WINDOW_BYTES = 256 * 1024;
+
 /** HTTP/2's largest window (RFC 9113, 6.9.1). */
 export const MAX_RECEIVE_WINDOW_BYTES = 2 ** 31 - 1;
 
