@@ -9,10 +9,13 @@ import { connect as netConnect } from "node:net";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { status } from "@grpc/grpc-js";
+import { Server, status } from "@grpc/grpc-js";
+import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { DEFAULT_RECEIVE_WINDOW_BYTES } from "../../src/protocol/transport-limits.js";
+
+const GRPC_JS_VERSION = (createRequire(import.meta.url)("@grpc/grpc-js/package.json") as { version: string }).version;
 import {
   FIXTURES,
   pluginEnv,
@@ -66,6 +69,15 @@ async function windowsSeenBy(
 }
 
 describe("HTTP/2 receive windows", () => {
+  it("grpc-js still has the private createHttp2Server that server-receive-window.ts wraps", () => {
+    const server = Server.prototype as unknown as { createHttp2Server?: unknown };
+    expect(
+      typeof server.createHttp2Server,
+      `grpc-js ${GRPC_JS_VERSION} has no Server.prototype.createHttp2Server: src/plugin/server-receive-window.ts ` +
+        "cannot raise the plugin's receive windows; find the new hook or drop the shim (and check make bench's 1 MiB figures)",
+    ).toBe("function");
+  });
+
   it("a plugin offers 16 MiB stream and connection windows by default", async () => {
     const plugin = await keeper();
     expect(DEFAULT_RECEIVE_WINDOW_BYTES).toBe(16 * MIB);
