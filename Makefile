@@ -1,5 +1,5 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest
+.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest demo-qemu
 
 BIN := node_modules/.bin
 
@@ -17,6 +17,11 @@ setup:
 # a cache keyed by their versions; the last line printed is the bundle's path.
 guest:
 	@bash scripts/guest/build-guest.sh
+
+# A real VM's life through the CLI (create, start, ssh, stop, rm), each step
+# timed, on the test guest; checks that nothing of it is left.
+demo-qemu: build
+	@bundle=$$(bash scripts/guest/build-guest.sh) && node dist/src/cli/demo-qemu.js "$$bundle"
 
 # Regenerate generated/ from proto/ with the pinned buf and ts-proto.
 generate:

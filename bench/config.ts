@@ -10,6 +10,8 @@ export interface BenchConfig {
   startup: { rounds: number };
   scale: { counts: number[]; rounds: number };
   goHost: { calls: number; rounds: number };
+  /** Each round boots the guest twice (driverplug, by hand): about 30 s under TCG. */
+  qemu: { rounds: number; getStateCalls: number };
 }
 
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -24,6 +26,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         startup: { rounds: 4 },
         scale: { counts: [1, 10, 50], rounds: 1 },
         goHost: { calls: 600, rounds: 3 },
+        qemu: { rounds: 1, getStateCalls: 50 },
       }
     : {
         quick,
@@ -34,5 +37,6 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         startup: { rounds: 15 },
         scale: { counts: [1, 10, 50], rounds: 3 },
         goHost: { calls: 3000, rounds: 7 },
+        qemu: { rounds: 5, getStateCalls: 200 },
       };
 }

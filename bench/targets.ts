@@ -9,6 +9,15 @@ export function checkTargets(results: Results, cores: number): void {
   atLeast(results, "unix over tcp, sequential calls/s", r("ratio.unix_over_tcp"), 1.1);
   atMost(results, "plugin start-up over `node -e 0`", r("ratio.startup_over_node"), 1.4);
   atLeast(results, "1 MiB payload, driverplug over bare grpc-js defaults", r("ratio.mib1_over_bare_default"), 1.25);
+  atMost(results, "qemu Start to ready over the same qemu by hand", r("ratio.qemu_start_over_hand"), 1.1);
+  atMost(results, "qemu Stop of a booted guest over powerdown-to-exit by hand", r("ratio.qemu_stop_over_hand"), 1.2);
+  const getState = r("qemu_getstate_p50_ms");
+  results.check(
+    "qemu GetState p50 of a running VM",
+    getState !== undefined && getState <= 20,
+    getState === undefined ? "not measured" : `${getState.toFixed(2)} ms`,
+    "<= 20 ms",
+  );
   const one = r("startup_ms.plugin");
   const fifty = r("scale50_ready_ms");
   const limit = one === undefined ? undefined : (1.2 * 50 * one) / cores;

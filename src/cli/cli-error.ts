@@ -1,6 +1,7 @@
 // The one error class of the CLI: a user-facing failure whose message is a
-// single sentence saying what was wrong and what to do. main.ts prints it
-// without a stack and exits with its code.
+// single sentence saying what was wrong and what to do. runCli (run-cli.ts,
+// through error-message.ts) prints it without a stack and returns its exit
+// code, which main.ts exits with.
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

@@ -19,7 +19,6 @@ import {
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { resolveSocketGroup } from "../socket/socket-group.js";
-import { unixAddress } from "../socket/socket-path.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
 import { checkPinnedDigest } from "./plugin-executable.js";
@@ -33,6 +32,7 @@ import { ChildPluginProcess } from "./plugin-process.js";
 import { defaultSocketBaseDir, makePrivateDir, removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import { makeClientCertificate, pinnedServerCertificate, tlsChannel, type ClientCertificate } from "./client-tls.js";
 import { checkHandshake } from "./trusted-address.js";
+import { pinSocket, type PinnedSocket } from "./pinned-socket.js";
 import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
 export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverServiceService>
@@ -129,6 +129,7 @@ export async function launch<S extends ServiceDefinitionShape>(
   // The lifeline pipe is only ever closed, never written; EPIPE after the plugin's death is expected.
   child.stdin!.on("error", () => {});
 
+  let pin: PinnedSocket | undefined;
   try {
     const handshake = await awaitHandshake(
       name,
@@ -143,9 +144,11 @@ export async function launch<S extends ServiceDefinitionShape>(
         throw await explainAfterHandshake(err, name, executable, child, proc, output);
       },
     );
+    // Every connection goes to the socket just checked, even if the path is swapped later.
+    pin = pinSocket(socketPath);
     const channel = clientCert
-      ? tlsClient(socketPath, handshake.serverCert, clientCert, transport)
-      : new Client(unixAddress(socketPath), credentials.createInsecure(), transport);
+      ? tlsClient(pin.address, handshake.serverCert, clientCert, transport)
+      : new Client(pin.address, credentials.createInsecure(), transport);
     // Start connecting now (the socket is listening), so the first call need not wait for it.
     channel.getChannel().getConnectivityState(true);
     const handle = new PluginHandle({
@@ -170,12 +173,14 @@ export async function launch<S extends ServiceDefinitionShape>(
         await drained(child);
         for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       },
+      unpin: () => pin?.release(),
       died: proc.exited,
       guard: true,
     });
     unguard();
     return handle;
   } catch (err) {
+    pin?.release();
     child.kill("SIGKILL");
     // A child that never started (spawn error) may never emit 'exit'.
     if (child.pid !== undefined) await proc.exited;
@@ -187,7 +192,7 @@ export async function launch<S extends ServiceDefinitionShape>(
 }
 
 function tlsClient(
-  socketPath: string,
+  address: string,
   serverCertField: string,
   clientCert: ClientCertificate,
   transport: ChannelOptions,
@@ -203,7 +208,7 @@ function tlsClient(
     );
   }
   const tls = tlsChannel(serverPem, clientCert);
-  return new Client(unixAddress(socketPath), tls.credentials, { ...transport, ...tls.options });
+  return new Client(address, tls.credentials, { ...transport, ...tls.options });
 }
 
 function socketGroupId(group: string | number | undefined): number | undefined {

@@ -35,6 +35,10 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   close: CloseOptions;
   /** Ends the launching side's hold on the process (stdin pipe, listeners). */
   release?: () => Promise<void>;
+  /** Lets go of the pinned socket (pinned-socket.ts) once the channel is closed. */
+  unpin?: () => void;
+  /** Removes the private dir on close; default: all of it (a dir this host made). */
+  removeDir?: () => Promise<void>;
   /** Resolves when the process is gone, for launched plugins. */
   died?: Promise<unknown>;
   /**
@@ -98,6 +102,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     if (this.closing) return;
     this.closing = Promise.resolve();
     this.channel.close();
+    this.parts.unpin?.();
     this.unguard();
   }
 
@@ -153,8 +158,9 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     }
     this.onDeath();
     this.channel.close();
+    this.parts.unpin?.();
     await this.parts.release?.();
-    await removePrivateDir(this.record.privateDir);
+    await (this.parts.removeDir ?? (() => removePrivateDir(this.record.privateDir)))();
     this.unguard();
   }
 

@@ -4,6 +4,7 @@
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { processStartTime } from "./socket-holder.js";
 import type { StderrTail } from "./stderr-tail.js";
 
 export interface PluginExit {
@@ -114,14 +115,25 @@ function isZombie(pid: number): boolean {
 export class ReattachedPluginProcess implements PluginProcess {
   private isGone = false;
 
+  /**
+   * `startTime`: the pid's start time when reattach tied it to the plugin's
+   * socket (socket-holder.ts); a signal goes only to the process that still
+   * has it, never to a pid reused since. Undefined: never signalled.
+   */
   constructor(
     private readonly label: string,
     readonly pid: number,
+    private readonly startTime: string | undefined,
     private readonly pollMs = 20,
   ) {}
 
+  private samePlugin(): boolean {
+    return this.startTime !== undefined && processStartTime(this.pid) === this.startTime;
+  }
+
   gone(): boolean {
-    if (!this.isGone && !processAlive(this.pid)) this.isGone = true;
+    if (!this.isGone && (!processAlive(this.pid) || (this.startTime !== undefined && !this.samePlugin())))
+      this.isGone = true;
     return this.isGone;
   }
 
@@ -135,7 +147,7 @@ export class ReattachedPluginProcess implements PluginProcess {
   }
 
   signal(sig: NodeJS.Signals): void {
-    if (this.gone()) return;
+    if (this.gone() || !this.samePlugin()) return;
     try {
       process.kill(this.pid, sig);
     } catch {

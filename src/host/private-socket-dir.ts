@@ -2,8 +2,7 @@
 // mkdtemp (0700) under a base directory that passes the socket-dir checks.
 // The path stays short so the socket path fits the 103-byte limit.
 import { promises as fs, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { checkPrivateDir, effectiveUid, ensurePrivateDir, type CheckedDir } from "../socket/private-dir.js";
 import { MAX_SOCKET_PATH_BYTES } from "../socket/socket-path.js";
 import { reclaimStaleSockets } from "../socket/stale-sockets.js";
@@ -13,16 +12,8 @@ import { processAlive } from "./plugin-process.js";
 /** Room a plugin needs for `/<driver up to 32>-<pid>-<8 hex>.sock`. */
 const SOCKET_NAME_ROOM = 1 + 32 + 1 + 10 + 1 + 8 + 5;
 
-/**
- * `$XDG_RUNTIME_DIR/driverplug` when set, else `<tmpdir>/driverplug-<uid>`.
- * In group mode the base must be traversable by the group, so it is another
- * dir (`...-g<gid>`) rather than a private one made earlier.
- */
-export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env, gid?: number): string {
-  const suffix = gid === undefined ? "" : `-g${gid}`;
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, `driverplug${suffix}`);
-  return join(tmpdir(), `driverplug-${effectiveUid()}${suffix}`);
-}
+// The base directory's default is the plugins' own (one rule for both sides).
+export { defaultSocketBaseDir } from "../socket/resolve-dir.js";
 
 /** `h<host pid>-XXXXXX`: the pid lets a later host see that the dir's owner is dead. */
 const PRIVATE_DIR_NAME = /^h([0-9]{1,10})-[A-Za-z0-9]{6}$/;
@@ -85,6 +76,25 @@ async function reclaimDeadHostDirs(base: string): Promise<void> {
     await reclaimStaleSockets(dir, uid).catch(() => undefined);
     await fs.rmdir(dir).catch(() => undefined);
   }
+}
+
+/**
+ * close() of a reattached plugin, whose record could be stale or forged:
+ * removes only what driverplug made. The directory must have a private dir's
+ * name directly under a base dir that passes the checks; in it only sockets
+ * of driverplug's name pattern that nothing listens on go, and the directory
+ * itself only if that leaves it empty. Anything else is left alone.
+ */
+export async function removeReattachedDir(dir: string, gid?: number): Promise<void> {
+  if (!PRIVATE_DIR_NAME.test(basename(dir))) return;
+  try {
+    await checkPrivateDir(dirname(dir), gid === undefined ? {} : { gid });
+    await checkPrivateDir(dir, gid === undefined ? {} : { gid });
+  } catch {
+    return;
+  }
+  await reclaimStaleSockets(dir, effectiveUid()).catch(() => undefined);
+  await fs.rmdir(dir).catch(() => undefined);
 }
 
 export async function removePrivateDir(dir: string): Promise<void> {

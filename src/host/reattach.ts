@@ -1,18 +1,21 @@
 // reattach(): connects to a plugin another host process launched, from the
 // record that host saved. The record is checked like a fresh handshake (the
 // private dir's owner and mode, the socket's place, type, owner and mode) and
-// its pid must be alive. close() then uses Shutdown and signals by pid.
+// its pid must be alive and hold that socket. close() then uses Shutdown,
+// signals only that same process, and removes only what driverplug made.
 import { Client, credentials } from "@grpc/grpc-js";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { negotiateVersion, PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { checkPrivateDir } from "../socket/private-dir.js";
-import { unixAddress } from "../socket/socket-path.js";
+import { pinSocket } from "./pinned-socket.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { assertPluginName } from "./find-plugin.js";
 import { LaunchError } from "./launch-error.js";
 import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 import { processAlive, ReattachedPluginProcess } from "./plugin-process.js";
+import { removeReattachedDir } from "./private-socket-dir.js";
+import { holdsListeningSocket, processStartTime } from "./socket-holder.js";
 import { parseReattachRecord } from "./reattach-record.js";
 import { checkTrustedSocket } from "./trusted-address.js";
 import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
@@ -60,17 +63,30 @@ export async function reattach<S extends ServiceDefinitionShape>(
   }
   const socketPath = await checkTrustedSocket(r.address, r.privateDir, r.gid);
   if (!processAlive(r.pid)) throw bad(`plugin ${r.driver} (pid ${r.pid}) is not running any more`);
-  const channel = new Client(unixAddress(socketPath), credentials.createInsecure(), transportChannelOptions(options));
+  // A pid is signalled by close(): it must be the process serving this socket, not any live pid.
+  const holds = holdsListeningSocket(r.pid, socketPath);
+  if (holds === false) {
+    throw bad(
+      `pid ${r.pid} does not hold the listening socket ${socketPath}: the record is stale (the plugin died and its pid was reused) or was tampered with`,
+    );
+  }
+  const startTime = holds === true ? processStartTime(r.pid) : undefined;
+  // Every connection goes to the socket just checked, even if the path is swapped later.
+  const pin = pinSocket(socketPath);
+  const channel = new Client(pin.address, credentials.createInsecure(), transportChannelOptions(options));
   // Start connecting now (the socket is listening), so the first call need not wait for it.
   channel.getChannel().getConnectivityState(true);
   return new PluginHandle({
     name: r.driver,
-    process: new ReattachedPluginProcess(r.driver, r.pid),
+    process: new ReattachedPluginProcess(r.driver, r.pid, startTime),
     channel,
     record: r,
     service: (options.service ?? DriverServiceService) as S,
     callDefaults: options.callDefaults ?? driverCallDefaults,
     close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
+    // Only what driverplug made: never a forged record's directory and its files.
+    removeDir: () => removeReattachedDir(r.privateDir, r.gid),
+    unpin: () => pin.release(),
     guard: false,
   });
 }

@@ -20,7 +20,7 @@ export class StderrTail {
     return this.lines;
   }
 
-  /** "; last stderr lines:\n  ..." or "" when the plugin wrote nothing. */
+  /** "; last stderr lines:\n  ...", or "; it wrote nothing to stderr" when the plugin wrote nothing. */
   describe(): string {
     if (this.lines.length === 0) return "; it wrote nothing to stderr";
     return `; last stderr lines:\n${this.lines.map((l) => `  ${l}`).join("\n")}`;

@@ -56,10 +56,6 @@ export class PluginLifecycle {
     this.cleanups.push(cleanup);
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   /** Graceful stop; safe to call more than once. */
   requestStop(why: string): void {
     if (this.stopping) return;

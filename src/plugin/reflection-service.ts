@@ -12,8 +12,8 @@
 // control stops the client.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { findPackageRoot } from "../fs/package-root.js";
 import type {
   Server,
   ServerDuplexStream,
@@ -86,7 +86,12 @@ function withBackpressure(call: ServerDuplexStream<unknown, unknown>): ServerDup
 }
 
 function loadReflection(): Map<string, LoadedMethod> {
-  const root = driverplugRoot();
+  const root = findPackageRoot();
+  if (!existsSync(join(root, "proto", PROTO_FILES[0]!))) {
+    throw new Error(
+      `driverplug's proto/ directory is missing from ${root}; server reflection needs it (install the package whole)`,
+    );
+  }
   const require = createRequire(join(root, "package.json"));
   const protoLoader = require("@grpc/proto-loader") as typeof import("@grpc/proto-loader");
   const { ReflectionService } = require("@grpc/reflection") as typeof import("@grpc/reflection");
@@ -101,38 +106,4 @@ function loadReflection(): Map<string, LoadedMethod> {
     },
   });
   return methods;
-}
-
-/**
- * The folder holding driverplug's proto/ and package.json: found by walking
- * up from this module (src/, dist/src/ or a bundle in dist/bundle/), else, for
- * a driver author's bundle that lives elsewhere (scripts/bundle-plugin.mjs),
- * the driverplug package installed next to it.
- */
-function driverplugRoot(): string {
-  const here = fileURLToPath(import.meta.url);
-  const found = folderWithProtos(here) ?? folderWithProtos(installedDriverplug(here));
-  if (found === undefined) {
-    throw new Error(
-      `cannot find driverplug's proto/ directory for server reflection above ${here}, nor an installed driverplug package; install driverplug next to the plugin (it ships proto/)`,
-    );
-  }
-  return found;
-}
-
-function folderWithProtos(start: string | undefined): string | undefined {
-  if (start === undefined) return undefined;
-  for (let dir = dirname(start); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "proto", PROTO_FILES[0]!))) return dir;
-    if (dir === dirname(dir)) return undefined;
-  }
-}
-
-/** The main file of the driverplug package that `from` would import, if any. */
-function installedDriverplug(from: string): string | undefined {
-  try {
-    return createRequire(from).resolve("driverplug");
-  } catch {
-    return undefined;
-  }
 }

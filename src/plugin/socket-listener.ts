@@ -34,8 +34,8 @@ export interface ListenOptions {
 }
 
 export interface Listening {
+  /** The socket's absolute path, as the handshake prints it. */
   path: string;
-  dir: CheckedDir;
 }
 
 export async function listenOnPrivateSocket(server: Server, options: ListenOptions): Promise<Listening> {
@@ -78,7 +78,7 @@ export async function listenOnPrivateSocket(server: Server, options: ListenOptio
     throw err;
   }
   log.debug("plugin socket ready", { path, dir: dir.path, dirSource: choice.source });
-  return { path, dir };
+  return { path };
 }
 
 /**

@@ -21,8 +21,3 @@ export type ServiceDefinitionShape = Record<string, MethodDefinitionShape>;
 export type RequestOf<M> = M extends MethodDefinitionShape<infer Req, any> ? Req : never;
 export type ResponseOf<M> = M extends MethodDefinitionShape<any, infer Res> ? Res : never;
 /* eslint-enable @typescript-eslint/no-explicit-any */
-
-/** Names of the methods whose response is a server stream. */
-export type ServerStreamingMethods<S extends ServiceDefinitionShape> = {
-  [K in keyof S]: S[K]["responseStream"] extends true ? K : never;
-}[keyof S];

@@ -14,6 +14,19 @@ export interface SocketDirChoice {
   create: boolean;
 }
 
+/**
+ * The one default base directory for plugin sockets, for plugins and hosts
+ * alike: `$XDG_RUNTIME_DIR/driverplug` when set, else
+ * `<tmpdir>/driverplug-<uid>`. In group mode the base must be traversable by
+ * the group, so it is another dir (`...-g<gid>`) rather than a private one
+ * made earlier.
+ */
+export function defaultSocketBaseDir(env: NodeJS.ProcessEnv = process.env, gid?: number): string {
+  const suffix = gid === undefined ? "" : `-g${gid}`;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, `driverplug${suffix}`);
+  return join(tmpdir(), `driverplug-${effectiveUid()}${suffix}`);
+}
+
 export function resolveSocketDir(env: NodeJS.ProcessEnv = process.env): SocketDirChoice {
   const pick = (name: string, value: string, create: boolean): SocketDirChoice => {
     if (!isAbsolute(value)) {
@@ -25,6 +38,6 @@ export function resolveSocketDir(env: NodeJS.ProcessEnv = process.env): SocketDi
   };
   if (env[PLUGIN_UNIX_SOCKET_DIR]) return pick(PLUGIN_UNIX_SOCKET_DIR, env[PLUGIN_UNIX_SOCKET_DIR], false);
   if (env[MACHINE_PLUGIN_SOCKET_DIR]) return pick(MACHINE_PLUGIN_SOCKET_DIR, env[MACHINE_PLUGIN_SOCKET_DIR], true);
-  if (env.XDG_RUNTIME_DIR) return pick("XDG_RUNTIME_DIR", join(env.XDG_RUNTIME_DIR, "driverplug"), true);
-  return { dir: join(tmpdir(), `driverplug-${effectiveUid()}`), source: "the system temp directory", create: true };
+  if (env.XDG_RUNTIME_DIR) return pick("XDG_RUNTIME_DIR", defaultSocketBaseDir(env), true);
+  return { dir: defaultSocketBaseDir(env), source: "the system temp directory", create: true };
 }

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { parseSocketName } from "./socket-path.js";
 
 export interface ReclaimResult {
+  /** The sockets removed (a live one is left alone). */
   removed: string[];
-  kept: string[];
 }
 
 export async function reclaimStaleSockets(dir: string, uid: number): Promise<ReclaimResult> {
-  const result: ReclaimResult = { removed: [], kept: [] };
+  const result: ReclaimResult = { removed: [] };
   const names = (await fs.readdir(dir)).filter((n) => parseSocketName(n) !== undefined);
   await Promise.all(
     names.map(async (name) => {
@@ -22,8 +22,6 @@ export async function reclaimStaleSockets(dir: string, uid: number): Promise<Rec
       if ((await probe(path)) === "refused") {
         await fs.unlink(path).catch(() => undefined);
         result.removed.push(path);
-      } else {
-        result.kept.push(path);
       }
     }),
   );

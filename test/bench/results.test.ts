@@ -14,6 +14,9 @@ function fullResults(over: Record<string, number> = {}): Results {
     "ratio.mib1_over_bare_default": 1.3,
     "startup_ms.plugin": 100,
     scale50_ready_ms: 2_500,
+    "ratio.qemu_start_over_hand": 1.03,
+    "ratio.qemu_stop_over_hand": 1.1,
+    qemu_getstate_p50_ms: 4.2,
     ...over,
   };
   for (const [name, value] of Object.entries(figures)) r.add(name, value, "x");
@@ -51,14 +54,20 @@ describe("bench results", () => {
   it("passes every target when the figures are within bounds", () => {
     const r = fullResults();
     checkTargets(r, 2);
-    expect(r.checks.map((c) => c.pass)).toEqual([true, true, true, true, true, true]);
+    expect(r.checks.map((c) => c.pass)).toEqual([true, true, true, true, true, true, true, true, true]);
+    expect(r.table()).toMatch(/^PASS {2}qemu GetState p50 of a running VM: 4\.20 ms \(target <= 20 ms\)$/m);
     expect(r.table()).toMatch(
       /^PASS {2}50 plugins ready: 2500 ms \(target <= 3000 ms = 1\.2 x 50 x 100\.0 ms \/ 2 cores\)$/m,
     );
   });
 
   it("fails a target that is over its bound or was not measured, and says which", () => {
-    const r = fullResults({ "ratio.overhead_p50": 1.2, scale50_ready_ms: 3_100 });
+    const r = fullResults({
+      "ratio.overhead_p50": 1.2,
+      scale50_ready_ms: 3_100,
+      "ratio.qemu_stop_over_hand": 1.3,
+      qemu_getstate_p50_ms: 25,
+    });
     r.figures.splice(
       r.figures.findIndex((f) => f.name === "ratio.unix_over_tcp"),
       1,
@@ -68,5 +77,10 @@ describe("bench results", () => {
     expect(table).toMatch(/^FAIL {2}driverplug unary p50 over bare grpc-js: 1\.200x \(target <= 1\.05x\)$/m);
     expect(table).toMatch(/^FAIL {2}unix over tcp, sequential calls\/s: not measured/m);
     expect(table).toMatch(/^FAIL {2}50 plugins ready: 3100 ms/m);
+    expect(table).toMatch(
+      /^FAIL {2}qemu Stop of a booted guest over powerdown-to-exit by hand: 1\.300x \(target <= 1\.2x\)$/m,
+    );
+    expect(table).toMatch(/^FAIL {2}qemu GetState p50 of a running VM: 25\.00 ms \(target <= 20 ms\)$/m);
+    expect(table).toMatch(/^PASS {2}qemu Start to ready over the same qemu by hand: 1\.030x/m);
   });
 });

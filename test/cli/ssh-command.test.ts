@@ -16,7 +16,7 @@ describe("sshArgs", () => {
     expect(args).toEqual([
       ...["-i", "/store/machines/vm1/id_ed25519", "-o", "IdentitiesOnly=yes"],
       ...["-p", "40022", "-l", "root"],
-      ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"],
+      ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "StrictHostKeyChecking=accept-new"],
       ...["-o", "UserKnownHostsFile=/store/machines/vm1/ssh_known_hosts", "-o", "GlobalKnownHostsFile=/dev/null"],
       ...["-o", "HostKeyAlias=driverplug-vm1", "-o", "LogLevel=ERROR"],
       ...["--", "127.0.0.1", "uname", "-a"],

@@ -104,7 +104,9 @@ describe("npm pack of a clean checkout", () => {
       for (const file of [entry.types, entry.default]) expect(paths, file).toContain(file.replace(/^\.\//, ""));
   });
 
-  it("stays small: under 1.5 MB packed", () => {
-    expect(pkg.size).toBeLessThan(1_500_000);
+  // Most of it is the three code-cached bundles (the CLI, the fake and qemu
+  // drivers), about 300 kB each packed: each holds grpc-js and its dependencies.
+  it("stays small: under 2 MB packed", () => {
+    expect(pkg.size).toBeLessThan(2_000_000);
   });
 });

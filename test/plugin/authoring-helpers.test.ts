@@ -21,8 +21,10 @@ import {
   invalidArgument,
   jsonConfig,
   readFlags,
+  serve,
   stringFlag,
   stringListFlag,
+  type Driver,
 } from "../../src/plugin/index.js";
 
 describe("flag descriptors", () => {
@@ -141,5 +143,17 @@ describe("intendedRpc", () => {
     for (const name of ["requireConfig", "runSteps", "delay", "rest", "step", "fill", "board"]) {
       expect(intendedRpc(name, rpcs)).toBeUndefined();
     }
+  });
+});
+
+describe("serve()'s options", () => {
+  it("tells a caller still using an old option name what it is called now, before starting anything", async () => {
+    const base = { name: "x", version: "1", driver: {} as Driver };
+    await expect(serve({ ...base, log: undefined } as never)).rejects.toThrow(
+      'serve(): the option "log" is now called "logger"',
+    );
+    await expect(serve({ ...base, protocolVersions: [1] } as never)).rejects.toThrow(
+      'serve(): the option "protocolVersions" is now called "versions"',
+    );
   });
 });

@@ -14,6 +14,7 @@ import { judgeKvm, readHostFacts } from "../../src/drivers/qemu/accelerator.js";
 import { sshAnswers } from "../../src/drivers/qemu/boot-watch.js";
 import { pidfileStatus } from "../../src/drivers/qemu/pidfile-lock.js";
 import { processGone, waitGone } from "../../src/drivers/qemu/process-exit.js";
+import { qmpOnce } from "../../src/drivers/qemu/qmp-client.js";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { connectAsOtherUser } from "../security/other-user.js";
@@ -223,7 +224,7 @@ describe("qemu machines", () => {
   );
 
   it(
-    "outlive a plugin SIGKILLed during Start; a VM SIGKILLed from outside reads STOPPED, is cleaned and starts again; a plugin SIGKILLed during Stop leaves the true state",
+    "outlive a plugin SIGKILLed during Start; a VM SIGKILLed from outside reads STOPPED, is cleaned and starts again; a pause is watched and resumed; a plugin SIGKILLed during Stop leaves the true state",
     async () => {
       await box();
       const { p, config } = await created("vm2");
@@ -264,6 +265,18 @@ describe("qemu machines", () => {
       const ssh = await p2.client.getSshInfo({});
       expect(await sshAnswers(ssh.port)).toBe(true);
 
+      // Paused from outside (QMP stop): the watcher hears QEMU's STOP event; Start resumes it.
+      const pauses = p2.client.watchState({})[Symbol.asyncIterator]();
+      expect((await pauses.next()).value?.state).toBe(State.STATE_RUNNING);
+      await qmpOnce(join(vmDir("vm2"), "qmp.sock"), "stop");
+      expect((await pauses.next()).value?.state).toBe(State.STATE_PAUSED);
+      expect(await state(p2)).toBe(State.STATE_PAUSED);
+      for await (const _ of p2.client.start({})) {
+        // Resuming reports no progress.
+      }
+      expect((await pauses.next()).value?.state).toBe(State.STATE_RUNNING);
+      await pauses.return?.(undefined);
+
       // Stop through a watched plugin, SIGKILLed once Stop began.
       const watch = p2.client.watchState({})[Symbol.asyncIterator]();
       expect((await watch.next()).value?.state).toBe(State.STATE_RUNNING);
@@ -295,7 +308,7 @@ describe("qemu machines", () => {
     "stop at once on Kill during Start, and leave nothing half-made when Create is cancelled",
     async () => {
       await box();
-      const { p } = await created("vm3");
+      const { p, config } = await created("vm3");
       const { rest } = await startUntil(p.client.start({}), /^boot:/);
       const pid = (await qemuPid("vm3"))!;
       await p.client.kill({});
@@ -303,6 +316,15 @@ describe("qemu machines", () => {
       expect(await codeOf(drain(rest))).toBe(status.CANCELLED);
       expect(await state(p)).toBe(State.STATE_STOPPED);
       expect(await runtimeFiles("vm3")).toEqual([]);
+
+      // A plugin given the config as it was before Create (SSH port 0: "pick one") still uses the machine's port.
+      const port = (JSON.parse(config.toString()) as { sshPort: number }).sshPort;
+      const early = await loaded(json(machineConfig("vm3")).configJson);
+      const second = await startUntil(early.client.start({}), /^launch:20$/);
+      const argv = await fs.readFile(`/proc/${(await qemuPid("vm3"))!}/cmdline`, "utf8");
+      expect(argv).toContain(`hostfwd=tcp:127.0.0.1:${port}-:22`);
+      await early.client.kill({});
+      expect(await codeOf(drain(second.rest))).toBe(status.CANCELLED);
       await p.client.kill({});
       await p.client.remove({});
       await expect(fs.stat(vmDir("vm3"))).rejects.toThrow(/ENOENT/);

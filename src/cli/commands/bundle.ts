@@ -10,7 +10,7 @@ import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
-import { findPackageRoot } from "../../host/bundled-drivers.js";
+import { findPackageRoot } from "../../fs/package-root.js";
 
 function checkCookie(text: string): string {
   if (text.indexOf("=") <= 0)

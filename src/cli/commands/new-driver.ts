@@ -10,7 +10,7 @@ import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
-import { findPackageRoot } from "../../host/bundled-drivers.js";
+import { findPackageRoot } from "../../fs/package-root.js";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 

@@ -43,7 +43,8 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
   return [
     ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
     ...["-p", String(info.port), "-l", info.username],
-    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"],
+    // A guest that accepts the connection but never answers fails in 30 s.
+    ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "StrictHostKeyChecking=accept-new"],
     ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null"],
     ...["-o", `HostKeyAlias=driverplug-${machine}`, "-o", "LogLevel=ERROR"],
     // "--" ends ssh's options, so the destination is never read as one.

@@ -15,6 +15,11 @@ export interface MachineRecord {
   hasInitrd?: boolean;
   /** Disk-image bundles: the seed image is attached. */
   hasSeed?: boolean;
+  /**
+   * The SSH port last used, also kept here: a host may load a config saved
+   * before Start had to move the port (or one with port 0, "pick one").
+   */
+  sshPort?: number;
 }
 
 export async function readRecord(path: string): Promise<MachineRecord> {

@@ -175,6 +175,7 @@ export class QemuDriver implements Driver {
       }
       signal.throwIfAborted();
       const sshPort = config.sshPort === 0 ? await pickFreePort() : config.sshPort;
+      record.sshPort = sshPort;
       yield progress({ step: "port", message: `SSH will be forwarded from 127.0.0.1:${sshPort}`, percent: 85 });
       // The tools made their files under the plugin's umask: the directory is private, the files are too.
       for (const file of ["disk", "kernel", "initrd", "publicKey", "seed"] as const)
@@ -316,7 +317,7 @@ export class QemuDriver implements Driver {
     let pid: number | undefined;
     try {
       yield progress({ step: "launch", message: `Launching QEMU (${note})`, percent: 10 });
-      let port = config.sshPort;
+      let port = config.sshPort !== 0 ? config.sshPort : (record.sshPort ?? (await pickFreePort()));
       for (let attempt = 1; ; attempt++) {
         await files.removeRuntimeFiles();
         const argv = buildQemuArgv({
@@ -355,6 +356,7 @@ export class QemuDriver implements Driver {
         }
       }
       if (port !== config.sshPort) this.config = { ...this.config!, sshPort: port };
+      if (port !== record.sshPort) await writeRecord(files.path("record"), { ...record, sshPort: port });
       // QEMU made its files under umask 0177; prove it, and that the directory is still the one checked.
       const status = await pidfileStatus(files.path("pidfile"));
       if (status.kind !== "locked" || status.pid !== pid)
