@@ -10,7 +10,7 @@ import {
   type GetInfoResponse,
 } from "../../generated/driverplug/driver/v1/driver.js";
 import { fail, type DriverInfo } from "./check.js";
-import { describeOutcome, expectOk, expectStreamOk, outcome } from "./expectations.js";
+import { describeOutcome, expectOk, expectStreamOk, outcome, quote } from "./expectations.js";
 import { KitPlugin } from "./kit-plugin.js";
 import type { JsonObject, KitSettings } from "./kit-settings.js";
 
@@ -54,10 +54,17 @@ export class CheckContext {
     return this.settings.slowConfig !== undefined;
   }
 
-  /** The check's config: the driver-specific part, the extras, then the kit's own machineName and storePath. */
+  /**
+   * The driver's config as GetConfig returned it after Create: what a host
+   * saves and loads into every later plugin for the machine (the driver may
+   * have filled in fields at Create, such as a port it picked).
+   */
+  private saved: JsonObject | undefined;
+
+  /** The check's config: the saved one, or the driver-specific part; then the extras and the kit's own machineName and storePath. */
   config(options: ConfigureOptions = {}): JsonObject {
     return {
-      ...this.settings.config,
+      ...(this.saved ?? this.settings.config),
       ...(options.slow ? this.settings.slowConfig : {}),
       ...options.extra,
       machineName: this.machineName,
@@ -113,7 +120,15 @@ export class CheckContext {
    */
   async create(plugin: KitPlugin): Promise<CreateResponse[]> {
     this.deferMachineRemoval();
-    return expectStreamOk("Create", plugin.client.create({}));
+    const events = await expectStreamOk("Create", plugin.client.create({}));
+    const { configJson } = await expectOk("GetConfig after Create", plugin.client.getConfig({}));
+    try {
+      const value: unknown = JSON.parse(Buffer.from(configJson).toString("utf8"));
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) this.saved = value as JsonObject;
+    } catch {
+      fail(`GetConfig after Create: expected JSON, got ${quote(Buffer.from(configJson).toString("utf8"))}`);
+    }
+    return events;
   }
 
   /** A plugin whose machine exists, STOPPED (stopped again if the driver's Create boots it). */

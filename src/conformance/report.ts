@@ -1,14 +1,15 @@
 // How a run is shown: one line per check (`PASS|FAIL|SKIP  <category> >
 // <check>  (<ms>)`, the message indented under it), the closing plain line
 // `N passed, N failed, N skipped`, a JSON document and JUnit XML for CI.
+import { printable } from "../host/printable-text.js";
 import { checkId, type CheckResult } from "./check.js";
 import type { ConformanceReport } from "./runner.js";
 
 export function formatResult(result: CheckResult): string {
   const head = `${result.status}  ${checkId(result)}  (${result.ms} ms)`;
   if (result.message === undefined || result.message === "") return head;
-  // The message may quote the plugin: it is one line, its control characters escaped by the checks.
-  return `${head}\n      ${result.message.replace(/[\r\n]+/g, " ")}`;
+  // The message may quote the plugin (a status message, its stderr): one line, nothing that drives a terminal.
+  return `${head}\n      ${printable(result.message.replace(/[\r\n]+/g, " "))}`;
 }
 
 export function formatSummary(report: Pick<ConformanceReport, "passed" | "failed" | "skipped">): string {

@@ -14,6 +14,7 @@ import { judgeKvm, readHostFacts } from "../../src/drivers/qemu/accelerator.js";
 import { sshAnswers } from "../../src/drivers/qemu/boot-watch.js";
 import { pidfileStatus } from "../../src/drivers/qemu/pidfile-lock.js";
 import { processGone, waitGone } from "../../src/drivers/qemu/process-exit.js";
+import { qmpOnce } from "../../src/drivers/qemu/qmp-client.js";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { connectAsOtherUser } from "../security/other-user.js";
@@ -223,7 +224,7 @@ describe("qemu machines", () => {
   );
 
   it(
-    "outlive a plugin SIGKILLed during Start; a VM SIGKILLed from outside reads STOPPED, is cleaned and starts again; a plugin SIGKILLed during Stop leaves the true state",
+    "outlive a plugin SIGKILLed during Start; a VM SIGKILLed from outside reads STOPPED, is cleaned and starts again; a pause is watched and resumed; a plugin SIGKILLed during Stop leaves the true state",
     async () => {
       await box();
       const { p, config } = await created("vm2");
@@ -263,6 +264,18 @@ describe("qemu machines", () => {
       );
       const ssh = await p2.client.getSshInfo({});
       expect(await sshAnswers(ssh.port)).toBe(true);
+
+      // Paused from outside (QMP stop): the watcher hears QEMU's STOP event; Start resumes it.
+      const pauses = p2.client.watchState({})[Symbol.asyncIterator]();
+      expect((await pauses.next()).value?.state).toBe(State.STATE_RUNNING);
+      await qmpOnce(join(vmDir("vm2"), "qmp.sock"), "stop");
+      expect((await pauses.next()).value?.state).toBe(State.STATE_PAUSED);
+      expect(await state(p2)).toBe(State.STATE_PAUSED);
+      for await (const _ of p2.client.start({})) {
+        // Resuming reports no progress.
+      }
+      expect((await pauses.next()).value?.state).toBe(State.STATE_RUNNING);
+      await pauses.return?.(undefined);
 
       // Stop through a watched plugin, SIGKILLed once Stop began.
       const watch = p2.client.watchState({})[Symbol.asyncIterator]();
