@@ -10,6 +10,8 @@ export interface BenchConfig {
   startup: { rounds: number };
   scale: { counts: number[]; rounds: number };
   goHost: { calls: number; rounds: number };
+  /** The CLI section: status vs node rounds, ls machine counts, ls runs per count (the first samples /proc). */
+  cli: { rounds: number; lsCounts: number[]; lsRounds: number };
   /** Each round boots the guest twice (driverplug, by hand): about 30 s under TCG. */
   qemu: { rounds: number; getStateCalls: number };
 }
@@ -26,6 +28,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         startup: { rounds: 4 },
         scale: { counts: [1, 10, 50], rounds: 1 },
         goHost: { calls: 600, rounds: 3 },
+        cli: { rounds: 5, lsCounts: [1, 20, 100, 500], lsRounds: 2 },
         qemu: { rounds: 1, getStateCalls: 50 },
       }
     : {
@@ -37,6 +40,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         startup: { rounds: 15 },
         scale: { counts: [1, 10, 50], rounds: 3 },
         goHost: { calls: 3000, rounds: 7 },
+        cli: { rounds: 11, lsCounts: [1, 20, 100, 500], lsRounds: 4 },
         qemu: { rounds: 5, getStateCalls: 200 },
       };
 }

@@ -28,6 +28,7 @@ import { Results, writeResults } from "./results.js";
 import { medianRatio } from "./stats.js";
 import { runConformanceKit } from "./suites/conformance.js";
 import { runGoHost } from "./suites/go-host.js";
+import { runManyMachines } from "./suites/many-machines.js";
 import { idleRssMib, runScale } from "./suites/scale.js";
 import { runStartup } from "./suites/startup.js";
 import { runInflight, runPayload, runStream } from "./suites/throughput.js";
@@ -279,6 +280,11 @@ async function goInterop(s: Sections): Promise<void> {
   );
 }
 
+async function cliAndManyMachines(s: Sections): Promise<void> {
+  log("CLI: status vs node -e 0, close(), ls of many machines, plugin RSS per machine count");
+  await runManyMachines(s.config.cli, s.results);
+}
+
 async function qemuVm(s: Sections): Promise<void> {
   log("qemu VM: the test guest (make guest)");
   let bundle = process.env.DRIVERPLUG_TEST_GUEST ?? "";
@@ -301,6 +307,7 @@ async function main(): Promise<void> {
     ["1 MiB and stream", payloadAndStream],
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
+    ["CLI and many machines", cliAndManyMachines],
     ["qemu VM", qemuVm],
     [
       "conformance kit",

@@ -9,6 +9,13 @@ export function checkTargets(results: Results, cores: number): void {
   atLeast(results, "unix over tcp, sequential calls/s", r("ratio.unix_over_tcp"), 1.1);
   atMost(results, "plugin start-up over `node -e 0`", r("ratio.startup_over_node"), 1.4);
   atLeast(results, "1 MiB payload, driverplug over bare grpc-js defaults", r("ratio.mib1_over_bare_default"), 1.25);
+  atMost(results, "`driverplug status m1` over `node -e 0`", r("ratio.cli_status_over_node"), 2.0);
+  below(results, "close() of a plugin (Shutdown to resolved)", r("close_ms"), 30, "ms");
+  below(results, "`ls` of 500 machines", r("ls500_ms"), 3000, "ms");
+  below(results, "`ls` of 500 machines: Timeout rows", r("ls500_timeout_rows"), 0, "");
+  below(results, "`ls` of 500 machines: rows not in their true state", r("ls500_wrong_rows"), 0, "");
+  atMost(results, "`ls` of 100 machines over `ls` of 1", r("ratio.ls100_over_ls1"), 1.5);
+  atMost(results, "plugin RSS serving 100 machines over 1", r("ratio.plugin_rss_100_over_1"), 1.5);
   atMost(results, "qemu Start to ready over the same qemu by hand", r("ratio.qemu_start_over_hand"), 1.1);
   atMost(results, "qemu Stop of a booted guest over powerdown-to-exit by hand", r("ratio.qemu_stop_over_hand"), 1.2);
   const getState = r("qemu_getstate_p50_ms");
@@ -36,6 +43,11 @@ export function checkTargets(results: Results, cores: number): void {
 function atMost(results: Results, what: string, value: number | undefined, limit: number): void {
   if (value === undefined) results.check(what, false, "not measured", `<= ${limit}`);
   else results.check(what, value <= limit, `${value.toFixed(3)}x`, `<= ${limit}x`);
+}
+
+function below(results: Results, what: string, value: number | undefined, limit: number, unit: string): void {
+  if (value === undefined) results.check(what, false, "not measured", `<= ${limit}${unit}`);
+  else results.check(what, value <= limit, `${value.toFixed(unit === "" ? 0 : 1)}${unit}`, `<= ${limit}${unit}`);
 }
 
 function atLeast(results: Results, what: string, value: number | undefined, limit: number): void {

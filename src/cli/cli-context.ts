@@ -2,6 +2,7 @@
 // Ctrl-C signal, the lock timeout, and how to launch a driver's plugin.
 import type { DriverHandle } from "./driver-launcher.js";
 import type { MachineStore } from "./machine-store.js";
+import type { PluginPool } from "./plugin-pool.js";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -18,6 +19,8 @@ export interface CliContext {
   /** The command and its operands (e.g. "driverplug stop m1"), shown to commands waiting for this one's lock. */
   readonly commandLine: string;
   launchDriver(driver: string, signal?: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle>;
+  /** The run's plugins: one per driver where the plugin serves many machines; closed when the run ends. */
+  plugins: PluginPool;
 }
 
 /**

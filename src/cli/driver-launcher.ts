@@ -19,6 +19,8 @@ export interface DriverHandle {
   /** The plugin's socket, for the curious (the demo shows it is removed). */
   socketPath: string;
   client: DriverClient;
+  /** A client whose calls name `machine`, for a plugin with CAPABILITY_MACHINE_INSTANCES. */
+  forMachine(machine: string): DriverClient;
   /** True once the plugin process is known to be gone. */
   readonly gone: boolean;
   /** Stops the plugin; idempotent. */
@@ -60,6 +62,7 @@ export async function launchDriver(
     pid: handle.pid,
     socketPath: handle.record.address,
     client: handle.client,
+    forMachine: (machine) => handle.forMachine(machine),
     get gone() {
       return handle.gone;
     },

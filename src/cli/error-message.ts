@@ -5,13 +5,27 @@ import { Code } from "../protocol/status.js";
 import { CommanderError } from "commander";
 import { ClientError } from "../host/client-error.js";
 import { printable } from "../host/printable-text.js";
-import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE } from "./cli-error.js";
+import {
+  CliError,
+  EXIT_DRIVER,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_NOT_FOUND,
+  EXIT_PRECONDITION,
+  EXIT_UNAVAILABLE,
+  EXIT_USAGE,
+  exitCodeName,
+} from "./cli-error.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
 import { Interrupted } from "./interrupt.js";
 
 export interface Failure {
   message: string;
   exitCode: number;
+  /** The failure's name for apps (--json): the driver's gRPC code name, else the exit code's class. */
+  code: string;
+  /** What to do about it, when the failure's kind says (also part of `message`). */
+  hint?: string;
   /** Only for unexpected errors: shown with DRIVERPLUG_DEBUG=1. */
   stack?: string;
 }
@@ -20,6 +34,15 @@ const HINTS: Partial<Record<number, string>> = {
   [Code.NOT_FOUND]: "the driver has no such machine",
   [Code.UNIMPLEMENTED]: "this driver does not support it",
   [Code.DEADLINE_EXCEEDED]: "the driver did not answer in time; retry, or check the machine",
+};
+
+/** The exit code of a driver's status: its class of failure. */
+const EXIT_OF_STATUS: Partial<Record<number, number>> = {
+  [Code.INVALID_ARGUMENT]: EXIT_USAGE,
+  [Code.NOT_FOUND]: EXIT_NOT_FOUND,
+  [Code.ALREADY_EXISTS]: EXIT_PRECONDITION,
+  [Code.FAILED_PRECONDITION]: EXIT_PRECONDITION,
+  [Code.UNAVAILABLE]: EXIT_UNAVAILABLE,
 };
 
 /** The method's short name, e.g. "GetIP" from "/driverplug.driver.v1.DriverService/GetIP". */
@@ -32,25 +55,50 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
     return {
       message: "interrupted by Ctrl-C: stopped cleanly, no plugin left running and no lock held",
       exitCode: EXIT_INTERRUPTED,
+      code: exitCodeName(EXIT_INTERRUPTED),
     };
-  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
-  if (err instanceof CommanderError) return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE };
+  if (err instanceof CliError)
+    return { message: err.message, exitCode: err.exitCode, code: exitCodeName(err.exitCode) };
+  if (err instanceof CommanderError)
+    return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE, code: exitCodeName(EXIT_USAGE) };
   if (err instanceof ClientError && err.reason !== "call") {
-    const hint = err.reason === "not-found" ? ` (driverplug's plugin dirs: $${PLUGIN_DIRS_ENV}, ":"-separated)` : "";
-    return { message: `${err.message}${hint}`, exitCode: EXIT_FAILURE };
+    // The plugin could not be found, started or trusted.
+    const hint =
+      err.reason === "not-found" ? `driverplug's plugin dirs: $${PLUGIN_DIRS_ENV}, ":"-separated` : undefined;
+    return {
+      message: hint ? `${err.message} (${hint})` : err.message,
+      exitCode: EXIT_UNAVAILABLE,
+      code: exitCodeName(EXIT_UNAVAILABLE),
+      ...(hint ? { hint } : {}),
+    };
   }
   if (err instanceof ClientError) {
     const hint = HINTS[err.code];
     const details = err.details === "" ? "(no message)" : printable(err.details);
     return {
       message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`,
-      exitCode: EXIT_FAILURE,
+      exitCode: EXIT_OF_STATUS[err.code] ?? EXIT_DRIVER,
+      code: err.codeName,
+      ...(hint ? { hint } : {}),
     };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     message: `unexpected error: ${e.message} (set DRIVERPLUG_DEBUG=1 for the stack; please report it)`,
     exitCode: EXIT_FAILURE,
+    code: exitCodeName(EXIT_FAILURE),
     ...(e.stack !== undefined ? { stack: e.stack } : {}),
   };
+}
+
+/** A failure as the one JSON object --json writes on stderr. */
+export function failureJson(failure: Failure, machine: string | undefined): string {
+  const error = {
+    code: failure.code,
+    exitCode: failure.exitCode,
+    message: failure.message,
+    machine: machine ?? null,
+    hint: failure.hint ?? null,
+  };
+  return `${JSON.stringify({ error })}\n`;
 }

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { effectiveUid } from "../socket/private-dir.js";
-import { CliError } from "./cli-error.js";
+import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
 import type { MachineStore } from "./machine-store.js";
 
 const POLL_MS = 50;
@@ -63,7 +63,7 @@ async function openLockFile(path: string): Promise<FileHandle> {
   const st = await file.stat();
   if (!st.isFile() || st.uid !== effectiveUid()) {
     await file.close();
-    throw new CliError(`lock file ${path} is not a regular file of this user; remove it`);
+    throw new CliError(`lock file ${path} is not a regular file of this user; remove it`, EXIT_PRECONDITION);
   }
   return file;
 }
@@ -112,6 +112,7 @@ function heldLock(name: string, lockfilePath: string, holderPath: string, file: 
     new CliError(
       `lost the lock of machine ${JSON.stringify(name)}: ${lockfilePath} was removed or replaced while this command held it, ` +
         `so another command may be changing the machine; this one stopped: check it with "driverplug status ${name}"`,
+      EXIT_PRECONDITION,
     );
   const watch = setInterval(() => {
     void stillNamed(lockfilePath, file).then((named) => {
@@ -177,5 +178,6 @@ async function busyError(store: MachineStore, name: string): Promise<CliError> {
   return new CliError(
     `machine ${JSON.stringify(name)} is busy: ${who} holds its lock ${paths(store, name).lockfilePath}; ` +
       `wait for it to finish, or give more time with --lock-timeout <seconds>`,
+    EXIT_PRECONDITION,
   );
 }

@@ -24,8 +24,8 @@ export interface SessionOptions {
   mutating: boolean;
   /** Overrides the context's signal (e.g. with a per-machine timeout). */
   signal?: AbortSignal;
-  /** Bounds the plugin's start, which a signal cannot interrupt. */
-  startTimeoutMs?: number;
+  /** Bounds the machine's turn (its plugin's start and its calls); TurnTimeout when it runs out. */
+  timeoutMs?: number;
 }
 
 const configCodec = jsonConfig();
@@ -76,12 +76,13 @@ export async function withMachine<T>(
   const signal = lock ? AbortSignal.any([outer, lock.lost]) : outer;
   try {
     const record = await ctx.store.read(name);
-    return await withDriver(
-      ctx,
+    return await ctx.plugins.withMachine(
       record.driver,
-      async (driver) => {
-        await driver.client.setConfig({ configJson: encodeConfig(record.config) }, { signal });
-        const session: MachineSession = { name, record, driver, client: driver.client, signal };
+      name,
+      { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+      async (plugin, turn) => {
+        await plugin.client.setConfig({ configJson: encodeConfig(record.config) }, { signal: turn });
+        const session: MachineSession = { name, record, driver: plugin.driver, client: plugin.client, signal: turn };
         if (!options.mutating) return fn(session);
         try {
           const result = await fn(session);
@@ -91,8 +92,6 @@ export async function withMachine<T>(
           if (!lock?.lost.aborted) await saveChangedConfig(ctx, session);
         }
       },
-      signal,
-      options.startTimeoutMs,
     );
   } catch (err) {
     lock?.assertHeld();

@@ -14,7 +14,7 @@ import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { checkPrivateDir, effectiveUid, ensurePrivateDir, SocketDirError } from "../socket/private-dir.js";
-import { CliError } from "./cli-error.js";
+import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { checkMachineName, isValidMachineName } from "./machine-name.js";
 
@@ -127,6 +127,7 @@ export class MachineStore {
     if (dir === undefined) {
       throw new CliError(
         `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
+        EXIT_NOT_FOUND,
       );
     }
     await this.checkMachineDir(name);
@@ -137,6 +138,7 @@ export class MachineStore {
       if (isNotFound(err)) {
         throw new CliError(
           `machine ${JSON.stringify(name)} has no ${path} (an interrupted create?): remove it with "driverplug rm ${name}"`,
+          EXIT_PRECONDITION,
         );
       }
       throw err;
@@ -154,6 +156,7 @@ export class MachineStore {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
         throw new CliError(
           `machine ${JSON.stringify(name)} already exists in ${dir}: pick another name, or remove it first with "driverplug rm ${name}"`,
+          EXIT_PRECONDITION,
         );
       }
       throw err;
@@ -186,7 +189,7 @@ async function storeDirCheck<T>(check: () => Promise<T>): Promise<T> {
   try {
     return await check();
   } catch (err) {
-    if (err instanceof SocketDirError) throw new CliError(err.message, undefined, { cause: err });
+    if (err instanceof SocketDirError) throw new CliError(err.message, EXIT_PRECONDITION, { cause: err });
     throw err;
   }
 }
@@ -229,6 +232,7 @@ export function parseRecord(text: string, path: string): MachineRecord {
   const bad = (why: string) =>
     new CliError(
       `${path} is not a valid machine config (${why}); it was left unchanged: fix it by hand or restore it from a backup`,
+      EXIT_PRECONDITION,
     );
   let value: unknown;
   try {

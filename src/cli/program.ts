@@ -2,6 +2,7 @@
 // Node 20, help groups for the driver's flags; commander 15 needs Node 22).
 import { Command, Option } from "commander";
 import type { CliContext } from "./cli-context.js";
+import { EXIT_CODES } from "./cli-error.js";
 import { bundleCommand } from "./commands/bundle.js";
 import { configCommand } from "./commands/config.js";
 import { conformanceCommand } from "./commands/conformance.js";
@@ -39,6 +40,10 @@ export function buildProgram(
       "after",
       `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_PASS_ENV      further variables plugins may inherit, e.g. LIBVIRT_DEFAULT_URI (","-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
     );
+  program.addHelpText(
+    "after",
+    `\nExit codes (--json prints a failure as {"error": {code, exitCode, message, machine, hint}} on stderr):\n${EXIT_CODES.map((c) => `  ${String(c.code).padEnd(4)} ${c.name.padEnd(20)} ${c.meaning}`).join("\n")}`,
+  );
   program.addCommand(createCommand(ctx, prepared));
   for (const cmd of lifecycleCommands(ctx)) program.addCommand(cmd);
   program.addCommand(rmCommand(ctx));

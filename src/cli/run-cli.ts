@@ -6,11 +6,13 @@ import type { CliContext, Io } from "./cli-context.js";
 import { EXIT_USAGE, ExitWith } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
-import { describeFailure } from "./error-message.js";
+import { describeFailure, failureJson } from "./error-message.js";
+import { isValidMachineName } from "./machine-name.js";
 import { printableLines } from "../host/printable-text.js";
 import { installInterrupt } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { optionalCall, unimplemented } from "./optional-call.js";
+import { PluginPool } from "./plugin-pool.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
 /** Global options that take a value, to skip when looking for the command. */
@@ -30,6 +32,28 @@ export function createDriverArg(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** True when the command line asks for JSON (before any "--"): errors are then JSON too. */
+export function jsonArg(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** Commands whose first operand is a machine, so its driver is known before parsing. */
+const MACHINE_COMMANDS = new Set(["start", "stop", "restart", "kill", "rm", "status", "ip", "url", "ssh-info", "ssh"]);
+
+/** The machine of `driverplug <machine command> [options] <machine>`, if this is one. */
+export function machineArg(argv: readonly string[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 3; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith("-")) words.push(arg);
+  }
+  if (words[0] === "config" && ["get", "set", "update"].includes(words[1] ?? "")) return words[2];
+  return MACHINE_COMMANDS.has(words[0] ?? "") ? words[1] : undefined;
+}
+
 export interface RunHooks {
   /** Called with every plugin launched (the demo uses it to show the socket is removed). */
   onLaunch?(handle: DriverHandle): void;
@@ -40,7 +64,14 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
   let commandLine = "driverplug";
+  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => {
+    const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
+    const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
+    hooks.onLaunch?.(handle);
+    return handle;
+  };
   const ctx: CliContext = {
+    plugins: new PluginPool(launchOne),
     io,
     store: new MachineStore(storeRoot(io.env)),
     signal: interrupt.signal,
@@ -50,14 +81,18 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     get commandLine() {
       return commandLine;
     },
-    launchDriver: async (driver, signal, startTimeoutMs) => {
-      const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
-      const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
-      hooks.onLaunch?.(handle);
-      return handle;
-    },
+    launchDriver: launchOne,
   };
+  const json = jsonArg(argv);
+  let machine = machineArg(argv);
   try {
+    // Start the machine's plugin now, while the command line is parsed: its start is the longest wait.
+    if (machine !== undefined && isValidMachineName(machine)) {
+      void ctx.store.read(machine).then(
+        (record) => ctx.plugins.warm(record.driver),
+        () => undefined,
+      );
+    }
     const driver = createDriverArg(argv);
     if (driver !== undefined) {
       const handle = await ctx.launchDriver(driver);
@@ -68,28 +103,37 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     }
     const program = buildProgram(() => ctx, prepared, {
       writeOut: (s) => void io.stdout.write(s),
-      writeErr: (s) => void io.stderr.write(s),
+      // Under --json the usage error is written as JSON below instead.
+      writeErr: (s) => void (json ? undefined : io.stderr.write(s)),
     });
     program.hook("preAction", (_program, action) => {
       lockTimeoutS = (action.optsWithGlobals() as { lockTimeout: number }).lockTimeout;
       // The command and its operands, not its options: an option such as
       // --config may carry a secret that has no place in the lock's holder file.
       commandLine = [commandPath(action), ...action.args].join(" ");
+      if (action.registeredArguments[0]?.name() === "machine") machine = action.args[0];
     });
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has printed the help or the error already.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (err.exitCode === 0) return 0;
+      // Without --json commander has printed the error already.
+      if (json) io.stderr.write(failureJson(describeFailure(err, false), machine));
+      return EXIT_USAGE;
     }
     if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(`driverplug: ${printableLines(failure.message)}\n`);
+    io.stderr.write(
+      json
+        ? failureJson(failure, machine)
+        : `driverplug: ${printableLines(failure.message)}
+`,
+    );
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
-    await prepared?.handle.close();
+    await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
     interrupt.dispose();
   }
 }

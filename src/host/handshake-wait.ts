@@ -2,7 +2,6 @@
 // none will come (exit, closed stdout, spawn error, start timeout), and turns
 // each into a LaunchError that says what happened, quoting the stderr tail.
 import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HandshakeError, parseHandshake, type Handshake } from "../protocol/handshake.js";
 import { LaunchError } from "./launch-error.js";
@@ -49,7 +48,7 @@ export async function awaitHandshake(
   if ("ended" in first || "exited" in first) {
     // Give the plugin a moment to finish exiting and its stderr to drain: its last words say why.
     await proc.waitGone(STDERR_DRAIN_MS);
-    if (proc.exit) await drained(child);
+    if (proc.exit) await drained(output);
     const how = proc.exit ? describeExit(proc.exit) : "closed its stdout while still running";
     throw new LaunchError(
       proc.exit ? "exited" : "bad-handshake",
@@ -64,13 +63,15 @@ export async function awaitHandshake(
   }
 }
 
-/** Resolves once the child's stdio closed, or after a short wait (a grandchild may hold it open). */
-export async function drained(child: ChildProcess): Promise<void> {
+/**
+ * Resolves once the plugin's stdout and stderr reached their end (the output
+ * is read), or after a short wait when a grandchild still holds them open.
+ * Not the child's 'close' event: that also waits for the stdin lifeline,
+ * which the host itself holds.
+ */
+export async function drained(output: PluginOutput): Promise<void> {
   const ac = new AbortController();
-  await Promise.race([
-    once(child, "close", { signal: ac.signal }),
-    sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal }),
-  ]).catch(() => undefined);
+  await Promise.race([output.ended, sleep(STDERR_DRAIN_MS, undefined, { signal: ac.signal }).catch(() => undefined)]);
   ac.abort();
 }
 
@@ -89,7 +90,7 @@ export async function explainAfterHandshake(
 ): Promise<unknown> {
   if (!(err instanceof LaunchError) || err.reason !== "untrusted-address") return err;
   if (!(await proc.waitGone(STDERR_DRAIN_MS)) || !proc.exit) return err;
-  await drained(child);
+  await drained(output);
   return new LaunchError(
     "exited",
     `plugin ${name} (${executable}) ${describeExit(proc.exit)} right after its handshake${output.tail.describe()}`,

@@ -24,6 +24,10 @@ export {
 export { Code } from "../protocol/status.js";
 export { ClientError, type ClientErrorReason } from "./client-error.js";
 
+// --- Many machines in one plugin (CAPABILITY_MACHINE_INSTANCES): calls that name their machine.
+export { machineClient } from "./machine-client.js";
+export { MACHINE_METADATA_KEY } from "../protocol/machine-key.js";
+
 // --- Plugin logs.
 export {
   stderrLogger,

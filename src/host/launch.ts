@@ -169,9 +169,11 @@ export async function launch<S extends ServiceDefinitionShape>(
       callDefaults: options.callDefaults ?? driverCallDefaults,
       close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
       release: async () => {
-        // The pipes normally close with the process; a grandchild holding them must not keep them open.
-        await drained(child);
-        for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+        // The process is gone: its output ends as soon as it is read (a grandchild
+        // holding the pipes open gets a short wait, then they are cut).
+        child.stdin!.destroy();
+        await drained(output);
+        for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       },
       unpin: () => pin?.release(),
       died: proc.exited,

@@ -13,6 +13,7 @@ import { guardPlugin } from "./host-exit-guard.js";
 import type { PluginExit, PluginProcess } from "./plugin-process.js";
 import { removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import type { ReattachRecord } from "./reattach-record.js";
+import { machineClient } from "./machine-client.js";
 import { createTypedClient, type CallTracker, type TypedClient } from "./typed-client.js";
 
 export interface CloseOptions {
@@ -86,6 +87,14 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
   /** How the plugin's process ended, once it has (launched plugins only). */
   get exit(): PluginExit | undefined {
     return this.process.exit;
+  }
+
+  /**
+   * A client whose calls name `machine` (the `driverplug-machine` key), for a
+   * plugin that advertises CAPABILITY_MACHINE_INSTANCES in GetInfo.
+   */
+  forMachine(machine: string): TypedClient<S> {
+    return machineClient(this.client, machine);
   }
 
   /** Stops the plugin; idempotent, and concurrent callers share one promise. */

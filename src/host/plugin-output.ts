@@ -34,6 +34,9 @@ export class PluginOutput {
   private lastDropped: { source: Source; line: Line }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private openStreams = 2;
+  private markEnded!: () => void;
+  /** Resolves once stdout and stderr both ended: every byte the plugin wrote has been read. */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
   constructor(
     private readonly plugin: string,
@@ -113,7 +116,9 @@ export class PluginOutput {
   }
 
   private onStreamEnd(): void {
-    if (--this.openStreams === 0) this.flushDropped();
+    if (--this.openStreams > 0) return;
+    this.flushDropped();
+    this.markEnded();
   }
 
   private log(source: Source, line: Line): void {

@@ -5,6 +5,7 @@
 // --- Serving a driver.
 export { serve, type ServeOptions, type ServingPlugin } from "./serve.js";
 export type { Driver, DriverHandlers } from "./driver.js";
+export { DEFAULT_MACHINE, type DriverFactory, type DriverSource } from "./machine-instances.js";
 export type { CallContext, Handler, ServiceHandlers } from "./handler-types.js";
 export type { PartialMessage } from "../protocol/partial-message.js";
 

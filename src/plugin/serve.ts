@@ -27,11 +27,11 @@ import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
 import { cookieProblem } from "./cookie.js";
 import { checkDriverMethods } from "./driver-methods.js";
-import { withDefaults, type Driver } from "./driver.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
 import { PluginLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import { MachineInstances, type DriverSource } from "./machine-instances.js";
 import { MutationQueue } from "./mutation-queue.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
@@ -47,7 +47,8 @@ export interface ServeOptions {
   /** The driver's name: `driverplug-driver-<name>`, and the socket file's prefix. */
   name: string;
   version: string;
-  driver: Driver;
+  /** The driver, or `(machine) => driver` for one instance per machine (machine-instances.ts). */
+  driver: DriverSource;
   /** Defaults to the capabilities implied by the optional methods the driver implements. */
   capabilities?: readonly Capability[];
   /** Defaults to driverplug's DRIVERPLUG_PLUGIN=machine-driver. */
@@ -123,15 +124,16 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
   lifecycle.install();
   try {
     const implementer = `driver "${options.name}"`;
-    checkDriverMethods(options.driver, DriverServiceService, implementer);
+    const machines = new MachineInstances(options.driver, options, () => new MutationQueue());
+    checkDriverMethods(machines.defaultDriver, DriverServiceService, implementer);
     const appVersion = chooseVersion(options.versions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
     const server = transportServer(options, log);
     const health = new HealthState();
-    addAdaptedService(server, DriverServiceService, withDefaults(options.driver, options), {
+    addAdaptedService(server, DriverServiceService, machines.handlers, {
       log,
       implementer,
-      gate: new MutationQueue(),
+      gate: machines.gate,
       responseTypes: responseTypesOf(DriverServiceService, driverMessages),
     });
     const stop = (why: string) => lifecycle.requestStop(why);

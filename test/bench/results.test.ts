@@ -14,6 +14,13 @@ function fullResults(over: Record<string, number> = {}): Results {
     "ratio.mib1_over_bare_default": 1.3,
     "startup_ms.plugin": 100,
     scale50_ready_ms: 2_500,
+    "ratio.cli_status_over_node": 1.9,
+    close_ms: 12,
+    ls500_ms: 2_400,
+    ls500_timeout_rows: 0,
+    ls500_wrong_rows: 0,
+    "ratio.ls100_over_ls1": 1.3,
+    "ratio.plugin_rss_100_over_1": 1.1,
     "ratio.qemu_start_over_hand": 1.03,
     "ratio.qemu_stop_over_hand": 1.1,
     qemu_getstate_p50_ms: 4.2,
@@ -54,7 +61,7 @@ describe("bench results", () => {
   it("passes every target when the figures are within bounds", () => {
     const r = fullResults();
     checkTargets(r, 2);
-    expect(r.checks.map((c) => c.pass)).toEqual([true, true, true, true, true, true, true, true, true]);
+    expect(r.checks.map((c) => c.pass)).toEqual(Array(16).fill(true));
     expect(r.table()).toMatch(/^PASS {2}qemu GetState p50 of a running VM: 4\.20 ms \(target <= 20 ms\)$/m);
     expect(r.table()).toMatch(
       /^PASS {2}50 plugins ready: 2500 ms \(target <= 3000 ms = 1\.2 x 50 x 100\.0 ms \/ 2 cores\)$/m,
@@ -65,6 +72,7 @@ describe("bench results", () => {
     const r = fullResults({
       "ratio.overhead_p50": 1.2,
       scale50_ready_ms: 3_100,
+      ls500_timeout_rows: 3,
       "ratio.qemu_stop_over_hand": 1.3,
       qemu_getstate_p50_ms: 25,
     });
@@ -77,6 +85,7 @@ describe("bench results", () => {
     expect(table).toMatch(/^FAIL {2}driverplug unary p50 over bare grpc-js: 1\.200x \(target <= 1\.05x\)$/m);
     expect(table).toMatch(/^FAIL {2}unix over tcp, sequential calls\/s: not measured/m);
     expect(table).toMatch(/^FAIL {2}50 plugins ready: 3100 ms/m);
+    expect(table).toMatch(/^FAIL {2}`ls` of 500 machines: Timeout rows: 3 \(target <= 0\)$/m);
     expect(table).toMatch(
       /^FAIL {2}qemu Stop of a booted guest over powerdown-to-exit by hand: 1\.300x \(target <= 1\.2x\)$/m,
     );

@@ -27,7 +27,7 @@ describe("per-machine lock", () => {
     const create = box.start(slowCreate("m1", 5_000));
     await create.waitForStderr(/\[ 10%\]/);
     const stop = await box.run(["stop", "m1", "--lock-timeout", "0.3"]);
-    expect(stop.code).toBe(1);
+    expect(stop.code).toBe(4);
     expect(stop.stderr).toMatch(
       new RegExp(
         `^driverplug: machine "m1" is busy: process ${create.pid} \\("driverplug create m1", since [^)]+\\) holds its lock \\S+m1\\.lock; wait for it to finish, or give more time with --lock-timeout <seconds>\\n$`,

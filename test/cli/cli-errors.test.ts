@@ -112,7 +112,7 @@ describe("--json", () => {
 describe("errors", () => {
   it("shows the driver's INVALID_ARGUMENT message for a bad flag value and leaves no machine", async () => {
     const r = await box.run(["create", "--driver", "fake", "--cpus", "0", "m1"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^driverplug: SetConfigFromFlags failed \(INVALID_ARGUMENT\): flag "cpus": config field "cpus" must be between 1 and 64, got 0\n$/m,
     );
@@ -141,7 +141,7 @@ describe("errors", () => {
       DRIVERPLUG_PLUGIN_DIRS: pluginDir,
       PATH: `/usr/bin:/bin`,
     });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(6);
     expect(r.stderr).toContain('driver plugin "nosuch" not found');
     expect(r.stderr).toContain(`${pluginDir}/driverplug-driver-nosuch (plugin dir)`);
     expect(r.stderr).toContain("/usr/bin/driverplug-driver-nosuch (PATH)");
@@ -173,7 +173,7 @@ describe("errors", () => {
       ["rm", "bad"],
     ]) {
       const r = await box.run(args);
-      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.code, args.join(" ")).toBe(4);
       expect(r.stderr).toMatch(
         new RegExp(
           `^driverplug: ${escape(box.configPath("bad"))} is not a valid machine config \\(not JSON: .*\\); it was left unchanged: .*\\n$`,

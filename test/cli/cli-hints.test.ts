@@ -31,7 +31,7 @@ describe("hints", () => {
     await expectOk(box, ["create", "--driver", "lab", "m1"], LAB);
     await expectOk(box, ["start", "m1"], LAB);
     const r = await box.run(["rm", "m1"], LAB);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4);
     expect(r.stderr).toBe(
       `driverplug: cannot remove machine "m1": the lab machine is running; stop it first (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
     );

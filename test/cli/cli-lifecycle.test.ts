@@ -69,7 +69,7 @@ describe("driverplug lifecycle on the fake driver", () => {
 
     const before = await box.readConfig("m1");
     const bad = await box.run(["config", "set", "m1", "cpus", "0"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
       'driverplug: UpdateConfig failed (INVALID_ARGUMENT): config field "cpus" must be between 1 and 64, got 0\n',
     );
@@ -80,7 +80,7 @@ describe("driverplug lifecycle on the fake driver", () => {
     await expectOk(box, ["create", "--driver", "fake", "m1"]);
     await expectOk(box, ["start", "m1"]);
     const refused = await box.run(["rm", "m1"]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(
       /^driverplug: cannot remove machine "m1": .* \(run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it\)\n$/,
     );
@@ -105,7 +105,7 @@ describe("driverplug lifecycle on the fake driver", () => {
   it("answers a query on a stopped machine with the driver's reason", async () => {
     await expectOk(box, ["create", "--driver", "fake", "m1"]);
     const ip = await box.run(["ip", "m1"]);
-    expect(ip.code).toBe(1);
+    expect(ip.code).toBe(4);
     expect(ip.stderr).toMatch(/^driverplug: GetIP failed \(FAILED_PRECONDITION\): .+\n$/);
   });
 });

@@ -70,7 +70,7 @@ describe("driverplug ssh on the fake driver", () => {
   it("fails with the driver's reason when the machine is not running, without running ssh", async () => {
     expect((await box.run(["create", "--driver", "fake", "m1"])).code).toBe(0);
     const ssh = await box.run(["ssh", "m1", "--", "true"]);
-    expect(ssh.code).toBe(1);
+    expect(ssh.code).toBe(4);
     expect(ssh.stderr).toMatch(/^driverplug: GetSSHInfo failed \(FAILED_PRECONDITION\): /);
     expect(existsSync(join(box.store, "machines", "m1", KNOWN_HOSTS_FILE))).toBe(false);
     expect(await box.pluginDirs()).toEqual([]);
@@ -78,7 +78,7 @@ describe("driverplug ssh on the fake driver", () => {
 
   it("names a machine that does not exist", async () => {
     const ssh = await box.run(["ssh", "nope"]);
-    expect(ssh.code).toBe(1);
+    expect(ssh.code).toBe(3);
     expect(ssh.stderr).toMatch(/no machine named "nope"/);
   });
 });

@@ -2,11 +2,11 @@
 // (driverplug-driver-pyfake): the protocol does not depend on TypeScript on
 // either side.
 import { status } from "@grpc/grpc-js";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
+import { Capability, DriverServiceService, State } from "../../generated/driverplug/driver/v1/driver.js";
 import { launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { preparePython, PYFAKE_PLUGIN } from "./toolchain.js";
@@ -82,5 +82,41 @@ describe("the driverplug command x the Python plugin", () => {
     await expectOk(box, ["rm", "py1"], env);
     expect(await box.machines()).toEqual([]);
     expect(await box.pluginDirs()).toEqual([]);
+  });
+});
+
+describe("the Python plugin's machine instances", () => {
+  it("keeps one machine per driverplug-machine key, the default one for calls without it", async () => {
+    const base = await mkdtemp(join(tmpdir(), "dp-"));
+    const store = await mkdtemp(join(tmpdir(), "dp-store-"));
+    let plugin: PluginHandle<typeof DriverServiceService> | undefined;
+    cleanups.push(async () => {
+      await plugin?.close();
+      await rm(base, { recursive: true, force: true });
+      await rm(store, { recursive: true, force: true });
+    });
+    plugin = await launch("pyfake", { pluginDirs: [pluginDir], socketBaseDir: base, logger: silentLogger });
+    expect((await plugin.client.getInfo({})).capabilities).toContain(Capability.CAPABILITY_MACHINE_INSTANCES);
+    const config = (machineName: string) => ({
+      configJson: Buffer.from(JSON.stringify({ machineName, storePath: join(store, machineName) })),
+    });
+    const a = plugin.forMachine("a");
+    const b = plugin.forMachine("b");
+    await a.setConfig(config("a"));
+    await b.setConfig(config("b"));
+    await plugin.client.setConfig(config("plain"));
+    await Promise.all(["a", "b", "plain"].map((m) => mkdir(join(store, m))));
+    for await (const _ of a.create({}));
+    for await (const _ of a.start({}));
+    expect((await a.getState({})).state).toBe(State.STATE_RUNNING);
+    // b and the default machine are untouched by a's life.
+    expect((await b.getState({})).state).toBe(State.STATE_NONE_UNSPECIFIED);
+    expect((await plugin.client.getMachineName({})).name).toBe("plain");
+    expect((await b.getMachineName({})).name).toBe("b");
+    await a.kill({});
+    expect((await a.getState({})).state).toBe(State.STATE_STOPPED);
+    await expect(plugin.forMachine("never").getMachineName({})).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+    });
   });
 });

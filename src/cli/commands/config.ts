@@ -25,12 +25,14 @@ function exampleField(config: Record<string, unknown>): string {
   return field === undefined ? '{"field": "value"}' : JSON.stringify({ [field]: config[field] }).replace(/:/, ": ");
 }
 
-async function update(c: CliContext, name: string, changes: Record<string, unknown>): Promise<void> {
-  await withMachine(c, name, { mutating: true }, async (m) => {
+async function update(c: CliContext, name: string, changes: Record<string, unknown>, json: boolean): Promise<void> {
+  const config = await withMachine(c, name, { mutating: true }, async (m) => {
     const next = { ...m.record.config, ...changes };
     await m.client.updateConfig({ configJson: encodeConfig(next) }, { signal: m.signal });
+    return decodeConfig((await m.client.getConfig({}, { signal: m.signal })).configJson, m.record.driver);
   });
-  println(c.io, `Machine ${JSON.stringify(name)} updated.`);
+  if (json) printJson(c.io, { machine: name, action: "config update", changed: Object.keys(changes), config });
+  else println(c.io, `Machine ${JSON.stringify(name)} updated.`);
 }
 
 export function configCommand(ctx: () => CliContext): Command {
@@ -53,6 +55,7 @@ export function configCommand(ctx: () => CliContext): Command {
       if (!(field in current))
         throw new CliError(
           `the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`,
+          EXIT_USAGE,
         );
       const value = current[field];
       if (opts.json === true || typeof value !== "string") printJson(c.io, value);
@@ -64,8 +67,9 @@ export function configCommand(ctx: () => CliContext): Command {
     .argument("<machine>", "the machine's name")
     .argument("<field>", "a top-level field, e.g. cpus")
     .argument("<value>", 'the new value: JSON (4, true, ["a","b"]) or plain text')
-    .action(async (machine: string, field: string, value: string) => {
-      await update(ctx(), checkMachineName(machine), { [field]: parseValue(value) });
+    .option("--json", "print what was done and the new config as JSON")
+    .action(async (machine: string, field: string, value: string, opts: { json?: boolean }) => {
+      await update(ctx(), checkMachineName(machine), { [field]: parseValue(value) }, opts.json === true);
     });
   config
     .command("update")
@@ -73,7 +77,8 @@ export function configCommand(ctx: () => CliContext): Command {
     .argument("<machine>", "the machine's name")
     .argument("[json]", `the fields to change, e.g. '{"cpus": 4, "memoryMiB": 4096}'`)
     .option("--file <path>", "read the JSON object from a file instead")
-    .action(async (machine: string, json: string | undefined, opts: { file?: string }) => {
+    .option("--json", "print what was done and the new config as JSON")
+    .action(async (machine: string, json: string | undefined, opts: { file?: string; json?: boolean }) => {
       const name = checkMachineName(machine);
       if ((json === undefined) === (opts.file === undefined))
         throw new CliError(
@@ -92,6 +97,7 @@ export function configCommand(ctx: () => CliContext): Command {
           exampleField(record.config),
           record.driver,
         ),
+        opts.json === true,
       );
     });
   return config;

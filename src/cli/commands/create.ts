@@ -5,7 +5,7 @@
 import { Command, Option } from "commander";
 import type { CreateFlag, FlagValue } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
-import { println } from "../cli-context.js";
+import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
 import { driverFlagOptions } from "../create-flags.js";
 import { parseJsonObjectArg } from "../json-object-arg.js";
@@ -14,7 +14,8 @@ import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
 import { decodeConfig, encodeConfig } from "../machine-session.js";
 import { optionalCall, unimplemented } from "../optional-call.js";
-import { progressView } from "../progress-view.js";
+import { progressView, silentProgress } from "../progress-view.js";
+import { stateName } from "../state-names.js";
 
 /** The driver named on the command line, launched before parsing so its flags can be parsed. */
 export interface PreparedDriver {
@@ -32,7 +33,8 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
     .addOption(
       new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory(),
     )
-    .option("--config <json>", `driver config fields to start from, before the flags, as a JSON object`);
+    .option("--config <json>", `driver config fields to start from, before the flags, as a JSON object`)
+    .option("--json", "print what was done and the machine's state as JSON (no progress lines)");
   if (prepared === undefined) {
     cmd.addHelpText(
       "after",
@@ -59,7 +61,7 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       opts.config === undefined
         ? {}
         : parseJsonObjectArg(String(opts.config), "--config", exampleConfig(prepared.flags), prepared.handle.driver);
-    await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env));
+    await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env), opts.json === true);
   });
   return cmd;
 }
@@ -82,6 +84,7 @@ async function createMachine(
   driver: DriverHandle,
   base: Record<string, unknown>,
   values: Record<string, FlagValue>,
+  json: boolean,
 ): Promise<void> {
   const { store, io } = ctx;
   const lock = await lockMachine(store, name, {
@@ -105,8 +108,9 @@ async function createMachine(
         );
       // PreCreateCheck is optional: a driver without it has nothing to check.
       await optionalCall(client.preCreateCheck({}, { signal }));
-      io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);
-      const view = progressView(io.stderr);
+      if (!json)
+        io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);
+      const view = json ? silentProgress : progressView(io.stderr);
       try {
         for await (const event of client.create({}, { signal })) {
           if (event.progress) view.show(event.progress);
@@ -118,7 +122,10 @@ async function createMachine(
       lock.assertHeld();
       await store.write(name, { driver: driver.driver, config });
       created = true;
-      println(io, `Machine ${JSON.stringify(name)} created (driver ${driver.driver}, store ${storePath}).`);
+      if (json) {
+        const { state } = await client.getState({}, { signal });
+        printJson(io, { machine: name, driver: driver.driver, action: "create", state: stateName(state), storePath });
+      } else println(io, `Machine ${JSON.stringify(name)} created (driver ${driver.driver}, store ${storePath}).`);
     } finally {
       if (!created) {
         // The driver may still be cleaning up a cancelled Create in the directory: stop it first.

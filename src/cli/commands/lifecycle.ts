@@ -1,23 +1,24 @@
 // start, stop, restart, kill: one driver call each on an existing machine,
-// under its lock; start shows the driver's progress as it comes.
+// under its lock; start shows the driver's progress as it comes (not under
+// --json, which prints what was done and the machine's final state).
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
-import { println } from "../cli-context.js";
+import { printJson, println } from "../cli-context.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
 import { optionalCall, unimplemented } from "../optional-call.js";
-import { progressView } from "../progress-view.js";
+import { progressView, silentProgress } from "../progress-view.js";
 import { stateName } from "../state-names.js";
 
 interface Lifecycle {
   name: string;
   description: string;
-  run(m: MachineSession, ctx: CliContext): Promise<void>;
+  run(m: MachineSession, ctx: CliContext, quiet: boolean): Promise<void>;
   done: string;
 }
 
-async function startWithProgress(m: MachineSession, ctx: CliContext): Promise<void> {
-  const view = progressView(ctx.io.stderr);
+async function startWithProgress(m: MachineSession, ctx: CliContext, quiet: boolean): Promise<void> {
+  const view = quiet ? silentProgress : progressView(ctx.io.stderr);
   try {
     for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
   } finally {
@@ -41,11 +42,11 @@ const COMMANDS: readonly Lifecycle[] = [
   {
     name: "restart",
     description: "stop a machine, then start it",
-    async run(m, ctx) {
+    async run(m, ctx, quiet) {
       if ((await optionalCall(m.client.restart({}, { signal: m.signal }))) === unimplemented) {
         // A driver without Restart: the contract lets the host stop, then start.
         await m.client.stop({}, { signal: m.signal });
-        await startWithProgress(m, ctx);
+        await startWithProgress(m, ctx, quiet);
       }
     },
     done: "restarted",
@@ -63,13 +64,17 @@ export function lifecycleCommands(ctx: () => CliContext): Command[] {
     new Command(spec.name)
       .description(spec.description)
       .argument("<machine>", "the machine's name")
-      .action(async (machine: string) => {
+      .option("--json", "print what was done and the final state as JSON (no progress lines)")
+      .action(async (machine: string, opts: { json?: boolean }) => {
         const c = ctx();
         const name = checkMachineName(machine);
+        const json = opts.json === true;
         await withMachine(c, name, { mutating: true }, async (m) => {
-          await spec.run(m, c);
+          await spec.run(m, c, json);
           const { state } = await m.client.getState({}, { signal: m.signal });
-          println(c.io, `Machine ${JSON.stringify(name)} ${spec.done} (state: ${stateName(state)}).`);
+          if (json)
+            printJson(c.io, { machine: name, driver: m.record.driver, action: spec.name, state: stateName(state) });
+          else println(c.io, `Machine ${JSON.stringify(name)} ${spec.done} (state: ${stateName(state)}).`);
         });
       }),
   );

@@ -1,14 +1,15 @@
 // `driverplug ls`: every machine in the store with its driver, state and IP.
 // States are fetched in parallel, each machine with its own timeout, so one
-// stuck driver shows as Timeout instead of stalling the list.
+// stuck driver shows as Timeout instead of stalling the list; the machines of
+// a driver whose plugin serves many machines share one plugin process.
 import { Command, InvalidArgumentError } from "commander";
 import { State } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { describeFailure } from "../error-message.js";
-import { LaunchError } from "../../host/launch-error.js";
 import { isMachineLocked } from "../machine-lock.js";
 import { withMachine } from "../machine-session.js";
+import { TurnTimeout } from "../plugin-pool.js";
 import { stateName } from "../state-names.js";
 import { renderTable } from "../table.js";
 
@@ -68,34 +69,22 @@ async function machineRow(c: CliContext, name: string, timeoutMs: number): Promi
           error: `no config.json (interrupted create?): driverplug rm ${name}`,
         };
   }
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([c.signal, timeout]);
   let driver = "-";
   try {
     // Read up front so a driver that never starts still has its name shown.
     driver = (await c.store.read(name)).driver;
-    return await withMachine(
-      c,
-      name,
-      { mutating: false, signal, startTimeoutMs: Math.max(1, timeoutMs) },
-      async (m) => {
-        const { state } = await m.client.getState({}, { signal });
-        const ip =
-          state === State.STATE_RUNNING ? (await m.client.getIp({}, { signal }).catch(() => ({ ip: "-" }))).ip : "-";
-        return { name, driver, state: stateName(state), ip };
-      },
-    );
+    return await withMachine(c, name, { mutating: false, timeoutMs }, async (m) => {
+      const { state } = await m.client.getState({}, { signal: m.signal });
+      const ip =
+        state === State.STATE_RUNNING
+          ? (await m.client.getIp({}, { signal: m.signal }).catch(() => ({ ip: "-" }))).ip
+          : "-";
+      return { name, driver, state: stateName(state), ip };
+    });
   } catch (err) {
     if (c.signal.aborted) throw err;
-    const launchTimedOut = err instanceof LaunchError && err.reason === "timeout";
-    if (timeout.aborted || launchTimedOut)
-      return {
-        name,
-        driver,
-        state: stateName(State.STATE_TIMEOUT),
-        ip: "-",
-        error: `no answer within ${timeoutMs / 1000} s`,
-      };
+    if (err instanceof TurnTimeout)
+      return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: err.message };
     return { name, driver, state: stateName(State.STATE_ERROR), ip: "-", error: describeFailure(err, false).message };
   }
 }

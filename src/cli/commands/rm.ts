@@ -5,8 +5,8 @@
 import { Code } from "../../protocol/status.js";
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
-import { println } from "../cli-context.js";
-import { CliError } from "../cli-error.js";
+import { printJson, println } from "../cli-context.js";
+import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "../cli-error.js";
 import { ClientError } from "../../host/client-error.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
@@ -17,15 +17,17 @@ export function rmCommand(ctx: () => CliContext): Command {
     .description("remove a machine and everything it owns")
     .argument("<machine>", "the machine's name")
     .option("-f, --force", "kill the machine first if it is running")
-    .action(async (machine: string, opts: { force?: boolean }) => {
+    .option("--json", "print what was done as JSON")
+    .action(async (machine: string, opts: { force?: boolean; json?: boolean }) => {
       const c = ctx();
       const name = checkMachineName(machine);
       if (!(await c.store.hasConfig(name))) {
         if (!(await c.store.dirExists(name)))
           throw new CliError(
             `no machine named ${JSON.stringify(name)} in ${c.store.machinesDir}: "driverplug ls" lists the machines`,
+            EXIT_NOT_FOUND,
           );
-        await removeLeftover(c, name);
+        await removeLeftover(c, name, opts.json === true);
         return;
       }
       await withMachine(c, name, { mutating: true }, async (m) => {
@@ -36,6 +38,7 @@ export function rmCommand(ctx: () => CliContext): Command {
           if (err instanceof ClientError && err.code === Code.FAILED_PRECONDITION) {
             throw new CliError(
               `cannot remove machine ${JSON.stringify(name)}: ${err.details} (run "driverplug stop ${name}", then rm again, or "driverplug rm --force ${name}" to kill it and remove it)`,
+              EXIT_PRECONDITION,
             );
           }
           throw err;
@@ -44,12 +47,14 @@ export function rmCommand(ctx: () => CliContext): Command {
         await m.driver.close();
         await c.store.removeDir(name);
       });
-      println(c.io, `Machine ${JSON.stringify(name)} removed.`);
+      if (opts.json === true)
+        printJson(c.io, { machine: name, action: "rm", removed: true, killed: opts.force === true });
+      else println(c.io, `Machine ${JSON.stringify(name)} removed.`);
     });
 }
 
 /** A directory with no config.json: only a create that never finished leaves one. */
-async function removeLeftover(c: CliContext, name: string): Promise<void> {
+async function removeLeftover(c: CliContext, name: string, json: boolean): Promise<void> {
   const lock = await lockMachine(c.store, name, {
     timeoutMs: c.lockTimeoutMs,
     command: c.commandLine,
@@ -59,10 +64,12 @@ async function removeLeftover(c: CliContext, name: string): Promise<void> {
     if (await c.store.hasConfig(name))
       throw new CliError(
         `machine ${JSON.stringify(name)} was just created by another command: run "driverplug rm ${name}" again`,
+        EXIT_PRECONDITION,
       );
     await c.store.removeDir(name);
   } finally {
     await lock.release();
   }
-  println(c.io, `Removed the unfinished machine directory ${c.store.machineDir(name)}.`);
+  if (json) printJson(c.io, { machine: name, action: "rm", removed: true, unfinished: true });
+  else println(c.io, `Removed the unfinished machine directory ${c.store.machineDir(name)}.`);
 }

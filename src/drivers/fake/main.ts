@@ -8,4 +8,5 @@ const log = createLogger("fake");
 // Not awaited: no top-level await, so the executable can be a CommonJS bundle
 // with a V8 code cache (scripts/bundle-plugin.mjs). serve() reports and exits
 // on its own failures.
-void serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: new FakeDriver(log), logger: log });
+// One instance per machine: one plugin process serves all of a host's fake machines.
+void serve({ name: "fake", version: FAKE_DRIVER_VERSION, driver: () => new FakeDriver(log), logger: log });

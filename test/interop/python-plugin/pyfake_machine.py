@@ -5,11 +5,17 @@ with the status codes driver.proto promises, so a host can run the same
 lifecycle against it as against the bundled TypeScript fake driver. The state
 is kept in <storePath>/pyfake-state.json, so a machine outlives the plugin
 process (the driverplug command starts one plugin per command).
+
+One process serves many machines (CAPABILITY_MACHINE_INSTANCES,
+docs/protocol.md): each call names its machine in the `driverplug-machine`
+metadata and goes to that machine's own Machine (config, mutation lock, Kill);
+a call without the key goes to the default one, as a go-plugin host's do.
 """
 
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 
@@ -18,6 +24,8 @@ import grpc
 DRIVER_NAME = "pyfake"
 DRIVER_VERSION = "0.1.0"
 INT_FIELDS = ("cpus", "memoryMiB", "diskGiB", "stepDelayMs")
+MACHINE_KEY = "driverplug-machine"
+MACHINE_NAME = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def make_servicer(pb2, pb2_grpc, api_versions, log):
@@ -112,7 +120,7 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 driver_name=DRIVER_NAME,
                 driver_version=DRIVER_VERSION,
                 api_versions=api_versions,
-                capabilities=[pb2.Capability.Value("CAPABILITY_WATCH_STATE")],
+                capabilities=[pb2.Capability.Value("CAPABILITY_WATCH_STATE"), pb2.Capability.Value("CAPABILITY_MACHINE_INSTANCES")],
             )
 
         def Probe(self, request, context):
@@ -247,4 +255,28 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 self._set_state(State.Value("STATE_NONE_UNSPECIFIED"))
             return pb2.RemoveResponse()
 
-    return Machine()
+    class Machines(pb2_grpc.DriverServiceServicer):
+        """Routes each call to its machine's Machine, made on the machine's first call."""
+
+        def __init__(self):
+            self._lock = threading.Lock()
+            self._machines = {"": Machine()}
+
+        def machine_of(self, context):
+            values = [v for k, v in context.invocation_metadata() if k == MACHINE_KEY]
+            if not values:
+                return self._machines[""]
+            if len(values) > 1 or not MACHINE_NAME.fullmatch(values[0]):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"the {MACHINE_KEY!r} metadata {', '.join(values)!r} names no machine: 1 to 255 printable ASCII bytes without spaces")
+            with self._lock:
+                return self._machines.setdefault(values[0], Machine())
+
+    def route(name):
+        def call(self, request, context):
+            return getattr(self.machine_of(context), name)(request, context)
+        return call
+
+    for rpc in [n for n in vars(Machine) if n[:1].isupper()]:
+        setattr(Machines, rpc, route(rpc))
+    return Machines()

@@ -152,6 +152,14 @@ export enum Capability {
   CAPABILITY_URL = 5,
   CAPABILITY_SHARED_DIRS = 6,
   CAPABILITY_BUNDLE = 7,
+  /**
+   * CAPABILITY_MACHINE_INSTANCES - One plugin process serves many machines: every call names its machine in
+   * the request metadata key `driverplug-machine`, and the plugin keeps one
+   * driver instance per machine (its own config, mutation queue and Kill
+   * pre-emption). A call without the key goes to the default instance. A host
+   * starts one process per machine for plugins without this capability.
+   */
+  CAPABILITY_MACHINE_INSTANCES = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -181,6 +189,9 @@ export function capabilityFromJSON(object: any): Capability {
     case 7:
     case "CAPABILITY_BUNDLE":
       return Capability.CAPABILITY_BUNDLE;
+    case 8:
+    case "CAPABILITY_MACHINE_INSTANCES":
+      return Capability.CAPABILITY_MACHINE_INSTANCES;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -206,6 +217,8 @@ export function capabilityToJSON(object: Capability): string {
       return "CAPABILITY_SHARED_DIRS";
     case Capability.CAPABILITY_BUNDLE:
       return "CAPABILITY_BUNDLE";
+    case Capability.CAPABILITY_MACHINE_INSTANCES:
+      return "CAPABILITY_MACHINE_INSTANCES";
     case Capability.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -1,0 +1,224 @@
+// The CLI and many machines: `driverplug status m1` from spawn to exit next
+// to `node -e 0`; how long PluginHandle.close() takes; `driverplug ls` of
+// 1..500 fake machines (wall, peak processes, peak RSS of the whole process
+// tree, and whether every row shows its machine's true state); and a fake
+// plugin's RSS serving 1 and 100 machines. Machines are written to the store
+// directly (bench/fake-machines.ts).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { launch, silentLogger } from "../../src/host/index.js";
+import { fakeFleet, writeFakeMachines, type FakeMachineSpec } from "../fake-machines.js";
+import type { Results } from "../results.js";
+import { alternate } from "../rounds.js";
+import { median, medianRatio } from "../stats.js";
+import { timeNodeNoop } from "./startup.js";
+
+const DRIVERPLUG = fileURLToPath(new URL("../../../bin/driverplug", import.meta.url));
+
+export interface ManyMachinesOptions {
+  rounds: number;
+  lsCounts: number[];
+  lsRounds: number;
+}
+
+interface Run {
+  ms: number;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  peakProcesses: number;
+  peakRssMib: number;
+}
+
+/** A store of its own and a private runtime dir for the plugins' sockets. */
+async function sandbox(): Promise<{ root: string; env: NodeJS.ProcessEnv }> {
+  const root = await mkdtemp(join(tmpdir(), "dpb-cli-"));
+  const runtime = join(root, "r");
+  await mkdir(runtime, { mode: 0o700 });
+  return { root, env: { ...process.env, DRIVERPLUG_STORE: join(root, "s"), XDG_RUNTIME_DIR: runtime } };
+}
+
+/** Runs the CLI; with `sample`, polls /proc for its process tree's size and RSS meanwhile. */
+async function runCli(args: string[], env: NodeJS.ProcessEnv, sample: boolean): Promise<Run> {
+  const t0 = performance.now();
+  const child = spawn(DRIVERPLUG, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const closed = once(child, "close");
+  let peakProcesses = 0;
+  let peakRssMib = 0;
+  let sampling = sample;
+  const sampler = (async () => {
+    while (sampling) {
+      const tree = await processTree(child.pid!);
+      peakProcesses = Math.max(peakProcesses, tree.count);
+      peakRssMib = Math.max(peakRssMib, tree.rssMib);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const [code] = (await closed) as [number | null];
+  const ms = performance.now() - t0;
+  sampling = false;
+  await sampler;
+  return { ms, stdout, stderr, code, peakProcesses, peakRssMib };
+}
+
+/** The live processes under `root` (itself included) and their summed VmRSS. */
+async function processTree(root: number): Promise<{ count: number; rssMib: number }> {
+  const parent = new Map<number, number>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (stat === "") continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z") continue;
+    parent.set(Number(entry), Number(fields[1]));
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && hops < 64; p = parent.get(p), hops++)
+      if (p === root) return true;
+    return false;
+  };
+  let count = 0;
+  let rssKb = 0;
+  for (const pid of parent.keys()) {
+    if (!inTree(pid)) continue;
+    count++;
+    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    rssKb += Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+  }
+  return { count, rssMib: rssKb / 1024 };
+}
+
+function expectOk(what: string, run: Run): Run {
+  if (run.code !== 0) throw new Error(`${what} exited with ${run.code}: ${run.stderr.slice(-2000)}`);
+  return run;
+}
+
+export async function runManyMachines(opts: ManyMachinesOptions, results: Results): Promise<void> {
+  const box = await sandbox();
+  try {
+    await statusVsNode(box.env, opts.rounds, results);
+    await closeTime(opts.rounds, results);
+    await lsScale(opts, results);
+    await pluginRss(box.root, results);
+  } finally {
+    await rm(box.root, { recursive: true, force: true });
+  }
+}
+
+async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Results): Promise<void> {
+  await writeFakeMachines(env.DRIVERPLUG_STORE!, [{ name: "m1", state: "running" }]);
+  const status = async () => {
+    const run = expectOk("driverplug status m1", await runCli(["status", "m1"], env, false));
+    if (run.stdout.trim() !== "Running") throw new Error(`driverplug status m1 said ${JSON.stringify(run.stdout)}`);
+    return run.ms;
+  };
+  await status();
+  const timed = await alternate(
+    [
+      { name: "status", run: status },
+      { name: "node", run: async () => (await timeNodeNoop()).totalMs },
+    ],
+    rounds,
+  );
+  results.add("cli_status_ms", median(timed.get("status")!), "ms", "driverplug status m1: spawn to exit (fake driver)");
+  results.add("cli_node_ms", median(timed.get("node")!), "ms", "node -e 0, alternated with it");
+  results.add(
+    "ratio.cli_status_over_node",
+    medianRatio(timed.get("status")!, timed.get("node")!),
+    "x",
+    "paired rounds",
+  );
+}
+
+async function closeTime(rounds: number, results: Results): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const handle = await launch("fake", { logger: silentLogger });
+    await handle.client.getInfo({});
+    const t0 = performance.now();
+    await handle.close();
+    times.push(performance.now() - t0);
+  }
+  results.add(
+    "close_ms",
+    median(times),
+    "ms",
+    "PluginHandle.close(): Shutdown RPC, the plugin's exit, its output read, private dir removed",
+  );
+}
+
+async function lsScale(opts: ManyMachinesOptions, results: Results): Promise<void> {
+  for (const n of opts.lsCounts) {
+    const box = await sandbox();
+    try {
+      const fleet = fakeFleet(n);
+      await writeFakeMachines(box.env.DRIVERPLUG_STORE!, fleet);
+      const walls: number[] = [];
+      let peakProcesses = 0;
+      let peakRss = 0;
+      let timeouts = 0;
+      let wrong = 0;
+      for (let round = 0; round < opts.lsRounds; round++) {
+        // The first round samples the process tree; the others are timed undisturbed.
+        const run = expectOk(`driverplug ls (${n} machines)`, await runCli(["ls", "--json"], box.env, round === 0));
+        if (round === 0) {
+          peakProcesses = run.peakProcesses;
+          peakRss = run.peakRssMib;
+        } else walls.push(run.ms);
+        const rows = JSON.parse(run.stdout) as { name: string; state: string }[];
+        timeouts = Math.max(timeouts, rows.filter((r) => r.state === "Timeout").length);
+        wrong = Math.max(wrong, countWrong(fleet, rows));
+      }
+      results.add(`ls${n}_ms`, median(walls), "ms", `driverplug ls --json of ${n} fake machines: spawn to exit`);
+      results.add(`ls${n}_peak_processes`, peakProcesses, "", "the CLI and its plugins, at most at once");
+      results.add(`ls${n}_peak_rss_mib`, peakRss, "MiB", "summed VmRSS of the CLI and its plugins, at most");
+      results.add(`ls${n}_timeout_rows`, timeouts, "", "rows shown as Timeout");
+      results.add(`ls${n}_wrong_rows`, wrong, "", "rows whose state is not the machine's true state");
+    } finally {
+      await rm(box.root, { recursive: true, force: true });
+    }
+  }
+  const one = results.get("ls1_ms");
+  const hundred = results.get("ls100_ms");
+  if (one !== undefined && hundred !== undefined)
+    results.add("ratio.ls100_over_ls1", hundred / one, "x", "medians of the same run");
+}
+
+function countWrong(fleet: readonly FakeMachineSpec[], rows: readonly { name: string; state: string }[]): number {
+  const byName = new Map(rows.map((r) => [r.name, r.state]));
+  return fleet.filter((m) => byName.get(m.name) !== (m.state === "running" ? "Running" : "Stopped")).length;
+}
+
+async function pluginRss(root: string, results: Results): Promise<void> {
+  const measure = async (machines: number) => {
+    const handle = await launch("fake", { logger: silentLogger });
+    try {
+      for (let i = 0; i < machines; i++) {
+        const name = `r${i}`;
+        const client = handle.forMachine(name);
+        const config = { machineName: name, storePath: join(root, "rss", name) };
+        await client.setConfig({ configJson: Buffer.from(JSON.stringify(config)) });
+        await client.getState({});
+      }
+      // Let the collector settle what the calls left, as an idle plugin would.
+      await new Promise((r) => setTimeout(r, 500));
+      const status = await readFile(`/proc/${handle.pid}/status`, "utf8");
+      return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+    } finally {
+      await handle.close();
+    }
+  };
+  const one = await measure(1);
+  const hundred = await measure(100);
+  results.add("plugin_rss_mib.machines1", one, "MiB", "VmRSS of the fake plugin serving 1 machine");
+  results.add("plugin_rss_mib.machines100", hundred, "MiB", "the same plugin serving 100 machines");
+  results.add("ratio.plugin_rss_100_over_1", hundred / one, "x", "");
+}

@@ -1,0 +1,243 @@
+// The CLI's plugins, one run's worth. A driver whose plugin serves many
+// machines (CAPABILITY_MACHINE_INSTANCES) gets one process for every machine
+// the command touches; the calls name their machine. A driver without it gets
+// a process per machine, started at most `limit` at a time (the number of
+// cores): starting them all at once is what turned every row of
+// docker-machine's `ls` into Timeout. Each machine's timeout starts with its
+// own turn, not with the command.
+import { availableParallelism } from "node:os";
+import { Capability } from "../../generated/driverplug/driver/v1/driver.js";
+import type { DriverClient, DriverHandle } from "./driver-launcher.js";
+import { LaunchError } from "../host/launch-error.js";
+import { Interrupted } from "./interrupt.js";
+
+/** A machine's turn (its plugin's start and its calls) ran out of time. */
+export class TurnTimeout extends Error {
+  override name = "TurnTimeout";
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`no answer within ${timeoutMs / 1000} s`, options);
+  }
+}
+
+/** One machine's timeout: started when its turn starts, restarted if it waits for a slot. */
+class TurnClock {
+  private signal: AbortSignal | undefined;
+  constructor(private readonly ms: number) {}
+
+  get expired(): boolean {
+    return this.signal?.aborted === true;
+  }
+
+  /** The turn's signal, started on first use. */
+  start(outer: AbortSignal): AbortSignal {
+    this.signal ??= AbortSignal.timeout(this.ms);
+    return AbortSignal.any([outer, this.signal]);
+  }
+
+  restart(outer: AbortSignal): AbortSignal {
+    this.signal = undefined;
+    return this.start(outer);
+  }
+}
+
+export type Launcher = (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => Promise<DriverHandle>;
+
+/** One machine's plugin for the length of a session. */
+export interface MachinePlugin {
+  driver: DriverHandle;
+  /** The client whose calls go to this machine (its instance, on a shared plugin). */
+  client: DriverClient;
+  /** True when other machines' calls share the process. */
+  shared: boolean;
+}
+
+export interface TurnOptions {
+  /** Ctrl-C, or the caller's own end. */
+  signal: AbortSignal;
+  /** Counted from the machine's turn: its plugin's start and its calls. */
+  timeoutMs?: number;
+}
+
+/** The first plugin of a driver, and whether it serves every machine of that driver. */
+interface Probe {
+  handle: DriverHandle;
+  shared: boolean;
+  /** A plugin without the capability serves the first machine that asks, then is closed. */
+  claimed: boolean;
+}
+
+/** A driver's first plugin: `started` once it has a slot and is being launched. */
+interface Probing {
+  started: Promise<void>;
+  ready: Promise<Probe>;
+}
+
+export class PluginPool {
+  private readonly probes = new Map<string, Probing>();
+  private readonly open = new Set<DriverHandle>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly launch: Launcher,
+    readonly limit = availableParallelism(),
+  ) {}
+
+  /** Starts `driver`'s plugin now, so it starts while the command does other work. */
+  warm(driver: string, startTimeoutMs?: number): void {
+    this.probe(driver, startTimeoutMs).ready.catch(() => undefined);
+  }
+
+  /**
+   * Runs `fn` with a plugin for `machine`; the plugin is closed afterwards
+   * unless it is shared. A timeout of the machine's turn throws TurnTimeout.
+   */
+  async withMachine<T>(
+    driver: string,
+    machine: string,
+    options: TurnOptions,
+    fn: (plugin: MachinePlugin, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const timeout = options.timeoutMs === undefined ? undefined : new TurnClock(options.timeoutMs);
+    const turn = () => timeout?.start(options.signal) ?? options.signal;
+    try {
+      // The driver's first plugin may wait for a slot; the machine's turn starts when it starts.
+      const probing = this.probe(driver, options.timeoutMs);
+      await abortable(probing.started, options.signal);
+      // A shared plugin's start is part of every machine's turn: they all start together.
+      const probe = await abortable(probing.ready, turn());
+      if (probe.shared && !probe.handle.gone)
+        return await fn({ driver: probe.handle, client: probe.handle.forMachine(machine), shared: true }, turn());
+      let handle: DriverHandle;
+      let signal: AbortSignal;
+      if (!probe.shared && !probe.claimed && !probe.handle.gone) {
+        // The first machine takes the probing plugin, and the slot it holds.
+        probe.claimed = true;
+        handle = probe.handle;
+        signal = turn();
+      } else {
+        await this.takeSlot(options.signal);
+        signal = timeout?.restart(options.signal) ?? options.signal;
+        try {
+          handle = await this.launchOwn(driver, signal, options.timeoutMs);
+        } catch (err) {
+          this.freeSlot();
+          throw err;
+        }
+      }
+      try {
+        return await fn({ driver: handle, client: handle.client, shared: false }, signal);
+      } finally {
+        await handle.close();
+        this.open.delete(handle);
+        this.freeSlot();
+      }
+    } catch (err) {
+      if (options.signal.aborted) throw err;
+      const launchTimedOut = err instanceof LaunchError && err.reason === "timeout";
+      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Closes every plugin still open (each close is idempotent). */
+  async close(): Promise<void> {
+    const launching = [...this.probes.values()].map((p) =>
+      p.ready.then(
+        (probe) => probe.handle.close(),
+        () => undefined,
+      ),
+    );
+    await Promise.all([...launching, ...[...this.open].map((h) => h.close())]);
+  }
+
+  private probe(driver: string, startTimeoutMs?: number): Probing {
+    let probing = this.probes.get(driver);
+    if (!probing) {
+      let started!: () => void;
+      const slot = new Promise<void>((resolve) => (started = resolve));
+      const ready = this.launchProbe(driver, started, startTimeoutMs);
+      const mine: Probing = { started: slot, ready };
+      probing = mine;
+      this.probes.set(driver, mine);
+      // A failed start is retried by the next machine that asks (its own timeout, its own error).
+      ready.catch(() => this.probes.get(driver) === mine && this.probes.delete(driver));
+    }
+    return probing;
+  }
+
+  private async launchProbe(driver: string, started: () => void, startTimeoutMs?: number): Promise<Probe> {
+    // The probe counts against the limit until it is known to be shared.
+    await this.takeSlot();
+    started();
+    let handle: DriverHandle;
+    try {
+      handle = await this.launch(driver, undefined, startTimeoutMs);
+    } catch (err) {
+      this.freeSlot();
+      throw err;
+    }
+    this.open.add(handle);
+    const shared = await servesManyMachines(handle);
+    if (shared) this.freeSlot();
+    return { handle, shared, claimed: false };
+  }
+
+  private async launchOwn(driver: string, signal: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle> {
+    const handle = await this.launch(driver, signal, startTimeoutMs);
+    this.open.add(handle);
+    return handle;
+  }
+
+  private async takeSlot(signal?: AbortSignal): Promise<void> {
+    if (this.running < this.limit) {
+      this.running++;
+      return;
+    }
+    await abortable(new Promise<void>((resolve) => this.waiting.push(resolve)), signal, () => this.freeSlot());
+  }
+
+  private freeSlot(): void {
+    const next = this.waiting.shift();
+    // The slot passes straight to the next waiter.
+    if (next) next();
+    else this.running--;
+  }
+}
+
+/** GetInfo's capabilities; a plugin that cannot answer it (an old or foreign one) serves one machine. */
+async function servesManyMachines(handle: DriverHandle): Promise<boolean> {
+  try {
+    const info = await handle.client.getInfo({}, { timeoutMs: 5_000 });
+    return info.capabilities.includes(Capability.CAPABILITY_MACHINE_INSTANCES);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason if it fires first. When
+ * the promise wins after the signal fired, `undo` gives back what it got.
+ */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal, undo?: (value: T) => void): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Interrupted());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) undo?.(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
