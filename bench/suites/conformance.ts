@@ -38,7 +38,7 @@ export async function runConformanceKit(results: Results): Promise<void> {
     "conformance.floor_s",
     floorMs / 1000,
     "s",
-    `${CONFORMANCE_CHECKS.length} x (launch the fake plugin, one call, close), in the same run`,
+    `${CONFORMANCE_CHECKS.length} x (launch the fake plugin, one call, close), one after another, in the same run`,
   );
   results.add("ratio.conformance_over_floor", kitMs / floorMs, "x", "kit wall time / its one-plugin-per-check floor");
   results.check(

@@ -36,7 +36,7 @@ interface Run {
 
 /** A store of its own and a private runtime dir for the plugins' sockets. */
 async function sandbox(): Promise<{ root: string; env: NodeJS.ProcessEnv }> {
-  const root = await mkdtemp(join(tmpdir(), "dpb-cli-"));
+  const root = await mkdtemp(join(tmpdir(), "dp-"));
   const runtime = join(root, "r");
   await mkdir(runtime, { mode: 0o700 });
   return { root, env: { ...process.env, DRIVERPLUG_STORE: join(root, "s"), XDG_RUNTIME_DIR: runtime } };

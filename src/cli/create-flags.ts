@@ -9,6 +9,8 @@ import { printable } from "../host/printable-text.js";
 import { CliError } from "./cli-error.js";
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/i;
+/** Far more than any driver needs; 50 000 flags took commander 20 s to set up. */
+export const MAX_CREATE_FLAGS = 256;
 
 export interface DriverFlagOptions {
   /** The options to add to the create command, in the driver's order. */
@@ -29,13 +31,33 @@ export function driverFlagOptions(
 ): DriverFlagOptions {
   const options: Option[] = [];
   const attributes = new Map<string, string>();
+  if (flags.length > MAX_CREATE_FLAGS) {
+    throw new CliError(
+      `driver ${JSON.stringify(driver)} declares ${flags.length} create flags, more than the ${MAX_CREATE_FLAGS} driverplug takes; report this to the driver's author`,
+    );
+  }
+  const names = new Set<string>();
+  for (const flag of flags) {
+    // A bool flag also makes --no-<name>: both names must be free.
+    const made = flag.type === FlagType.FLAG_TYPE_BOOL ? [flag.name, `no-${flag.name}`] : [flag.name];
+    for (const n of made) {
+      if (names.has(n)) {
+        throw new CliError(
+          `driver ${JSON.stringify(driver)} declares the create flag --${n} twice; report this to the driver's author`,
+        );
+      }
+      names.add(n);
+    }
+  }
   for (const flag of flags) {
     if (!FLAG_NAME.test(flag.name)) {
       throw new CliError(
         `driver ${JSON.stringify(driver)} declares a create flag named ${JSON.stringify(flag.name)}, which is not a valid option name; report this to the driver's author`,
       );
     }
-    if (reserved.includes(flag.name) || reserved.includes(`no-${flag.name}`)) {
+    // A flag --no-config would negate create's own --config.
+    const negates = flag.name.startsWith("no-") && reserved.includes(flag.name.slice(3));
+    if (reserved.includes(flag.name) || reserved.includes(`no-${flag.name}`) || negates) {
       throw new CliError(
         `driver ${JSON.stringify(driver)} declares a create flag --${flag.name}, which clashes with driverplug's own option; report this to the driver's author`,
       );

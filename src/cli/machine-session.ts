@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { jsonConfig } from "../host/index.js";
 import type { CliContext } from "./cli-context.js";
+import { CliError } from "./cli-error.js";
 import type { DriverClient, DriverHandle } from "./driver-launcher.js";
 import { lockMachine, type MachineLock } from "./machine-lock.js";
 import type { MachineRecord } from "./machine-store.js";
@@ -32,14 +33,42 @@ const configCodec = jsonConfig();
 
 export const encodeConfig = (config: Record<string, unknown>): Buffer => configCodec.encode(config);
 
+/** A driver config is settings, not data: bounds that keep a hostile one from filling the store. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_DEPTH = 32;
+
+/** How deeply `value` nests, counted up to `limit + 1` (breadth first: no recursion to overflow). */
+function depthOf(value: unknown, limit: number): number {
+  let depth = 0;
+  let level: unknown[] = [value];
+  while (depth <= limit) {
+    const next: unknown[] = [];
+    for (const v of level) if (typeof v === "object" && v !== null) next.push(...Object.values(v));
+    if (next.length === 0) break;
+    depth++;
+    level = next;
+  }
+  return depth;
+}
+
 export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, unknown> {
+  const refuse = (why: string) =>
+    new CliError(
+      `driver ${JSON.stringify(driver)} returned a config ${why}; nothing was stored: report this to the driver's author`,
+    );
+  if (bytes.length > MAX_CONFIG_BYTES)
+    throw refuse(`of ${bytes.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
+  let config: Record<string, unknown>;
   try {
-    return configCodec.decode(bytes);
+    config = configCodec.decode(bytes);
   } catch (err) {
     throw new Error(`driver ${JSON.stringify(driver)} returned an unusable config: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  if (depthOf(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH)
+    throw refuse(`nested deeper than ${MAX_CONFIG_DEPTH} levels`);
+  return config;
 }
 
 /** Runs `fn` with the plugin of `driver`, closing the plugin however `fn` ends. */

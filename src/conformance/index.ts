@@ -4,7 +4,7 @@
 //   import { runConformance, formatResult } from "driverplug/conformance";
 //   const report = await runConformance({ plugin: "bin/driverplug-driver-mine", onResult: (r) => console.log(formatResult(r)) });
 //   expect(report.failed).toBe(0);
-import { promises as fs } from "node:fs";
+import { promises as fs, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { findPlugin, PLUGIN_PREFIX } from "../host/find-plugin.js";
@@ -132,6 +132,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     workDir,
     ...(options.socketBaseDir !== undefined ? { socketBaseDir: options.socketBaseDir } : {}),
   };
+  // A process that ends abruptly (stdout closed under `| head`, a second Ctrl-C) still takes its store dirs along.
+  const removeNow = () => rmSync(workDir, { recursive: true, force: true });
+  if (ownWorkDir && !options.keep) process.on("exit", removeNow);
   try {
     return await runChecks(options.checks ?? CONFORMANCE_CHECKS, settings, {
       ...(options.focus ? { focus: options.focus } : {}),
@@ -142,6 +145,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
     });
   } finally {
+    process.off("exit", removeNow);
     // Kept store dirs (--keep) stay; an empty work dir goes.
     if (ownWorkDir) {
       if (options.keep) await fs.rmdir(workDir).catch(() => undefined);

@@ -21,7 +21,25 @@ export function toServiceError(
   return statusOf(Code.INTERNAL, `${path}: unexpected error in the driver: ${message}`);
 }
 
+/**
+ * Status details travel in an HTTP/2 trailer, percent-encoded: past about
+ * 64 KiB the trailer cannot be sent and the call hangs until its deadline,
+ * failing with the wrong reason. Details are cut here, for every status.
+ */
+export const MAX_STATUS_DETAILS_BYTES = 8 * 1024;
+
+export function cutDetails(details: string): string {
+  const bytes = Buffer.byteLength(details);
+  if (bytes <= MAX_STATUS_DETAILS_BYTES) return details;
+  // Cut on a character boundary: decoding drops a partial last character.
+  const kept = Buffer.from(details)
+    .subarray(0, MAX_STATUS_DETAILS_BYTES)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
+  return `${kept}... [${bytes - Buffer.byteLength(kept)} more bytes cut]`;
+}
+
 function statusOf(code: Code, details: string): Partial<ServiceError> {
   // The numbers are the same: Code mirrors grpc-js's status.
-  return { code: code as number as status, details, metadata: new Metadata() };
+  return { code: code as number as status, details: cutDetails(details), metadata: new Metadata() };
 }

@@ -157,3 +157,28 @@ test("driverplug conformance on a broken plugin exits 1 and names the defect", a
     await kit.dispose();
   }
 }, 120_000);
+
+test("--json prints the report as one JSON document, with the failure's message", async () => {
+  const kit = await KitSandbox.create();
+  try {
+    const r = await kit.run(["--plugin", brokenPlugin("status"), "--focus", "^before Create > calls on", "--json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as {
+      driver: string;
+      passed: number;
+      failed: number;
+      skipped: number;
+      results: { category: string; name: string; status: string; message: string }[];
+    };
+    expect(report.driver).toBe("broken-status");
+    expect([report.passed, report.failed, report.skipped]).toEqual([0, 1, 0]);
+    expect(report.results[0]).toMatchObject({
+      category: "before Create",
+      name: "calls on the machine are NOT_FOUND",
+      status: "FAIL",
+    });
+    expect(report.results[0]!.message).toContain("Stop before Create: expected NOT_FOUND, got FAILED_PRECONDITION");
+  } finally {
+    await kit.dispose();
+  }
+}, 120_000);

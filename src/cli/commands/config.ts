@@ -52,7 +52,8 @@ export function configCommand(ctx: () => CliContext): Command {
         return decodeConfig(configJson, m.record.driver);
       });
       if (field === undefined) return printJson(c.io, current);
-      if (!(field in current))
+      // Own fields only: "__proto__" or "toString" are not fields of a config.
+      if (!Object.hasOwn(current, field))
         throw new CliError(
           `the config of machine ${JSON.stringify(name)} has no field ${JSON.stringify(field)}; fields: ${Object.keys(current).join(", ")}`,
           EXIT_USAGE,
