@@ -101,8 +101,4 @@ export {
 } from "./protocol/handshake.js";
 export { PROTOCOL_VERSIONS, negotiateVersion, parseVersionList, VersionMismatchError } from "./protocol/versions.js";
 export { MAX_SOCKET_PATH_BYTES } from "./socket/socket-path.js";
-export {
-  DEFAULT_HOST_RECEIVE_WINDOW_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_RECEIVE_WINDOW_BYTES,
-} from "./protocol/transport-limits.js";
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RECEIVE_WINDOW_BYTES } from "./protocol/transport-limits.js";

@@ -7,7 +7,7 @@ import type { ChannelOptions } from "@grpc/grpc-js";
 import {
   checkByteSize,
   DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_HOST_RECEIVE_WINDOW_BYTES,
+  DEFAULT_RECEIVE_WINDOW_BYTES,
   MAX_RECEIVE_WINDOW_BYTES,
 } from "../protocol/transport-limits.js";
 
@@ -29,7 +29,7 @@ export function transportChannelOptions(options: TransportOptions): ChannelOptio
     "grpc.max_send_message_length": maxMessage,
     "grpc-node.flow_control_window": checkByteSize(
       "receiveWindowBytes",
-      options.receiveWindowBytes ?? DEFAULT_HOST_RECEIVE_WINDOW_BYTES,
+      options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW_BYTES,
       MAX_RECEIVE_WINDOW_BYTES,
     ),
     // Nothing reads channelz in a host, and its bookkeeping is paid on every call.

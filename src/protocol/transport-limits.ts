@@ -1,13 +1,9 @@
-// The gRPC message size limit and the HTTP/2 receive window both sides use by
-// default. grpc-js's own defaults are a 4 MiB receive limit (a driver config
-// over it failed) and HTTP/2's 64 KiB windows, which make a 1 MiB message
-// wait for a dozen window updates on a socket that could carry it at once.
+// The gRPC message size limit both sides use by default, and the host's HTTP/2
+// receive window. grpc-js's own defaults are a 4 MiB receive limit (a driver
+// config over it failed) and HTTP/2's 64 KiB windows; the plugin keeps its.
 
 /** Largest message either side sends or accepts: a whole driver config travels as one. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-/** Bytes a peer may send before waiting for a window update, per stream and per connection. */
-export const DEFAULT_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /**
  * The host's HTTP/2 receive window, per stream and per connection. A stream
@@ -17,7 +13,7 @@ export const DEFAULT_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
  * for one unread WatchState. 256 KiB keeps that under about 64 MiB even for
  * 1-byte frames, and a 1 MiB answer still streams in over a few window updates.
  */
-export const DEFAULT_HOST_RECEIVE_WINDOW_BYTES = 256 * 1024;
+export const DEFAULT_RECEIVE_WINDOW_BYTES = 256 * 1024;
 
 /** HTTP/2's largest window (RFC 9113, 6.9.1). */
 export const MAX_RECEIVE_WINDOW_BYTES = 2 ** 31 - 1;
