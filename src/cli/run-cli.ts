@@ -85,10 +85,14 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   };
   const json = jsonArg(argv);
   let machine = machineArg(argv);
+  // Awaited before the plugins are closed: a command that fails at once (a
+  // usage error) must not close the pool before the warm-up registered its
+  // plugin, or that plugin outlives the command and keeps it from exiting.
+  let warming: Promise<void> = Promise.resolve();
   try {
     // Start the machine's plugin now, while the command line is parsed: its start is the longest wait.
     if (machine !== undefined && isValidMachineName(machine)) {
-      void ctx.store.read(machine).then(
+      warming = ctx.store.read(machine).then(
         (record) => ctx.plugins.warm(record.driver),
         () => undefined,
       );
@@ -133,6 +137,7 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
+    await warming;
     await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
     interrupt.dispose();
   }

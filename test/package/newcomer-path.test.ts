@@ -155,6 +155,9 @@ describe("the newcomer's path", () => {
     expect(JSON.parse((await driverplug(["ls", "--json"])).stdout)).toEqual([]);
     const empty = await driverplug(["ls"]);
     expect(empty.stdout).toContain(`"driverplug create --driver <driver> <name>" makes one`);
+    // The package shipped no code cache: the first runs here made the CLI's, next to its bundle.
+    const installed = join(project, "node_modules", "driverplug", "dist", "bundle");
+    expect(await readdir(installed)).toContain("driverplug.bundle.cjs.v8cache");
   }, 120_000);
 
   it("a host script that imports only the package runs a machine's life on the driver", async () => {
