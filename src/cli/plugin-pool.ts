@@ -22,6 +22,14 @@ export class TurnTimeout extends Error {
   }
 }
 
+/** The command is over and its plugins closed: nothing more is launched. */
+export class PoolClosed extends Error {
+  override name = "PoolClosed";
+  constructor() {
+    super("the command's plugins were already closed: no plugin is started after the command ended");
+  }
+}
+
 /** One machine's timeout: started when its turn starts, restarted if it waits for a slot. */
 class TurnClock {
   private signal: AbortSignal | undefined;
@@ -80,6 +88,8 @@ export class PluginPool {
   private readonly open = new Set<DriverHandle>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Set by close(): nothing is launched afterwards, and a launch still under way is closed when it lands. */
+  private closed = false;
 
   constructor(
     private readonly launch: Launcher,
@@ -88,6 +98,9 @@ export class PluginPool {
 
   /** Starts `driver`'s plugin now, so it starts while the command does other work. */
   warm(driver: string, startTimeoutMs?: number): void {
+    // The warm-up races the command: one that failed fast (a busy lock) has closed the pool already,
+    // and a plugin started now would be closed by nobody and keep the CLI alive for ever.
+    if (this.closed) return;
     this.probe(driver, startTimeoutMs).ready.catch(() => undefined);
   }
 
@@ -103,6 +116,7 @@ export class PluginPool {
   ): Promise<T> {
     const timeout = options.timeoutMs === undefined ? undefined : new TurnClock(options.timeoutMs);
     const turn = () => timeout?.start(options.signal) ?? options.signal;
+    if (this.closed) throw new PoolClosed();
     try {
       // The driver's first plugin may wait for a slot; the machine's turn starts when it starts.
       const probing = this.probe(driver, options.timeoutMs);
@@ -145,6 +159,9 @@ export class PluginPool {
 
   /** Closes every plugin still open (each close is idempotent). */
   async close(): Promise<void> {
+    this.closed = true;
+    // Probes waiting for a slot get one, see the pool closed and give up, instead of waiting for ever.
+    for (const next of this.waiting.splice(0)) next();
     const launching = [...this.probes.values()].map((p) =>
       p.ready.then(
         (probe) => probe.handle.close(),
@@ -175,20 +192,31 @@ export class PluginPool {
     started();
     let handle: DriverHandle;
     try {
+      if (this.closed) throw new PoolClosed();
       handle = await this.launch(driver, undefined, startTimeoutMs);
     } catch (err) {
       this.freeSlot();
       throw err;
     }
     this.open.add(handle);
+    if (this.closed) {
+      await handle.close();
+      this.freeSlot();
+      throw new PoolClosed();
+    }
     const shared = await servesManyMachines(handle);
     if (shared) this.freeSlot();
     return { handle, shared, claimed: false };
   }
 
   private async launchOwn(driver: string, signal: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle> {
+    if (this.closed) throw new PoolClosed();
     const handle = await this.launch(driver, signal, startTimeoutMs);
     this.open.add(handle);
+    if (this.closed) {
+      await handle.close();
+      throw new PoolClosed();
+    }
     return handle;
   }
 
