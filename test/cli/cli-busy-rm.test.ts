@@ -6,43 +6,25 @@
 // before that start, which then kept the CLI alive for ever.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectOk, isAlive, Sandbox, type Result, type Running } from "./driverplug-process.js";
+import { describe, expect, it } from "vitest";
+import { isAlive, type Result, type Running } from "./driverplug-process.js";
+import { useSlowMachine } from "./slow-machine.js";
 
 /** Far longer than any rm needs, even on a loaded machine: past it the rm hangs. */
 const HANG_MS = 60_000;
 
-let box: Sandbox;
-const running: Running[] = [];
-beforeEach(async () => {
-  box = await Sandbox.create();
-  await expectOk(box, ["create", "--driver", "fake", "--config", '{"stepDelayMs": 0}', "m1"]);
-  await expectOk(box, ["stop", "m1"]);
-  // Every step of start takes 3 s: the holder is stopped inside its first one.
-  await expectOk(box, ["config", "set", "m1", "stepDelayMs", "3000"]);
-});
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    r.child.kill("SIGCONT");
-    r.child.kill("SIGKILL");
-    await r.done;
-  }
-  await box.dispose();
-});
+const slow = useSlowMachine();
 
 /** `start m1`, stopped (SIGSTOP) while it holds the lock and its first step runs. */
 async function stoppedHolder(): Promise<Running> {
-  const r = box.start(["start", "m1"]);
-  running.push(r);
-  await r.waitForStderr(/%\]/);
+  const r = await slow.holder();
   r.child.kill("SIGSTOP");
   return r;
 }
 
 /** Runs driverplug; one still running after HANG_MS is killed and reported as hung. */
 async function runBounded(args: readonly string[]): Promise<Result & { hung: boolean }> {
-  const r = box.start(args);
-  running.push(r);
+  const r = slow.track(slow.box.start(args));
   let timer: NodeJS.Timeout | undefined;
   const hung = await Promise.race([
     r.done.then(() => false),
@@ -55,10 +37,10 @@ async function runBounded(args: readonly string[]): Promise<Result & { hung: boo
 
 /** Plugin dirs under the socket base dir other than the holder's, and live pids named by their sockets. */
 async function leftovers(holder: Running): Promise<{ dirs: string[]; livePlugins: number[] }> {
-  const dirs = (await box.pluginDirs()).filter((d) => !d.startsWith(`h${holder.pid}-`));
+  const dirs = (await slow.box.pluginDirs()).filter((d) => !d.startsWith(`h${holder.pid}-`));
   const livePlugins: number[] = [];
   for (const dir of dirs) {
-    for (const sock of await readdir(join(box.runtimeDir, "driverplug", dir)).catch(() => [])) {
+    for (const sock of await readdir(join(slow.box.runtimeDir, "driverplug", dir)).catch(() => [])) {
       const pid = Number(/-(\d+)-[^-]+\.sock$/.exec(sock)?.[1]);
       if (pid > 0 && isAlive(pid)) livePlugins.push(pid);
     }
@@ -85,7 +67,7 @@ describe("rm while another command holds the machine's lock", () => {
       expectBusy(rm, holder);
       expect(await leftovers(holder)).toEqual({ dirs: [], livePlugins: [] });
     }
-    expect(await box.machines()).toEqual(["m1"]);
+    expect(await slow.box.machines()).toEqual(["m1"]);
     // The holder was never disturbed: let it go on, and it finishes its start.
     holder.child.kill("SIGCONT");
     const started = await holder.done;
@@ -93,9 +75,9 @@ describe("rm while another command holds the machine's lock", () => {
     expect(started.stdout).toContain('Machine "m1" started');
     const rm = await runBounded(["rm", "--force", "--lock-timeout", "0", "m1"]);
     expect(rm.code, rm.stderr).toBe(0);
-    expect(await box.machines()).toEqual([]);
-    expect(await box.locks()).toEqual([]);
-    expect(await box.pluginDirs()).toEqual([]);
+    expect(await slow.box.machines()).toEqual([]);
+    expect(await slow.box.locks()).toEqual([]);
+    expect(await slow.box.pluginDirs()).toEqual([]);
   }, 240_000);
 
   it("gives up after --lock-timeout while the holder still holds it, and leaves no plugin behind", async () => {
@@ -105,6 +87,6 @@ describe("rm while another command holds the machine's lock", () => {
     // It ended on its own timeout: the stopped holder could not have let go meanwhile.
     expect(isAlive(holder.pid)).toBe(true);
     expect(await leftovers(holder)).toEqual({ dirs: [], livePlugins: [] });
-    expect(await box.machines()).toEqual(["m1"]);
+    expect(await slow.box.machines()).toEqual(["m1"]);
   }, 240_000);
 });

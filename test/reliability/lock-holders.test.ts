@@ -6,10 +6,10 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { isMachineLocked, lockMachine } from "../../src/cli/machine-lock.js";
 import { MachineStore } from "../../src/cli/machine-store.js";
-import { expectOk, Sandbox, type Running } from "../cli/driverplug-process.js";
+import { useSlowMachine } from "../cli/slow-machine.js";
 import { Figures } from "../security/figures.js";
 
 const figures = new Figures("lock-holders");
@@ -18,31 +18,8 @@ afterAll(() => figures.print());
 /** Longer than proper-lockfile's 10 s staleness, which gave a stopped holder's lock away. */
 const STOPPED_MS = 11_000;
 
-let box: Sandbox;
-const running: Running[] = [];
-beforeEach(async () => {
-  box = await Sandbox.create();
-  // Every step of start takes 3 s: the command holds its lock for a while.
-  await expectOk(box, ["create", "--driver", "fake", "--config", '{"stepDelayMs": 0}', "m1"]);
-  await expectOk(box, ["stop", "m1"]);
-  await expectOk(box, ["config", "set", "m1", "stepDelayMs", "3000"]);
-});
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    r.child.kill("SIGCONT");
-    r.child.kill("SIGKILL");
-    await r.done;
-  }
-  await box.dispose();
-});
-
-/** Starts `start m1` and resolves once it holds the lock and its first step runs. */
-async function holder(): Promise<Running> {
-  const r = box.start(["start", "m1"]);
-  running.push(r);
-  await r.waitForStderr(/%\]/);
-  return r;
-}
+const slow = useSlowMachine();
+const holder = () => slow.holder();
 
 describe("the machine lock's holder", () => {
   it(`keeps the lock while stopped (SIGSTOP) for ${STOPPED_MS / 1000} s`, async () => {
@@ -50,7 +27,7 @@ describe("the machine lock's holder", () => {
     r.child.kill("SIGSTOP");
     await sleep(STOPPED_MS);
     // Another command's try for the lock, without waiting: still busy, and it names the stopped holder.
-    const store = new MachineStore(box.store);
+    const store = new MachineStore(slow.box.store);
     expect(await isMachineLocked(store, "m1")).toBe(true);
     const err = await lockMachine(store, "m1", { timeoutMs: 0, command: "rm --force m1" }).then(
       async (lock) => {
@@ -62,7 +39,7 @@ describe("the machine lock's holder", () => {
     figures.set("stoppedSeconds", STOPPED_MS / 1000);
     expect(err.message).toContain('machine "m1" is busy');
     expect(err.message).toContain(`process ${r.pid}`);
-    expect(await box.machines()).toEqual(["m1"]);
+    expect(await slow.box.machines()).toEqual(["m1"]);
     r.child.kill("SIGCONT");
     const done = await r.done;
     expect(done.code, done.stderr).toBe(0);
@@ -74,16 +51,16 @@ describe("the machine lock's holder", () => {
     r.child.kill("SIGKILL");
     await r.done;
     // No waiting: --lock-timeout 0.
-    const after = await box.run(["rm", "--force", "--lock-timeout", "0", "m1"]);
+    const after = await slow.box.run(["rm", "--force", "--lock-timeout", "0", "m1"]);
     expect(after.code, after.stderr).toBe(0);
-    expect(await box.machines()).toEqual([]);
-    expect(await box.locks()).toEqual([]);
+    expect(await slow.box.machines()).toEqual([]);
+    expect(await slow.box.locks()).toEqual([]);
     figures.add("killedHolderFreedLock");
   }, 60_000);
 
   it("stops with a clear error when its lock file is removed while it runs", async () => {
     const r = await holder();
-    await rm(join(box.store, "locks", "m1.lock"), { force: true, recursive: true });
+    await rm(join(slow.box.store, "locks", "m1.lock"), { force: true, recursive: true });
     const done = await r.done;
     expect(done.code).toBeGreaterThan(0);
     expect(done.stderr).toContain('lost the lock of machine "m1"');
