@@ -3,6 +3,7 @@
 // pushed on the stack as it is made (plugins, machines, temp dirs) and undone
 // last-made-first when the check ends, whether it passed, failed, timed out
 // or the run was interrupted, as csi-sanity's resource tracker does.
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   State,
   type Capability,
@@ -31,6 +32,13 @@ export interface ConfigureOptions {
 export class CheckContext {
   private readonly cleanups: Cleanup[] = [];
   private readonly plugins: KitPlugin[] = [];
+  /** Set when cleanup begins: the check has been stopped, and nothing new may be made for it. */
+  private closing = false;
+  /** Plugin launches under way: cleanup waits for them, so a plugin that comes up late is closed too. */
+  private readonly launching = new Set<Promise<unknown>>();
+  /** Undo steps registered after cleanup began (a check body still running after a timeout or Ctrl-C), run at once. */
+  private readonly late = new Set<Promise<void>>();
+  private readonly lateProblems: string[] = [];
 
   constructor(
     readonly settings: KitSettings,
@@ -76,20 +84,44 @@ export class CheckContext {
     return Buffer.from(JSON.stringify(this.config(options)));
   }
 
-  /** Registers an undo step; steps run in reverse order when the check ends. */
+  /**
+   * Registers an undo step; steps run in reverse order when the check ends.
+   * A step registered once cleanup has begun (the check body carried on after
+   * it was stopped) runs at once.
+   */
   defer(label: string, run: () => Promise<void>): void {
-    this.cleanups.push({ label, run });
+    if (!this.closing) {
+      this.cleanups.push({ label, run });
+      return;
+    }
+    const step = run()
+      .catch((err: unknown) => void this.lateProblems.push(`${label}: ${(err as Error).message}`))
+      .finally(() => this.late.delete(step));
+    this.late.add(step);
+  }
+
+  /** Waits `ms`; throws once the check has been stopped, so a polling loop in a check body ends with the check. */
+  pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.signal });
   }
 
   /** A fresh plugin process for this check, closed when the check ends. */
   async launch(env: Record<string, string> = {}): Promise<KitPlugin> {
     this.signal.throwIfAborted();
-    const plugin = await KitPlugin.launch(this.settings, env).catch((err: unknown) =>
-      fail(`the plugin did not start: ${(err as Error).message}`),
-    );
-    this.plugins.push(plugin);
-    this.defer(`close plugin pid ${plugin.pid}`, () => plugin.close());
-    return plugin;
+    if (this.closing) fail("the check was stopped before this plugin was launched");
+    // The plugin is registered for closing in the same step that launches it,
+    // so cleanup, which waits for launches under way, always finds it.
+    const launched = KitPlugin.launch(this.settings, env).then((plugin) => {
+      this.plugins.push(plugin);
+      this.defer(`close plugin pid ${plugin.pid}`, () => plugin.close());
+      return plugin;
+    });
+    this.launching.add(launched);
+    try {
+      return await launched.catch((err: unknown) => fail(`the plugin did not start: ${(err as Error).message}`));
+    } finally {
+      this.launching.delete(launched);
+    }
   }
 
   /** A fresh plugin with the check's config loaded (SetConfig, then the given create flags). */
@@ -173,6 +205,8 @@ export class CheckContext {
 
   /** Runs the cleanup stack, last first; returns what failed (cleanup goes on after a failure). */
   async cleanup(): Promise<string[]> {
+    this.closing = true;
+    await Promise.allSettled([...this.launching]);
     const problems: string[] = [];
     for (let c = this.cleanups.pop(); c !== undefined; c = this.cleanups.pop()) {
       try {
@@ -181,6 +215,8 @@ export class CheckContext {
         problems.push(`${c.label}: ${(err as Error).message}`);
       }
     }
+    await Promise.allSettled([...this.late]);
+    problems.push(...this.lateProblems.splice(0));
     return problems;
   }
 }

@@ -66,7 +66,7 @@ export const createChecks: readonly Check[] = [
       let state = State.STATE_NONE_UNSPECIFIED;
       while (state === State.STATE_NONE_UNSPECIFIED && Date.now() < watchUntil) {
         state = (await expectOk("GetState after the cancelled Create", p.client.getState({}))).state;
-        if (state === State.STATE_NONE_UNSPECIFIED) await new Promise((r) => setTimeout(r, 50));
+        if (state === State.STATE_NONE_UNSPECIFIED) await ctx.pause(50);
       }
       const again = await outcome(drain(p.client.create({})));
       const afterAgain = (await expectOk("GetState", p.client.getState({}))).state;

@@ -77,7 +77,7 @@ export const identityChecks: readonly Check[] = [
           fail(
             `Probe: expected ready=true, still ready=false after ${ctx.settings.stepTimeoutMs / 1000} s (${quote(answer.message)})`,
           );
-        await new Promise((r) => setTimeout(r, 100));
+        await ctx.pause(100);
       }
     },
   },

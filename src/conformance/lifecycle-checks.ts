@@ -90,7 +90,7 @@ export const lifecycleChecks: readonly Check[] = [
       const watch = watchStates(ctx, p.client);
       // The watch's first message (the current state) comes before we act.
       const deadline = Date.now() + ctx.settings.stepTimeoutMs;
-      while (watch && watch.seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (watch && watch.seen.length === 0 && Date.now() < deadline) await ctx.pause(20);
       const events = await expectStreamOk("Start of a running machine", p.client.start({}));
       const booting = events.filter((e) => (e.progress?.percent ?? 100) < 100);
       if (booting.length > 0)

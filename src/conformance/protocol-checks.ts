@@ -270,7 +270,7 @@ async function exitsWithItsHost(ctx: CheckContext): Promise<void> {
   const handshake = parseHandshake(line);
   await view.kill();
   const deadline = Date.now() + EXIT_WAIT_MS;
-  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (processAlive(pid) && Date.now() < deadline) await ctx.pause(50);
   if (processAlive(pid))
     fail(
       `after its host was SIGKILLed: expected the plugin (pid ${pid}) to exit, it still runs after ${EXIT_WAIT_MS / 1000} s`,
