@@ -13,6 +13,7 @@ a call without the key goes to the default one, as a go-plugin host's do.
 """
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -228,11 +229,17 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 kills = self._kills
                 self._set_state(State.Value("STATE_STARTING"))
                 steps = [("boot", "booting"), ("ip", "waiting for an address")]
-                if not (yield from self._progress(pb2.StartResponse, steps, context, kills)):
-                    if self._kills == kills:  # cancelled by the host (or its deadline): back to rest
+                started = False
+                try:
+                    if not (yield from self._progress(pb2.StartResponse, steps, context, kills)):
+                        context.abort(grpc.StatusCode.CANCELLED, "start stopped: killed or cancelled by the host")
+                    self._set_state(State.Value("STATE_RUNNING"))
+                    started = True
+                finally:
+                    # Cancelled by the host or its deadline, also while grpc had the generator
+                    # paused at a yield and closed it (GeneratorExit): back to rest. A Kill did that itself.
+                    if not started and self._kills == kills:
                         self._set_state(State.Value("STATE_STOPPED"))
-                    context.abort(grpc.StatusCode.CANCELLED, "start stopped: killed or cancelled by the host")
-                self._set_state(State.Value("STATE_RUNNING"))
 
         def Stop(self, request, context):
             with self._mutating:
@@ -274,8 +281,24 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
 
     def route(name):
         def call(self, request, context):
-            return getattr(self.machine_of(context), name)(request, context)
+            result = getattr(self.machine_of(context), name)(request, context)
+            if inspect.isgenerator(result):
+                # grpc stops iterating a stream whose call ended (cancel, deadline) and may
+                # leave the generator paused at a yield: close it then, so its finally
+                # blocks and `with` locks run at once.
+                context.add_callback(lambda: close_paused(result))
+            return result
         return call
+
+    def close_paused(generator):
+        try:
+            generator.close()
+        except ValueError:
+            # Running in grpc's thread right now (between yields): try again once it
+            # has paused or finished (closing a finished generator does nothing).
+            retry = threading.Timer(0.05, close_paused, [generator])
+            retry.daemon = True
+            retry.start()
 
     for rpc in [n for n in vars(Machine) if n[:1].isupper()]:
         setattr(Machines, rpc, route(rpc))
