@@ -16,7 +16,12 @@ import {
   type MagicCookie,
 } from "../protocol/env.js";
 import { CORE_PROTOCOL_VERSION, formatHandshake } from "../protocol/handshake.js";
-import { checkByteSize, DEFAULT_MAX_MESSAGE_BYTES } from "../protocol/transport-limits.js";
+import {
+  checkByteSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_RECEIVE_WINDOW_BYTES,
+  PLUGIN_RECEIVE_WINDOW_BYTES,
+} from "../protocol/transport-limits.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { transportSecurity, type AutoMtlsProvider } from "./auto-mtls.js";
 import { controllerHandlers } from "./controller-service.js";
@@ -30,6 +35,7 @@ import { MachineInstances, type DriverSource } from "./machine-instances.js";
 import { MutationQueue } from "./mutation-queue.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
+import { raiseReceiveWindow } from "./server-receive-window.js";
 import { responseTypesOf } from "./response-encoding.js";
 import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
@@ -51,6 +57,8 @@ export interface ServeOptions {
   versions?: readonly number[];
   /** Largest gRPC message the plugin sends or accepts (default 64 MiB: a whole config is one message). */
   maxMessageBytes?: number;
+  /** HTTP/2 receive window per stream and per connection (default 16 MiB; grpc-js's is 64 KiB). */
+  receiveWindowBytes?: number;
   /** How long open calls get after Shutdown or SIGTERM before they are cut. */
   shutdownGraceMs?: number;
   /** Replaces the built-in AutoMTLS (a fresh self-signed certificate; see auto-mtls.ts). */
@@ -71,14 +79,14 @@ export interface ServingPlugin {
 /** Streams one connection may have open at once; a host needs a handful, a busy one a few hundred. */
 export const MAX_CONCURRENT_STREAMS = 1000;
 
-/**
- * The grpc-js server with the message size limits asked for. Its HTTP/2
- * receive windows stay grpc-js's: raising them (through a private grpc-js
- * method; grpc-js 1.14 has no server option) made 1 MiB calls slower, not
- * faster, in make bench (mib1_echo_mibs: both windows vs client window only).
- */
-function transportServer(options: ServeOptions): Server {
+/** The grpc-js server with the message size limits and receive window asked for. */
+function transportServer(options: ServeOptions, log: Logger): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  const window = checkByteSize(
+    "serve()'s receiveWindowBytes",
+    options.receiveWindowBytes ?? PLUGIN_RECEIVE_WINDOW_BYTES,
+    MAX_RECEIVE_WINDOW_BYTES,
+  );
   const server = new Server({
     "grpc.max_receive_message_length": maxMessage,
     "grpc.max_send_message_length": maxMessage,
@@ -87,6 +95,7 @@ function transportServer(options: ServeOptions): Server {
     // Per connection: a client opening streams without end cannot hold the plugin's memory.
     "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
   });
+  raiseReceiveWindow(server, window, log);
   return server;
 }
 
@@ -119,7 +128,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     checkDriverMethods(machines.defaultDriver, DriverServiceService, implementer);
     const appVersion = chooseVersion(options.versions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
-    const server = transportServer(options);
+    const server = transportServer(options, log);
     const health = new HealthState();
     addAdaptedService(server, DriverServiceService, machines.handlers, {
       log,

@@ -15,6 +15,13 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
  */
 export const DEFAULT_RECEIVE_WINDOW_BYTES = 256 * 1024;
 
+/**
+ * A plugin's HTTP/2 receive window (per stream and per connection): what its
+ * host may send before waiting for a window update. The plugin's peer is its
+ * own host, so the window can be large: a 1 MiB SetConfig goes in one burst.
+ */
+export const PLUGIN_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+
 /** HTTP/2's largest window (RFC 9113, 6.9.1). */
 export const MAX_RECEIVE_WINDOW_BYTES = 2 ** 31 - 1;
 

@@ -1,15 +1,21 @@
 // The transport limits serve() and launch() set by default: the HTTP/2
-// receive windows a client of the plugin sees (HTTP/2's defaults: the plugin
-// no longer raises them), and messages over grpc-js's 4 MiB default both ways
-// through the host's typed client.
-import { connect, getDefaultSettings, type ClientHttp2Session } from "node:http2";
+// receive windows a client of the plugin actually sees (16 MiB per stream and
+// per connection, not HTTP/2's 64 KiB: server-receive-window.ts wraps a
+// grpc-js internal to get there, and this is the test that notices when a
+// grpc-js update breaks it), and messages over grpc-js's 4 MiB default both
+// ways through the host's typed client.
+import { connect, type ClientHttp2Session } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { status } from "@grpc/grpc-js";
+import { Server, status } from "@grpc/grpc-js";
+import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import { PLUGIN_RECEIVE_WINDOW_BYTES } from "../../src/protocol/transport-limits.js";
+
+const GRPC_JS_VERSION = (createRequire(import.meta.url)("@grpc/grpc-js/package.json") as { version: string }).version;
 import {
   FIXTURES,
   pluginEnv,
@@ -63,10 +69,37 @@ async function windowsSeenBy(
 }
 
 describe("HTTP/2 receive windows", () => {
-  it("a plugin keeps HTTP/2's default receive windows (larger ones made 1 MiB calls slower in make bench)", async () => {
+  it("grpc-js still has the private createHttp2Server that server-receive-window.ts wraps", () => {
+    const server = Server.prototype as unknown as { createHttp2Server?: unknown };
+    expect(
+      typeof server.createHttp2Server,
+      `grpc-js ${GRPC_JS_VERSION} has no Server.prototype.createHttp2Server: src/plugin/server-receive-window.ts ` +
+        "cannot raise the plugin's receive windows; find the new hook or drop the shim (and check make bench's 1 MiB figures)",
+    ).toBe("function");
+  });
+
+  it("a plugin offers 16 MiB stream and connection windows by default", async () => {
     const plugin = await keeper();
-    const defaults = getDefaultSettings().initialWindowSize;
-    expect(await windowsSeenBy(plugin.socketPath)).toEqual({ stream: defaults, connection: defaults });
+    expect(PLUGIN_RECEIVE_WINDOW_BYTES).toBe(16 * MIB);
+    expect(await windowsSeenBy(plugin.socketPath)).toEqual({ stream: 16 * MIB, connection: 16 * MIB });
+  });
+
+  it("serve()'s receiveWindowBytes sets both windows", async () => {
+    const plugin = await keeper({ receiveWindowBytes: 2 * MIB });
+    expect(await windowsSeenBy(plugin.socketPath)).toEqual({ stream: 2 * MIB, connection: 2 * MIB });
+  });
+
+  it("serve() refuses a window HTTP/2 cannot carry, naming the option", async () => {
+    const failed = spawnPlugin({
+      command: KEEPER,
+      env: pluginEnv({
+        PLUGIN_UNIX_SOCKET_DIR: base,
+        FIXTURE_SERVE_OPTIONS: JSON.stringify({ receiveWindowBytes: 2 ** 31 }),
+      }),
+    });
+    await expect(failed).rejects.toThrow(
+      /receiveWindowBytes must be a whole number of bytes from 65535 to 2147483647; got 2147483648/,
+    );
   });
 });
 
