@@ -3,6 +3,7 @@
 // `ls` of 500 machines needs 500 machines made in well under a second.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { CONFIG_DEFAULTS } from "../src/drivers/fake/config.js";
 
 export type FakeState = "running" | "stopped";
 
@@ -20,18 +21,7 @@ export async function writeFakeMachines(store: string, machines: readonly FakeMa
     machines.map(async ({ name, state, driver = "fake" }) => {
       const storePath = join(store, "machines", name);
       await mkdir(storePath, { mode: 0o700 });
-      const config = {
-        cpus: 2,
-        memoryMiB: 2048,
-        diskGiB: 20,
-        networks: ["default"],
-        stepDelayMs: 0,
-        bundleName: "fake-bundle-1.0",
-        nestedVirtualization: false,
-        sharedDirs: [],
-        machineName: name,
-        storePath,
-      };
+      const config = { ...CONFIG_DEFAULTS, machineName: name, storePath };
       await writeFile(join(storePath, "config.json"), JSON.stringify({ version: 1, driver, config }), { mode: 0o600 });
       await writeFile(join(storePath, "fake-machine.json"), JSON.stringify({ name, state }), { mode: 0o600 });
     }),

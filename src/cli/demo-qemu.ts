@@ -8,27 +8,11 @@ import { existsSync } from "node:fs";
 import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import type { DriverHandle } from "./driver-launcher.js";
+import { indented } from "./indented-output.js";
 import { runCli } from "./run-cli.js";
 
 const MACHINE = "demo-vm";
-
-/** Indents everything a command prints, so the steps stand out. */
-function indented(target: NodeJS.WritableStream): NodeJS.WritableStream {
-  let atLineStart = true;
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      let out = "";
-      for (const ch of chunk.toString("utf8")) {
-        if (atLineStart && ch !== "\n") out += "    ";
-        out += ch;
-        atLineStart = ch === "\n";
-      }
-      target.write(out, () => done());
-    },
-  });
-}
 
 /** Pids of processes whose command line mentions `path` (a qemu of this store names its files there). */
 async function processesUsing(path: string): Promise<{ pid: number; cmd: string }[]> {

@@ -6,8 +6,8 @@
 import { lstat, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import type { DriverHandle } from "./driver-launcher.js";
+import { indented } from "./indented-output.js";
 import { runCli } from "./run-cli.js";
 
 const MACHINE = "demo";
@@ -35,22 +35,6 @@ const STEPS: readonly (readonly string[])[] = [
   ["stop", MACHINE],
   ["rm", MACHINE],
 ];
-
-/** Indents everything a command prints, so the steps stand out. */
-function indented(target: NodeJS.WritableStream): NodeJS.WritableStream {
-  let atLineStart = true;
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      let out = "";
-      for (const ch of chunk.toString("utf8")) {
-        if (atLineStart && ch !== "\n") out += "    ";
-        out += ch;
-        atLineStart = ch === "\n";
-      }
-      target.write(out, () => done());
-    },
-  });
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
