@@ -43,7 +43,8 @@ export class UriError extends Error {
 }
 
 const SUPPORTED = "qemu:///session, qemu:///system or qemu+ssh://[user@]host[:port]/session[?keyfile=/path/to/key]";
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
 function fail(part: string, uri: string, why: string): never {
@@ -68,7 +69,8 @@ export function parseLibvirtUri(uri: string): LibvirtUri {
   }
   if (url.hash) fail("fragment", uri, `the fragment ${JSON.stringify(url.hash)} is not allowed`);
   if (scheme === "qemu") {
-    if (url.host !== "") fail("host", uri, `a local URI has no host; for host ${JSON.stringify(url.host)} use qemu+ssh://`);
+    if (url.host !== "")
+      fail("host", uri, `a local URI has no host; for host ${JSON.stringify(url.host)} use qemu+ssh://`);
     if (url.username || url.password) fail("user", uri, "a local URI has no user");
     if (url.search) fail("query", uri, `a local URI takes no parameters (${JSON.stringify(url.search)})`);
     const mode = modeOf(uri, url.pathname);
@@ -77,7 +79,8 @@ export function parseLibvirtUri(uri: string): LibvirtUri {
   if (scheme !== "qemu+ssh") fail("scheme", uri, `the scheme ${JSON.stringify(scheme)} is not supported`);
   if (url.password) fail("password", uri, "a password in the URI is not supported; use key authentication (keyfile=)");
   const user = url.username ? decodeURIComponent(url.username) : undefined;
-  if (user !== undefined && !USER.test(user)) fail("user", uri, `the user ${JSON.stringify(user)} is not a valid user name`);
+  if (user !== undefined && !USER.test(user))
+    fail("user", uri, `the user ${JSON.stringify(user)} is not a valid user name`);
   const host = url.hostname;
   if (!host) fail("host", uri, "qemu+ssh:// needs a host");
   if (!HOST.test(host)) fail("host", uri, `the host ${JSON.stringify(host)} is not a host name or IP address`);
@@ -89,7 +92,8 @@ export function parseLibvirtUri(uri: string): LibvirtUri {
   const mode = modeOf(uri, url.pathname);
   let keyfile: string | undefined;
   for (const [name, value] of url.searchParams) {
-    if (name !== "keyfile") fail(`query parameter ${name}`, uri, `the parameter ${JSON.stringify(name)} is not supported (only keyfile=)`);
+    if (name !== "keyfile")
+      fail(`query parameter ${name}`, uri, `the parameter ${JSON.stringify(name)} is not supported (only keyfile=)`);
     if (keyfile !== undefined) fail("query parameter keyfile", uri, "keyfile= is given twice");
     if (!value.startsWith("/") || /[\x00-\x1f\x7f]/.test(value)) {
       fail("query parameter keyfile", uri, `keyfile must be an absolute path, not ${JSON.stringify(value)}`);

@@ -7,8 +7,16 @@
 import { AsyncQueue } from "./async-queue.js";
 import { type LibvirtUri, parseLibvirtUri } from "./connection-uri.js";
 import { ConnectionClosedError, LibvirtError } from "./libvirt-error.js";
-import { type ArgsOf, AuthType, DOMAIN_EVENT_ID_LIFECYCLE, events, proc, type Procedure, type RetOf } from "./procedures.js";
-import { encodeRecord, type Header, MessageStatus, MessageType, RecordSplitter, type RpcRecord, STREAM_CHUNK_MAX } from "./record.js";
+import { AuthType, DOMAIN_EVENT_ID_LIFECYCLE, events, proc, type Procedure } from "./procedures.js";
+import {
+  encodeRecord,
+  type Header,
+  MessageStatus,
+  MessageType,
+  RecordSplitter,
+  type RpcRecord,
+  STREAM_CHUNK_MAX,
+} from "./record.js";
 import { type DomainEventLifecycle, PROGRAM_KEEPALIVE, PROGRAM_VERSION, remoteError } from "./remote-types.js";
 import { openSshTransport } from "./ssh-transport.js";
 import type { Transport } from "./transport.js";
@@ -85,8 +93,12 @@ export class LibvirtConnection {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } else {
-      if (!options.knownHostsFile) throw new Error(`a qemu+ssh connection needs a known_hosts file to pin ${parsed.host}'s key`);
-      transport = openSshTransport(parsed, { knownHostsFile: options.knownHostsFile, ...(options.env ? { env: options.env } : {}) });
+      if (!options.knownHostsFile)
+        throw new Error(`a qemu+ssh connection needs a known_hosts file to pin ${parsed.host}'s key`);
+      transport = openSshTransport(parsed, {
+        knownHostsFile: options.knownHostsFile,
+        ...(options.env ? { env: options.env } : {}),
+      });
     }
     const connection = new LibvirtConnection(transport, parsed.kind === "local" ? parsed.text : parsed.remoteUri);
     try {
@@ -121,7 +133,11 @@ export class LibvirtConnection {
       if (ended) return;
       ended = true;
       void transport.endReason().then((reason) => {
-        const why = this.protocolError ? this.protocolError.message : this.closing ? "the connection was closed" : reason;
+        const why = this.protocolError
+          ? this.protocolError.message
+          : this.closing
+            ? "the connection was closed"
+            : reason;
         const error = new ConnectionClosedError(`lost the connection to ${transport.label}: ${why}`);
         this.shutDown(error);
         resolveClosed(error);
@@ -153,11 +169,18 @@ export class LibvirtConnection {
   }
 
   /** One call: resolves with the decoded reply, rejects with LibvirtError or ConnectionClosedError. */
-  call<P extends Procedure<any, any>>(procedure: P, args: ArgsOf<P>, options: CallOptions = {}): Promise<RetOf<P>> {
-    return this.send(procedure, args, undefined, options).then((body) => decode(procedure.ret, body) as RetOf<P>);
+  call<A, R>(procedure: Procedure<A, R>, args: A, options: CallOptions = {}): Promise<R> {
+    return this.send(procedure as Procedure<unknown, unknown>, args, undefined, options).then((body) =>
+      decode(procedure.ret, body),
+    );
   }
 
-  private send(procedure: Procedure<unknown, unknown>, args: unknown, sink: StreamSink | undefined, options: CallOptions): Promise<Buffer> {
+  private send(
+    procedure: Procedure<unknown, unknown>,
+    args: unknown,
+    sink: StreamSink | undefined,
+    options: CallOptions,
+  ): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError);
     options.signal?.throwIfAborted();
     const serial = this.nextSerial;
@@ -184,7 +207,17 @@ export class LibvirtConnection {
         },
       });
       if (sink) this.streams.set(serial, sink);
-      this.write({ program: procedure.program, version: PROGRAM_VERSION, procedure: procedure.number, type: MessageType.CALL, serial, status: MessageStatus.OK }, body);
+      this.write(
+        {
+          program: procedure.program,
+          version: PROGRAM_VERSION,
+          procedure: procedure.number,
+          type: MessageType.CALL,
+          serial,
+          status: MessageStatus.OK,
+        },
+        body,
+      );
     });
   }
 
@@ -242,7 +275,11 @@ export class LibvirtConnection {
     try {
       return new LibvirtError(procedure, decode(remoteError, body));
     } catch (err) {
-      return new LibvirtError(procedure, { code: 1, domain: 0, message: `an error record that does not decode (${(err as Error).message})` });
+      return new LibvirtError(procedure, {
+        code: 1,
+        domain: 0,
+        message: `an error record that does not decode (${(err as Error).message})`,
+      });
     }
   }
 
@@ -267,11 +304,14 @@ export class LibvirtConnection {
    */
   async lifecycleEvents(options: CallOptions = {}): Promise<AsyncIterableIterator<LifecycleEvent>> {
     if (this.closedError) throw this.closedError;
-    const queue: AsyncQueue<LifecycleEvent> = new AsyncQueue(EVENT_QUEUE_LIMIT, () => this.lifecycleQueues.delete(queue));
-    this.lifecycleQueues.add(queue);
-    this.lifecycleCallback ??= this.call(proc.connectDomainEventCallbackRegisterAny, { eventID: DOMAIN_EVENT_ID_LIFECYCLE, dom: undefined }).then(
-      (r) => r.callbackID,
+    const queue: AsyncQueue<LifecycleEvent> = new AsyncQueue(EVENT_QUEUE_LIMIT, () =>
+      this.lifecycleQueues.delete(queue),
     );
+    this.lifecycleQueues.add(queue);
+    this.lifecycleCallback ??= this.call(proc.connectDomainEventCallbackRegisterAny, {
+      eventID: DOMAIN_EVENT_ID_LIFECYCLE,
+      dom: undefined,
+    }).then((r) => r.callbackID);
     try {
       await (options.signal ? Promise.race([this.lifecycleCallback, aborted(options.signal)]) : this.lifecycleCallback);
     } catch (err) {
@@ -283,7 +323,7 @@ export class LibvirtConnection {
   }
 
   /** Opens a download stream (console, channel): the call, then its data as an async iterable. */
-  async openDownload<P extends Procedure<any, any>>(procedure: P, args: ArgsOf<P>, options: CallOptions = {}): Promise<DownloadStream> {
+  async openDownload<A, R>(procedure: Procedure<A, R>, args: A, options: CallOptions = {}): Promise<DownloadStream> {
     if (procedure.stream !== "download") throw new TypeError(`${procedure.name} does not open a download stream`);
     let serial = 0;
     const queue = new AsyncQueue<Buffer>(STREAM_QUEUE_LIMIT, () => {
@@ -291,7 +331,7 @@ export class LibvirtConnection {
     });
     const sink: StreamSink = { data: (c) => queue.push(c), end: () => queue.end(), fail: (e) => queue.fail(e) };
     serial = this.nextSerial;
-    await this.send(procedure, args, sink, options);
+    await this.send(procedure as Procedure<unknown, unknown>, args, sink, options);
     return {
       [Symbol.asyncIterator]: () => queue,
       close: () => void queue.return(),
@@ -302,7 +342,14 @@ export class LibvirtConnection {
   }
 
   private abortStream(procedure: Procedure<unknown, unknown>, serial: number): void {
-    this.write({ program: procedure.program, version: PROGRAM_VERSION, procedure: procedure.number, type: MessageType.STREAM, serial, status: MessageStatus.ERROR });
+    this.write({
+      program: procedure.program,
+      version: PROGRAM_VERSION,
+      procedure: procedure.number,
+      type: MessageType.STREAM,
+      serial,
+      status: MessageStatus.ERROR,
+    });
   }
 
   /**
@@ -310,7 +357,12 @@ export class LibvirtConnection {
    * most 256 KiB with the transport's back-pressure, then the end; resolves
    * once the daemon confirms it has everything.
    */
-  async upload<P extends Procedure<any, any>>(procedure: P, args: ArgsOf<P>, data: AsyncIterable<Uint8Array>, options: CallOptions = {}): Promise<void> {
+  async upload<A, R>(
+    procedure: Procedure<A, R>,
+    args: A,
+    data: AsyncIterable<Uint8Array>,
+    options: CallOptions = {},
+  ): Promise<void> {
     if (procedure.stream !== "upload") throw new TypeError(`${procedure.name} does not open an upload stream`);
     let failed: Error | undefined;
     let confirm!: { resolve: () => void; reject: (e: Error) => void };
@@ -325,8 +377,14 @@ export class LibvirtConnection {
       },
     };
     const serial = this.nextSerial;
-    await this.send(procedure, args, sink, options);
-    const header = { program: procedure.program, version: PROGRAM_VERSION, procedure: procedure.number, type: MessageType.STREAM, serial };
+    await this.send(procedure as Procedure<unknown, unknown>, args, sink, options);
+    const header = {
+      program: procedure.program,
+      version: PROGRAM_VERSION,
+      procedure: procedure.number,
+      type: MessageType.STREAM,
+      serial,
+    };
     const stream = this.transport.stream;
     try {
       for await (const chunk of data) {

@@ -42,7 +42,11 @@ export interface LaunchCommand {
  * mount namespace with the fixes above. `dir` is a root-owned 0700 directory
  * for the two small files it binds.
  */
-export async function privilegedLaunch(daemonArgv: string[], dir: string, options: { maskKvm?: boolean } = {}): Promise<LaunchCommand> {
+export async function privilegedLaunch(
+  daemonArgv: string[],
+  dir: string,
+  options: { maskKvm?: boolean } = {},
+): Promise<LaunchCommand> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const qemuConf = join(dir, "qemu.conf");
   await fs.writeFile(qemuConf, PRIVATE_QEMU_CONF, { mode: 0o600 });
@@ -55,6 +59,18 @@ export async function privilegedLaunch(daemonArgv: string[], dir: string, option
   const hasQemuConf = existsSync("/etc/libvirt/qemu.conf");
   return {
     file: "unshare",
-    args: ["--mount", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SCRIPT, "sh", noKvm, hasQemuConf ? qemuConf : "", ...daemonArgv],
+    args: [
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      NAMESPACE_SCRIPT,
+      "sh",
+      noKvm,
+      hasQemuConf ? qemuConf : "",
+      ...daemonArgv,
+    ],
   };
 }

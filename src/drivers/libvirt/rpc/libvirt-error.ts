@@ -73,7 +73,9 @@ const STATUS_OF: ReadonlyMap<number, Code> = new Map([
 const MESSAGE_MAX = 2000;
 
 function bounded(text: string): string {
-  return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX)}... (${text.length - MESSAGE_MAX} more characters)` : text;
+  return text.length > MESSAGE_MAX
+    ? `${text.slice(0, MESSAGE_MAX)}... (${text.length - MESSAGE_MAX} more characters)`
+    : text;
 }
 
 /** A call libvirt answered with an error. */

@@ -33,13 +33,17 @@ export type ArgsOf<P> = P extends Procedure<infer A, unknown> ? A : never;
 export type RetOf<P> = P extends Procedure<unknown, infer R> ? R : never;
 
 function entry(program: number) {
-  return <A, R>(name: string, number: number, args: Codec<A>, ret: Codec<R>, stream?: "upload" | "download"): Procedure<A, R> =>
-    Object.freeze({ name, program, number, args, ret, ...(stream ? { stream } : {}) });
+  return <A, R>(
+    name: string,
+    number: number,
+    args: Codec<A>,
+    ret: Codec<R>,
+    stream?: "upload" | "download",
+  ): Procedure<A, R> => Object.freeze({ name, program, number, args, ret, ...(stream ? { stream } : {}) });
 }
 const remote = entry(PROGRAM_REMOTE);
 const qemu = entry(PROGRAM_QEMU);
 
-const dom = struct({ dom: domainRef });
 const domFlags = struct({ dom: domainRef, flags: uint });
 const byName = struct({ name: nonnullString });
 const xmlFlags = struct({ xml: nonnullString, flags: uint });
@@ -76,14 +80,30 @@ export const proc = {
   storagePoolRefresh: remote("STORAGE_POOL_REFRESH", 83, poolFlags, none),
   storagePoolLookupByName: remote("STORAGE_POOL_LOOKUP_BY_NAME", 84, byName, retPool),
   storagePoolGetInfo: remote("STORAGE_POOL_GET_INFO", 87, pool, storagePoolInfo),
-  storageVolCreateXml: remote("STORAGE_VOL_CREATE_XML", 93, struct({ pool: storagePoolRef, xml: nonnullString, flags: uint }), retVol),
+  storageVolCreateXml: remote(
+    "STORAGE_VOL_CREATE_XML",
+    93,
+    struct({ pool: storagePoolRef, xml: nonnullString, flags: uint }),
+    retVol,
+  ),
   storageVolDelete: remote("STORAGE_VOL_DELETE", 94, volFlags, none),
-  storageVolLookupByName: remote("STORAGE_VOL_LOOKUP_BY_NAME", 95, struct({ pool: storagePoolRef, name: nonnullString }), retVol),
+  storageVolLookupByName: remote(
+    "STORAGE_VOL_LOOKUP_BY_NAME",
+    95,
+    struct({ pool: storagePoolRef, name: nonnullString }),
+    retVol,
+  ),
   storageVolGetPath: remote("STORAGE_VOL_GET_PATH", 100, vol, struct({ name: nonnullString })),
   storagePoolIsActive: remote("STORAGE_POOL_IS_ACTIVE", 154, pool, struct({ active: int })),
   connectGetLibVersion: remote("CONNECT_GET_LIB_VERSION", 157, none, struct({ libVer: uhyper })),
   domainCreateWithFlags: remote("DOMAIN_CREATE_WITH_FLAGS", 196, domFlags, retDom),
-  domainOpenConsole: remote("DOMAIN_OPEN_CONSOLE", 201, struct({ dom: domainRef, devName: optString, flags: uint }), none, "download"),
+  domainOpenConsole: remote(
+    "DOMAIN_OPEN_CONSOLE",
+    201,
+    struct({ dom: domainRef, devName: optString, flags: uint }),
+    none,
+    "download",
+  ),
   storageVolUpload: remote(
     "STORAGE_VOL_UPLOAD",
     208,
@@ -95,7 +115,13 @@ export const proc = {
   domainUndefineFlags: remote("DOMAIN_UNDEFINE_FLAGS", 231, domFlags, none),
   domainDestroyFlags: remote("DOMAIN_DESTROY_FLAGS", 234, domFlags, none),
   domainShutdownFlags: remote("DOMAIN_SHUTDOWN_FLAGS", 258, domFlags, none),
-  domainOpenChannel: remote("DOMAIN_OPEN_CHANNEL", 296, struct({ dom: domainRef, name: optString, flags: uint }), none, "download"),
+  domainOpenChannel: remote(
+    "DOMAIN_OPEN_CHANNEL",
+    296,
+    struct({ dom: domainRef, name: optString, flags: uint }),
+    none,
+    "download",
+  ),
   connectDomainEventCallbackRegisterAny: remote(
     "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
     316,

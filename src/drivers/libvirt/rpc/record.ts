@@ -45,7 +45,8 @@ export const STREAM_CHUNK_MAX = 262_120;
 
 export function encodeRecord(header: Header, body: Buffer = Buffer.alloc(0)): Buffer {
   const total = LENGTH_BYTES + HEADER_BYTES + body.length;
-  if (total > RECORD_MAX) throw new RangeError(`a libvirt record of ${total} bytes is over the ${RECORD_MAX}-byte limit`);
+  if (total > RECORD_MAX)
+    throw new RangeError(`a libvirt record of ${total} bytes is over the ${RECORD_MAX}-byte limit`);
   const out = Buffer.allocUnsafe(total);
   out.writeUInt32BE(total, 0);
   out.writeUInt32BE(header.program, 4);

@@ -23,7 +23,11 @@ export function userRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The socket a local URI's daemon listens on. */
-export function daemonSocketPath(mode: LibvirtMode, env: NodeJS.ProcessEnv = process.env, euid = process.geteuid?.() ?? 0): string {
+export function daemonSocketPath(
+  mode: LibvirtMode,
+  env: NodeJS.ProcessEnv = process.env,
+  euid = process.geteuid?.() ?? 0,
+): string {
   if (mode === "session" && euid !== 0) return join(userRuntimeDir(env), "libvirt-sock");
   // The monolithic daemon's socket; a host with modular daemons has virtqemud's.
   const monolithic = "/run/libvirt/libvirt-sock";
@@ -75,9 +79,12 @@ export async function connectLocalDaemon(
     try {
       return await connectOnce(path);
     } catch (err) {
-      throw new Error(`cannot connect to the libvirt ${mode} daemon at ${path}: ${(err as Error).message}${hintFor(mode, err)}`, {
-        cause: err,
-      });
+      throw new Error(
+        `cannot connect to the libvirt ${mode} daemon at ${path}: ${(err as Error).message}${hintFor(mode, err)}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
   const runtime = userRuntimeDir(env);
@@ -134,11 +141,26 @@ async function startDaemon(env: NodeJS.ProcessEnv, runtime: string): Promise<voi
     );
   }
   const pass: NodeJS.ProcessEnv = {};
-  for (const name of ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"]) {
+  for (const name of [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
+  ]) {
     if (env[name] !== undefined) pass[name] = env[name];
   }
   const argv = [binary, "--timeout=120"];
-  const command = process.geteuid?.() === 0 ? await privilegedLaunch(argv, join(runtime, "driverplug-daemon")) : { file: binary, args: argv.slice(1) };
+  const command =
+    process.geteuid?.() === 0
+      ? await privilegedLaunch(argv, join(runtime, "driverplug-daemon"))
+      : { file: binary, args: argv.slice(1) };
   // Detached in its own session with no stdio: it outlives this process, as libvirt's daemonized spawn does.
   const child = spawn(command.file, command.args, { detached: true, stdio: "ignore", env: pass });
   child.on("error", () => undefined);
@@ -150,6 +172,7 @@ function hintFor(mode: LibvirtMode, err: unknown): string {
   if (mode === "system" && (code === "ENOENT" || code === "ECONNREFUSED")) {
     return " (is libvirtd running? start it as root with `libvirtd -d`, or use qemu:///session)";
   }
-  if (code === "EACCES") return " (this user may not use that socket; see docs/libvirt.md on qemu:///system's access model)";
+  if (code === "EACCES")
+    return " (this user may not use that socket; see docs/libvirt.md on qemu:///system's access model)";
   return "";
 }

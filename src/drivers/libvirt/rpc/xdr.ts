@@ -63,7 +63,9 @@ export class XdrReader {
 
   private take(n: number, what: string): number {
     if (n > this.buf.length - this.pos) {
-      throw new XdrError(`${what} needs ${n} bytes at offset ${this.pos}, but only ${this.buf.length - this.pos} remain`);
+      throw new XdrError(
+        `${what} needs ${n} bytes at offset ${this.pos}, but only ${this.buf.length - this.pos} remain`,
+      );
     }
     const at = this.pos;
     this.pos += n;
