@@ -43,7 +43,24 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, { signal: m.signal });
-      return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
+      const jump = info.jump
+        ? {
+            jump: {
+              hostname: info.jump.hostname,
+              port: info.jump.port,
+              username: info.jump.username,
+              keyPath: info.jump.keyPath,
+            },
+          }
+        : {};
+      return {
+        name: m.name,
+        hostname: info.hostname,
+        port: info.port,
+        username: info.username,
+        keyPath: info.keyPath,
+        ...jump,
+      };
     },
     text: (a) =>
       [
@@ -51,6 +68,14 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
+        ...(a.jump
+          ? [
+              `Through:  ${(() => {
+                const j = a.jump as { hostname: string; port: number; username: string };
+                return `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}`;
+              })()} (SSH jump)`,
+            ]
+          : []),
       ].join("\n"),
   },
 ];

@@ -44,6 +44,7 @@ function entry(program: number) {
 const remote = entry(PROGRAM_REMOTE);
 const qemu = entry(PROGRAM_QEMU);
 
+const dom = struct({ dom: domainRef });
 const domFlags = struct({ dom: domainRef, flags: uint });
 const byName = struct({ name: nonnullString });
 const xmlFlags = struct({ xml: nonnullString, flags: uint });
@@ -69,13 +70,16 @@ export const proc = {
   connectClose: remote("CONNECT_CLOSE", 2, none, none),
   domainGetXmlDesc: remote("DOMAIN_GET_XML_DESC", 14, domFlags, xml),
   domainLookupByName: remote("DOMAIN_LOOKUP_BY_NAME", 23, byName, retDom),
+  domainResume: remote("DOMAIN_RESUME", 28, dom, none),
   networkLookupByName: remote("NETWORK_LOOKUP_BY_NAME", 46, byName, retNet),
   connectSupportsFeature: remote("CONNECT_SUPPORTS_FEATURE", 60, struct({ feature: int }), struct({ supported: int })),
   authList: remote("AUTH_LIST", 66, none, struct({ types: array(int, 20) })),
   authPolkit: remote("AUTH_POLKIT", 70, none, struct({ complete: int })),
   storagePoolDefineXml: remote("STORAGE_POOL_DEFINE_XML", 77, xmlFlags, retPool),
   storagePoolCreate: remote("STORAGE_POOL_CREATE", 78, poolFlags, none),
+  storagePoolBuild: remote("STORAGE_POOL_BUILD", 79, poolFlags, none),
   storagePoolDestroy: remote("STORAGE_POOL_DESTROY", 80, pool, none),
+  storagePoolDelete: remote("STORAGE_POOL_DELETE", 81, poolFlags, none),
   storagePoolUndefine: remote("STORAGE_POOL_UNDEFINE", 82, pool, none),
   storagePoolRefresh: remote("STORAGE_POOL_REFRESH", 83, poolFlags, none),
   storagePoolLookupByName: remote("STORAGE_POOL_LOOKUP_BY_NAME", 84, byName, retPool),
@@ -114,7 +118,19 @@ export const proc = {
   domainGetState: remote("DOMAIN_GET_STATE", 212, domFlags, struct({ state: int, reason: int })),
   domainUndefineFlags: remote("DOMAIN_UNDEFINE_FLAGS", 231, domFlags, none),
   domainDestroyFlags: remote("DOMAIN_DESTROY_FLAGS", 234, domFlags, none),
+  storageVolResize: remote(
+    "STORAGE_VOL_RESIZE",
+    260,
+    struct({ vol: storageVolRef, capacity: uhyper, flags: uint }),
+    none,
+  ),
   domainShutdownFlags: remote("DOMAIN_SHUTDOWN_FLAGS", 258, domFlags, none),
+  storagePoolListAllVolumes: remote(
+    "STORAGE_POOL_LIST_ALL_VOLUMES",
+    282,
+    struct({ pool: storagePoolRef, needResults: int, flags: uint }),
+    struct({ vols: array(storageVolRef, 16384), ret: uint }),
+  ),
   domainOpenChannel: remote(
     "DOMAIN_OPEN_CHANNEL",
     296,
