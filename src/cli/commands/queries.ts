@@ -43,23 +43,15 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, { signal: m.signal });
-      const jump = info.jump
-        ? {
-            jump: {
-              hostname: info.jump.hostname,
-              port: info.jump.port,
-              username: info.jump.username,
-              keyPath: info.jump.keyPath,
-            },
-          }
-        : {};
+      const j = info.jump;
+      const through = j ? { through: `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}` } : {};
       return {
         name: m.name,
         hostname: info.hostname,
         port: info.port,
         username: info.username,
         keyPath: info.keyPath,
-        ...jump,
+        ...through,
       };
     },
     text: (a) =>
@@ -68,14 +60,7 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
-        ...(a.jump
-          ? [
-              `Through:  ${(() => {
-                const j = a.jump as { hostname: string; port: number; username: string };
-                return `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}`;
-              })()} (SSH jump)`,
-            ]
-          : []),
+        ...(a.through ? [`Through:  ${String(a.through)} (SSH jump)`] : []),
       ].join("\n"),
   },
 ];
