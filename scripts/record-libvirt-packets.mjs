@@ -44,6 +44,6 @@ await c.close();
 const json = (r) => ({ dir: r.dir, header: r.header, body: r.body });
 writeFileSync(
   out,
-  `${JSON.stringify({ recordedWith: `libvirt 9.0.0 (Debian bookworm), qemu:///session as uid ${process.getuid()}`, records: records.map(json) }, null, 1)}\n`,
+  `${JSON.stringify({ recordedWith: `libvirt 9.0.0 (Debian bookworm), qemu:///session as uid ${process.getuid()}`, records: records.map(json) }, null, 2)}\n`,
 );
 console.log(`${records.length} records -> ${out}`);

@@ -3,8 +3,10 @@
 // not). qemu:///session is the privileged daemon for root (as libvirt has
 // it) and the user's session daemon otherwise; either way the tests start it
 // the way the driver would (session-daemon.ts), but without the idle
-// timeout, and write its pid to a marker so the teardown kills exactly it.
-// A daemon that already answered before the tests is used and left alone.
+// timeout, and write its pid to the run's marker so the teardown kills
+// exactly it. A daemon that already answered before the tests is used and
+// left alone. No test kills this shared daemon: the daemon-restart test uses
+// a daemon of its own (remote-host.ts).
 import { spawn } from "node:child_process";
 import { existsSync, promises as fs, readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -14,8 +16,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { privilegedLaunch } from "../../src/drivers/libvirt/rpc/daemon-launch.js";
 import { daemonSocketPath, libvirtdPath, userRuntimeDir } from "../../src/drivers/libvirt/rpc/session-daemon.js";
 
-/** Where the tests note the pids of the daemons they started (one per line). */
-export const DAEMON_MARKER = join(tmpdir(), `driverplug-test-libvirtd-${process.getuid?.() ?? 0}.pids`);
+/**
+ * Where this test run notes the pids of the daemons it started (one per
+ * line): global-daemon.ts names a file of the run's own in the environment
+ * the test workers inherit, so a run never stops another run's daemon.
+ */
+export const DAEMON_MARKER_ENV = "DRIVERPLUG_TEST_LIBVIRTD_PIDS";
+const marker = () => process.env[DAEMON_MARKER_ENV] ?? join(tmpdir(), `driverplug-test-libvirtd-${process.pid}.pids`);
 
 const isRoot = () => process.geteuid?.() === 0;
 
@@ -55,7 +62,7 @@ async function start(): Promise<void> {
   child.stderr!.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   child.unref();
   // exec keeps the pid: unshare -> sh -> libvirtd.
-  await fs.appendFile(DAEMON_MARKER, `${child.pid}\n`);
+  await fs.appendFile(marker(), `${child.pid}\n`);
   const deadline = Date.now() + 60_000;
   // Another test file may have started one at the same moment: then ours
   // exits (libvirtd's pidfile lock) and theirs answers, which is as good.
@@ -71,8 +78,9 @@ async function start(): Promise<void> {
 
 /** Kills the daemons the tests started (SIGTERM, then SIGKILL) and waits until they are gone. */
 export async function stopTestDaemons(): Promise<void> {
-  if (!existsSync(DAEMON_MARKER)) return;
-  const pids = readFileSync(DAEMON_MARKER, "utf8").split("\n").filter(Boolean).map(Number);
+  const file = marker();
+  if (!existsSync(file)) return;
+  const pids = readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGTERM");
@@ -86,7 +94,7 @@ export async function stopTestDaemons(): Promise<void> {
       while (alive(pid)) await sleep(50);
     }
   }
-  await fs.rm(DAEMON_MARKER, { force: true });
+  await fs.rm(file, { force: true });
 }
 
 function alive(pid: number): boolean {

@@ -26,6 +26,7 @@ import { pickFreePort } from "../../src/drivers/guest/free-port.js";
 export interface RemoteHost {
   user: string;
   uid: number;
+  gid: number;
   home: string;
   port: number;
   /** The private key the client logs in with. */
@@ -33,6 +34,8 @@ export interface RemoteHost {
   uri: string;
   /** Restarts sshd with a new host key (the "changed host key" case). */
   changeHostKey(): Promise<void>;
+  /** Kills the user's libvirt daemon (SIGKILL, as a crash) and starts it again. */
+  restartDaemon(): Promise<void>;
   /** Processes running as the user now (pid, command). */
   processes(): Array<{ pid: number; comm: string }>;
   dispose(): Promise<void>;
@@ -57,6 +60,17 @@ function waitPort(port: number, ms: number): Promise<void> {
       });
     };
     attempt();
+  });
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
   });
 }
 
@@ -141,55 +155,65 @@ export async function startRemoteHost(): Promise<RemoteHost> {
 
   // The user's session daemon, started by us (masked /dev/kvm where needed) and stopped by us.
   const runtime = join(home, ".cache", "libvirt");
-  const daemonArgs = [
-    "setpriv",
-    `--reuid=${uid}`,
-    `--regid=${gid}`,
-    "--init-groups",
-    "--reset-env",
-    "/usr/sbin/libvirtd",
-  ];
+  const socket = join(runtime, "libvirt-sock");
   const noKvm = join(dir, "no-kvm");
   writeFileSync(noKvm, "", { mode: 0o600 });
-  const script = 'set -e; if [ -n "$1" ]; then mount --bind "$1" /dev/kvm; fi; shift; exec "$@"';
-  const daemon = spawn(
-    "unshare",
-    [
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
-      "sh",
-      "-c",
-      script,
-      "sh",
-      kvmNeedsMasking() ? noKvm : "",
-      ...daemonArgs,
-    ],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      cwd: "/",
-    },
-  );
-  let daemonErr = "";
-  daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString()).slice(-2000)));
-  const socket = join(runtime, "libvirt-sock");
-  const deadline = Date.now() + 60_000;
-  while (!existsSync(socket)) {
-    if (daemon.exitCode !== null || Date.now() > deadline) {
-      daemon.kill("SIGKILL");
-      throw new Error(`the test user's libvirt session daemon did not come up (${socket}): ${daemonErr}`);
+  let daemon: ChildProcess | undefined;
+  const startDaemon = async () => {
+    const daemonArgs = [
+      "setpriv",
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      "--init-groups",
+      "--reset-env",
+      "/usr/sbin/libvirtd",
+    ];
+    const script = 'set -e; if [ -n "$1" ]; then mount --bind "$1" /dev/kvm; fi; shift; exec "$@"';
+    const child = spawn(
+      "unshare",
+      [
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        kvmNeedsMasking() ? noKvm : "",
+        ...daemonArgs,
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        cwd: "/",
+      },
+    );
+    daemon = child;
+    let daemonErr = "";
+    child.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString()).slice(-2000)));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (await answers(socket)) return;
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`the test user's libvirt session daemon did not come up (${socket}): ${daemonErr}`);
+      }
+      await sleep(100);
     }
-    await sleep(100);
-  }
+  };
+  const stopDaemon = async (signal: NodeJS.Signals) => {
+    const child = daemon;
+    daemon = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await Promise.race([new Promise((r) => child.once("close", r)), sleep(20_000)]);
+  };
+  await startDaemon();
   await startSshd();
 
   const dispose = async () => {
     await stopSshd();
-    if (daemon.exitCode === null) {
-      daemon.kill("SIGTERM");
-      await Promise.race([new Promise((r) => daemon.once("close", r)), sleep(20_000)]);
-    }
+    await stopDaemon("SIGTERM");
     // QEMUs (and a daemon that did not stop) still running as the test user: ours alone, killed by pid.
     for (let i = 0; i < 50; i++) {
       const left = processesOf(uid);
@@ -214,6 +238,7 @@ export async function startRemoteHost(): Promise<RemoteHost> {
   return {
     user,
     uid,
+    gid,
     home,
     port,
     keyfile,
@@ -223,6 +248,11 @@ export async function startRemoteHost(): Promise<RemoteHost> {
       await startSshd();
     },
     processes: () => processesOf(uid),
+    restartDaemon: async () => {
+      await stopDaemon("SIGKILL");
+      // A client may have autostarted one meanwhile (virt-ssh-helper does): then ours stands down and that one answers.
+      await startDaemon();
+    },
     dispose,
   };
 }

@@ -10,6 +10,7 @@ import { promises as fs } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   alreadyExists,
+  Code,
   DriverError,
   failedPrecondition,
   internal,
@@ -87,6 +88,8 @@ export class LibvirtDriver implements Driver {
   private files: MachineFiles | undefined;
   private transient: State | undefined;
   private creating = false;
+  /** Set while Remove takes the machine apart: a domain already gone then means "no machine", not ERROR. */
+  private removing = false;
   private readonly changes = new EventEmitter();
 
   constructor(
@@ -340,14 +343,36 @@ export class LibvirtDriver implements Driver {
     const pokes: Array<State | undefined> = [];
     const onChange = (s?: State) => pokes.push(s);
     this.changes.on("change", onChange);
+    // Since when libvirt has been out of reach (undefined: it answers).
+    let lostSince: number | undefined;
+    /** The state now, or undefined when the connection is gone (then we reconnect). */
+    const look = async (): Promise<State | undefined> => {
+      try {
+        const state = await this.currentState(signal);
+        lostSince = undefined;
+        return state;
+      } catch (err) {
+        const mapped = mapError(err);
+        // Only a lost libvirt (connection closed, daemon not answering) is waited out.
+        if (!(mapped instanceof DriverError) || mapped.code !== Code.UNAVAILABLE || signal.aborted) throw mapped;
+        lostSince ??= Date.now();
+        if (Date.now() - lostSince > RECONNECT_MS)
+          throw unavailable(
+            `WatchState lost libvirt at ${config.uri} and could not reach it again within ${RECONNECT_MS / 1000} s: ${mapped.message}`,
+          );
+        return undefined;
+      }
+    };
     try {
       while (!signal.aborted) {
         // (Re)subscribe, then look: nothing that happened meanwhile is missed.
         const events = await this.subscribe(signal, config);
         let next = events.next();
-        const state = await this.guard(() => this.currentState(signal));
-        if (state !== last) yield { state: (last = state) };
+        next.catch(() => undefined);
         let broken = false;
+        const first = await look();
+        if (first === undefined) broken = true;
+        else if (first !== last) yield { state: (last = first) };
         while (!signal.aborted && !broken) {
           const woke = await Promise.race([
             next.then(
@@ -364,20 +389,28 @@ export class LibvirtDriver implements Driver {
           if (signal.aborted) break;
           if (woke === "broken") {
             broken = true;
-            this.log.info("the libvirt connection ended under WatchState; reconnecting", {
-              machine: config.machineName,
-            });
-            continue;
+            break;
           }
-          if (woke === "event" || woke === "other") next = events.next();
+          if (woke === "event" || woke === "other") {
+            next = events.next();
+            next.catch(() => undefined);
+          }
           if (woke === "other") continue;
-          const seen = [...pokes.splice(0), await this.guard(() => this.currentState(signal))];
-          for (const s of seen) {
+          const now = await look();
+          if (now === undefined) {
+            broken = true;
+            break;
+          }
+          for (const s of [...pokes.splice(0), now]) {
             if (s === undefined || s === last) continue;
             yield { state: (last = s) };
           }
         }
         void events.return?.();
+        if (broken && !signal.aborted) {
+          this.log.info("the libvirt connection ended under WatchState; reconnecting", { machine: config.machineName });
+          await sleep(250, undefined, { signal }).catch(() => undefined);
+        }
       }
     } finally {
       this.changes.off("change", onChange);
@@ -568,8 +601,8 @@ export class LibvirtDriver implements Driver {
     const record = await files.readRecord();
     const c = await this.connection(signal);
     const dom = await this.lookup(c, record.domain);
-    // The machine's files say it exists but libvirt has no domain: someone undefined it.
-    if (!dom) return State.STATE_ERROR;
+    // The machine's files say it exists but libvirt has no domain: Remove is under way, or someone undefined it.
+    if (!dom) return this.removing ? State.STATE_NONE_UNSPECIFIED : State.STATE_ERROR;
     return this.domainState(c, dom);
   }
 

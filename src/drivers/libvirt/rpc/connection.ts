@@ -439,8 +439,11 @@ export class LibvirtConnection {
 }
 
 function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
+  const p = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
   });
+  // It loses the race in the usual case and rejects later, when the caller's signal ends: that is no error.
+  p.catch(() => undefined);
+  return p;
 }
