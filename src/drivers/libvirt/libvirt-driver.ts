@@ -503,7 +503,6 @@ export class LibvirtDriver implements Driver {
     this.setTransient(State.STATE_STARTING);
     const opened: Array<{ close(): void }> = [];
     try {
-      yield progress({ step: "launch", message: `Starting domain ${record.domain} on ${uri.text}`, percent: 10 });
       await c.call(proc.domainCreateWithFlags, { dom, flags: START_PAUSED }, { signal });
       // Paused: the console and readiness streams are open before the guest says anything.
       const consoleStream = await c.openDownload(proc.domainOpenConsole, {
@@ -525,7 +524,6 @@ export class LibvirtDriver implements Driver {
         const port = await addForward(c, dom, uri.kind === "local");
         where = uri.kind === "local" ? `127.0.0.1:${port}` : `127.0.0.1:${port} on ${uri.host}`;
         probe = uri.kind === "local" ? () => sshAnswers(port) : () => sshAnswersVia(uri, this.files!.knownHosts, port);
-        yield progress({ step: "launch", message: `SSH forwarded from ${where}`, percent: 15 });
       } else {
         where = `the guest's lease on network ${config.network}`;
         probe = async () => {
@@ -538,7 +536,10 @@ export class LibvirtDriver implements Driver {
       }
       await c.call(proc.domainResume, { dom }, { signal });
       this.publish();
-      yield progress({ step: "launch", message: `Domain ${record.domain} running`, percent: 20 });
+      // The first progress comes once libvirt's start job is over: a Kill from here on destroys at once
+      // instead of waiting for that job.
+      yield progress({ step: "launch", message: `Domain ${record.domain} started on ${uri.text}`, percent: 10 });
+      yield progress({ step: "launch", message: `SSH forwarded from ${where}`, percent: 20 });
       const boot = watchBoot({
         console,
         ready,
@@ -602,7 +603,8 @@ export class LibvirtDriver implements Driver {
     const c = await this.connection(signal);
     const dom = await this.lookup(c, record.domain);
     // The machine's files say it exists but libvirt has no domain: Remove is under way, or someone undefined it.
-    if (!dom) return this.removing ? State.STATE_NONE_UNSPECIFIED : State.STATE_ERROR;
+    // (Remove may have finished while we asked: then the record is gone too.)
+    if (!dom) return this.removing || !(await files.exists()) ? State.STATE_NONE_UNSPECIFIED : State.STATE_ERROR;
     return this.domainState(c, dom);
   }
 
