@@ -313,20 +313,26 @@ export class LibvirtDriver implements Driver {
       return {};
     }
     const record = await files.readRecord();
-    await this.guard(async () => {
-      const c = await this.connection(signal);
-      const dom = await this.lookup(c, record.domain);
-      if (dom) {
-        const state = await this.domainState(c, dom);
-        if (state !== State.STATE_STOPPED)
-          throw failedPrecondition(
-            `machine "${config.machineName}" is ${stateWord(state)}; stop or kill it before removing it`,
-          );
-        await c.call(proc.domainUndefineFlags, { dom, flags: 0 });
-      }
-      await deletePool(c, record.domain);
-    });
-    await files.removeAll();
+    try {
+      await this.guard(async () => {
+        const c = await this.connection(signal);
+        const dom = await this.lookup(c, record.domain);
+        if (dom) {
+          const state = await this.domainState(c, dom);
+          if (state !== State.STATE_STOPPED)
+            throw failedPrecondition(
+              `machine "${config.machineName}" is ${stateWord(state)}; stop or kill it before removing it`,
+            );
+          this.removing = true;
+          await c.call(proc.domainUndefineFlags, { dom, flags: 0 });
+        }
+        this.removing = true;
+        await deletePool(c, record.domain);
+      });
+      await files.removeAll();
+    } finally {
+      this.removing = false;
+    }
     this.publish(State.STATE_NONE_UNSPECIFIED);
     return {};
   }
