@@ -2,7 +2,7 @@
 // driver should answer with, mapped here in one place: libvirt's own error
 // records (remote_error: a code such as VIR_ERR_NO_DOMAIN and the daemon's
 // message) and the connection itself going away.
-import { Code } from "../../../protocol/status.js";
+import { Code } from "../../../plugin/index.js";
 import type { RemoteError } from "./remote-types.js";
 
 /** virErrorNumber values the driver tells apart (virterror.h). */
