@@ -3,12 +3,15 @@
 # monolithic libvirtd with its QEMU driver (the -sysv package keeps systemd
 # out: nothing here runs an init system, the tests start their own daemons),
 # virsh and virt-ssh-helper (libvirt-clients), dnsmasq and iproute2 for
-# libvirt's NAT networks, and OpenSSH's server for the remote (qemu+ssh) tests.
+# libvirt's NAT networks, OpenSSH's server for the remote (qemu+ssh) tests,
+# and tini, the child reaper the daemons the driver and the tests start run
+# under (where PID 1 reaps orphans late, libvirt waits about 2 s on every
+# domain that stops for its QEMU to be reaped).
 # Idempotent: when every package is installed it prints nothing and never
 # calls apt. Needs root (or sudo) only when something is missing.
 set -eu
 
-PACKAGES="libvirt-daemon-system-sysv libvirt-daemon-system libvirt-clients dnsmasq-base iproute2 openssh-server openssh-client"
+PACKAGES="libvirt-daemon-system-sysv libvirt-daemon-system libvirt-clients dnsmasq-base iproute2 openssh-server openssh-client tini"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -20,7 +20,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { kvmNeedsMasking } from "../../src/drivers/libvirt/rpc/daemon-launch.js";
+import { kvmNeedsMasking, subreaper } from "../../src/drivers/libvirt/rpc/daemon-launch.js";
 import { pickFreePort } from "../../src/drivers/guest/free-port.js";
 
 export interface RemoteHost {
@@ -160,7 +160,9 @@ export async function startRemoteHost(): Promise<RemoteHost> {
   writeFileSync(noKvm, "", { mode: 0o600 });
   let daemon: ChildProcess | undefined;
   const startDaemon = async () => {
+    // Under tini (a subreaper), as the driver's own daemons: QEMU's exit is reaped at once.
     const daemonArgs = [
+      ...subreaper(),
       "setpriv",
       `--reuid=${uid}`,
       `--regid=${gid}`,
