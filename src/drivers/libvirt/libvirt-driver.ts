@@ -32,6 +32,7 @@ import { StreamConsole } from "../guest/console-source.js";
 import { pickFreePort } from "../guest/free-port.js";
 import { findExecutable } from "../guest/host-tools.js";
 import { StreamReadyPort } from "../guest/readiness.js";
+import { kernelCmdline } from "../guest/kernel-cmdline.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { sshAnswers } from "../guest/ssh-probe.js";
 import { parseConfig, serializeConfig, type LibvirtConfig } from "./config.js";
@@ -748,12 +749,6 @@ export class LibvirtDriver implements Driver {
       return { c, dom, record };
     });
   }
-}
-
-/** The bundle's kernel command line with the machine's key and name, as the qemu driver passes them. */
-function kernelCmdline(bundleCmdline: string, publicKeyLine: string, machineName: string): string {
-  const key = Buffer.from(publicKeyLine.trim(), "utf8").toString("base64");
-  return `${bundleCmdline.trim()} dp.authorized_key=${key} dp.hostname=${machineName}`.trim();
 }
 
 async function destroy(c: LibvirtConnection, dom: DomainRef): Promise<void> {
