@@ -31,22 +31,3 @@ export function stateOf(state: number): State {
       return State.STATE_NONE_UNSPECIFIED;
   }
 }
-
-export function stateWord(state: State): string {
-  switch (state) {
-    case State.STATE_RUNNING:
-      return "running";
-    case State.STATE_PAUSED:
-      return "paused";
-    case State.STATE_STARTING:
-      return "starting";
-    case State.STATE_STOPPING:
-      return "stopping";
-    case State.STATE_STOPPED:
-      return "stopped";
-    case State.STATE_ERROR:
-      return "in an error state";
-    default:
-      return "in an unknown state";
-  }
-}
