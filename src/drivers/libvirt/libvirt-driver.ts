@@ -92,6 +92,8 @@ export class LibvirtDriver implements Driver {
   private creating = false;
   /** Set while Remove takes the machine apart: a domain already gone then means "no machine", not ERROR. */
   private removing = false;
+  /** The machine's record and domain as last seen, so GetState costs one libvirt call; never a state. */
+  private known: { record: MachineRecord; dom: DomainRef | undefined } | undefined;
   private readonly changes = new EventEmitter();
 
   constructor(
@@ -117,6 +119,7 @@ export class LibvirtDriver implements Driver {
   async setConfig({ configJson }: { configJson: Buffer }) {
     this.config = parseConfig(configJson);
     this.files = new MachineFiles(this.config.storePath);
+    this.known = undefined;
     this.publish();
     return {};
   }
@@ -245,6 +248,7 @@ export class LibvirtDriver implements Driver {
         flags: 0,
       });
       await files.writeRecord(record);
+      this.known = undefined;
       made = true;
       this.config = { ...config, bundleName: record.bundleName };
       this.publish();
@@ -334,6 +338,7 @@ export class LibvirtDriver implements Driver {
       await files.removeAll();
     } finally {
       this.removing = false;
+      this.known = undefined;
     }
     this.publish(State.STATE_NONE_UNSPECIFIED);
     return {};
@@ -605,11 +610,24 @@ export class LibvirtDriver implements Driver {
 
   private async currentState(signal?: AbortSignal): Promise<State> {
     const files = this.files;
-    if (!files || !(await files.exists())) return State.STATE_NONE_UNSPECIFIED;
+    if (!files || !(await files.exists())) {
+      this.known = undefined;
+      return State.STATE_NONE_UNSPECIFIED;
+    }
     if (this.transient !== undefined) return this.transient;
-    const record = await files.readRecord();
+    const record = this.known?.record ?? (await files.readRecord());
     const c = await this.connection(signal);
+    // One call instead of two: libvirt resolves a domain reference by its UUID, so a
+    // domain undefined (and maybe defined again) since is NO_DOMAIN, and looked up afresh.
+    if (this.known?.dom) {
+      try {
+        return await this.domainState(c, this.known.dom);
+      } catch (err) {
+        if (!isLibvirtError(err, VirErrorNumber.NO_DOMAIN)) throw err;
+      }
+    }
     const dom = await this.lookup(c, record.domain);
+    this.known = { record, dom };
     // The machine's files say it exists but libvirt has no domain: Remove is under way, or someone undefined it.
     // (Remove may have finished while we asked: then the record is gone too.)
     if (!dom) return this.removing || !(await files.exists()) ? State.STATE_NONE_UNSPECIFIED : State.STATE_ERROR;
