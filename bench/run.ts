@@ -34,6 +34,7 @@ import { runStartup } from "./suites/startup.js";
 import { runInflight, runPayload, runStream } from "./suites/throughput.js";
 import { runUnary } from "./suites/unary.js";
 import { runQemuVm } from "./suites/qemu-vm.js";
+import { runLibvirtVm } from "./suites/libvirt-vm.js";
 import { checkTargets } from "./targets.js";
 import { fileURLToPath } from "node:url";
 
@@ -297,6 +298,17 @@ async function qemuVm(s: Sections): Promise<void> {
   await runQemuVm(bundle, s.dir, s.config.qemu, s.results);
 }
 
+async function libvirtVm(s: Sections): Promise<void> {
+  let bundle = process.env.DRIVERPLUG_TEST_GUEST ?? "";
+  if (bundle === "") {
+    const script = fileURLToPath(new URL("../../scripts/guest/build-guest.sh", import.meta.url));
+    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    bundle = out.trim().split("\n").pop() ?? "";
+  }
+  log("libvirt VM: the libvirt driver's Start, GetState and WatchState vs the qemu driver, and GetState over qemu+ssh");
+  await runLibvirtVm(bundle, s.dir, s.config.libvirt, s.results);
+}
+
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
@@ -309,6 +321,7 @@ async function main(): Promise<void> {
     ["Go host interop", goInterop],
     ["CLI and many machines", cliAndManyMachines],
     ["qemu VM", qemuVm],
+    ["libvirt VM", libvirtVm],
     [
       "conformance kit",
       async (s) => {

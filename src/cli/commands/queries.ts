@@ -43,7 +43,16 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, { signal: m.signal });
-      return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
+      const j = info.jump;
+      const through = j ? { through: `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}` } : {};
+      return {
+        name: m.name,
+        hostname: info.hostname,
+        port: info.port,
+        username: info.username,
+        keyPath: info.keyPath,
+        ...through,
+      };
     },
     text: (a) =>
       [
@@ -51,6 +60,7 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
+        ...(a.through ? [`Through:  ${String(a.through)} (SSH jump)`] : []),
       ].join("\n"),
   },
 ];
