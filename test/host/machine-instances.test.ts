@@ -85,8 +85,9 @@ describe("machine instances", () => {
     for await (const event of quick.create({})) order.push(`quick ${event.progress?.step}`);
     expect((await quick.getState({})).state).toBe(State.STATE_STOPPED);
     order.push("quick state read");
-    // Queued behind its own Create, the slow machine's Stop would wait; its Kill does not.
-    await slow.kill({});
+    // Queued behind its own Create, the slow machine's Stop would wait; its Kill does not
+    // (it waits only for the aborted Create to clean up, which leaves no machine to kill).
+    await expect(slow.kill({})).rejects.toMatchObject({ codeName: "NOT_FOUND" });
     await slowCreate;
     expect(order).toEqual([
       "quick check",
