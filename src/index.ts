@@ -63,6 +63,7 @@ export {
   parseReattachRecord,
   ClientError,
   LaunchError,
+  Metadata,
   stateName,
   STATE_NAMES,
   driverCallDefaults,

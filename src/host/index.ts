@@ -23,6 +23,8 @@ export {
   type CallOptions,
 } from "./call-options.js";
 export { Code } from "../protocol/status.js";
+// grpc-js's own class (a peer dependency, so the same one the client uses): CallOptions.metadata.
+export { Metadata } from "@grpc/grpc-js";
 export { ClientError, type ClientErrorReason } from "./client-error.js";
 
 // --- Middleware: one chain around every call (tracing, metrics, audit...).
