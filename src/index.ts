@@ -10,7 +10,7 @@
 export {
   serve,
   defineDriver,
-  addLogFields,
+  withLogFields,
   DriverError,
   alreadyExists,
   cancelled,

@@ -109,11 +109,14 @@ class CallGuard {
 
 /**
  * A call that ran out of time says so in seconds, whichever side noticed first
- * (grpc-js's "Deadline exceeded after 9.998s,LB pick..." or the plugin's own
- * DEADLINE_EXCEEDED); grpc-js's text stays as the cause.
+ * (grpc-js's "Deadline exceeded after 9.998s,LB pick..." or the plugin's
+ * server); grpc-js's text stays as the cause. A DEADLINE_EXCEEDED that comes
+ * before the call's deadline is the driver's own (a boot that timed out) and
+ * keeps its message.
  */
 function deadlineWorded(err: ClientError, startedAt: number, deadlineAt: number): ClientError {
   if (err.code !== Code.DEADLINE_EXCEEDED || deadlineAt === Infinity) return err;
+  if (Date.now() + DEADLINE_CLOCK_TOLERANCE_MS < deadlineAt) return err;
   return new ClientError(
     err.path,
     Code.DEADLINE_EXCEEDED,
@@ -122,6 +125,9 @@ function deadlineWorded(err: ClientError, startedAt: number, deadlineAt: number)
     { cause: err },
   );
 }
+
+/** grpc-js's deadline timer and Date.now() are different clocks. */
+const DEADLINE_CLOCK_TOLERANCE_MS = 5;
 
 /** A method's default deadline. */
 interface MethodDefaults {

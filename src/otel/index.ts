@@ -25,7 +25,7 @@ import {
 import { Metadata } from "@grpc/grpc-js";
 import type { ClientMiddleware } from "../host/client-middleware.js";
 import type { ServerMiddleware } from "../plugin/server-middleware.js";
-import { addLogFields } from "../plugin/call-scope.js";
+import { withLogFields } from "../plugin/call-scope.js";
 import { statusName } from "../protocol/status.js";
 import { formatTraceparent, traceParentOf, traceStateOf, TRACEPARENT_KEY, TRACESTATE_KEY } from "./traceparent.js";
 
@@ -123,14 +123,14 @@ export function otelServerMiddleware(options: OtelMiddlewareOptions = {}): Serve
     const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
     const active = trace.setSpan(parent, span);
     const sc = span.spanContext();
-    if (isSpanContextValid(sc)) addLogFields({ trace_id: sc.traceId, span_id: sc.spanId });
     // Each step of the handler runs with the span active: a generator's body
     // runs in the context of whoever resumes it, so every next() is wrapped.
     const inner = context.with(active, () => call.next(call.request, ctx));
+    const steps = isSpanContextValid(sc) ? withLogFields({ trace_id: sc.traceId, span_id: sc.spanId }, inner) : inner;
     let finished = false;
     try {
       for (;;) {
-        const step = await context.with(active, () => inner.next());
+        const step = await context.with(active, () => steps.next());
         if (step.done) {
           finished = true;
           span.setAttribute("rpc.grpc.status_code", 0);
@@ -144,7 +144,7 @@ export function otelServerMiddleware(options: OtelMiddlewareOptions = {}): Serve
       throw err;
     } finally {
       // Closed early (the call was aborted): end the handler's generator too.
-      if (!finished) await context.with(active, () => inner.return(undefined)).catch(() => undefined);
+      if (!finished) await context.with(active, () => steps.return(undefined)).catch(() => undefined);
       span.end();
     }
   };

@@ -1,35 +1,50 @@
 // Log fields that belong to one call: a middleware (the tracing one adds
-// trace_id and span_id) or a handler names them once with addLogFields(), and
-// every line the plugin's loggers write while that call's code runs carries
-// them. Kept in an AsyncLocalStorage that the service adapter enters for each
-// call only when serve() has middleware: Node 20's AsyncLocalStorage turns on
-// promise hooks for the whole process, which a plugin without middleware
-// should not pay for.
+// trace_id and span_id) runs the rest of the call through withLogFields(),
+// and every line the plugin's loggers write while that call's code runs
+// carries them. Kept in an AsyncLocalStorage that only such a middleware
+// enters: in Node 20 the first use of one turns on promise hooks for the
+// whole process, which a plugin that never asks for log fields should not pay.
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { LogFields } from "./logger.js";
 
-interface CallScope {
-  fields: LogFields | undefined;
-}
-
-const scope = new AsyncLocalStorage<CallScope>();
-
-/** Runs `fn` (a call's whole handling) with a fresh set of log fields. */
-export function runInCallScope<T>(fn: () => T): T {
-  return scope.run({ fields: undefined }, fn);
-}
+const scope = new AsyncLocalStorage<LogFields>();
 
 /**
- * Adds `fields` to every log line written from now on by the current call's
- * code (middleware, handler and what they await). Outside a call, or in a
- * plugin served without middleware, it does nothing.
+ * The rest of the call (a middleware's `call.next(...)`), with `fields` on
+ * every log line its code writes (on top of fields an outer middleware set):
+ *
+ * ```ts
+ * const tagged: ServerMiddleware = async function* (call, ctx) {
+ *   return yield* withLogFields({ request_id: id(ctx) }, call.next(call.request, ctx));
+ * };
+ * ```
  */
-export function addLogFields(fields: LogFields): void {
-  const current = scope.getStore();
-  if (current) current.fields = { ...current.fields, ...fields };
+export async function* withLogFields<T, R>(
+  fields: LogFields,
+  steps: AsyncGenerator<T, R, undefined>,
+): AsyncGenerator<T, R, undefined> {
+  const all = { ...scope.getStore(), ...fields };
+  // A generator's body runs in the context of whoever resumes it, so every step is run in the scope.
+  let finished = false;
+  try {
+    for (;;) {
+      const step = await scope.run(all, () => steps.next());
+      if (step.done) {
+        finished = true;
+        return step.value;
+      }
+      yield step.value;
+    }
+  } catch (err) {
+    finished = true;
+    throw err;
+  } finally {
+    // Closed early (the call was aborted): close the rest of the call too.
+    if (!finished) await scope.run(all, () => steps.return(undefined as R)).catch(() => undefined);
+  }
 }
 
-/** The current call's log fields, if any. */
+/** The current call's log fields, if a middleware set any. */
 export function callLogFields(): LogFields | undefined {
-  return scope.getStore()?.fields;
+  return scope.getStore();
 }

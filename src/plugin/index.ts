@@ -12,7 +12,7 @@ export type { CallContext, Handler, ServiceHandlers } from "./handler-types.js";
 
 // --- Middleware: one chain around every call the plugin serves.
 export type { ServerMiddleware, ServerMiddlewareCall, ServerMethodInfo } from "./server-middleware.js";
-export { addLogFields } from "./call-scope.js";
+export { withLogFields } from "./call-scope.js";
 export type { PartialMessage } from "../protocol/partial-message.js";
 
 // --- Statuses: the one error class and a helper per common code.

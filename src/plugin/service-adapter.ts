@@ -26,7 +26,6 @@ import { unimplemented } from "./driver-error.js";
 import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
 import type { Logger } from "./logger.js";
-import { runInCallScope } from "./call-scope.js";
 import { preEncoded, responseEncoder, type MessageType, type ResponseEncoder } from "./response-encoding.js";
 import { chainedStream, chainedUnary, type ServerMethodInfo, type ServerMiddleware } from "./server-middleware.js";
 
@@ -97,16 +96,12 @@ function adaptMethod(
   const gate = options.gate ?? OPEN_GATE;
   return method.responseStream
     ? (call: ServerWritableStream<unknown, unknown>) =>
-        void runInCallScope(() =>
-          serveStream(name, method.path, implemented as AnyStreaming, encode, call, options, (handler, active) =>
-            chainedStream(chain, info, call.request, active.ctx, admittedStream(name, handler, active, gate)),
-          ),
+        void serveStream(name, method.path, implemented as AnyStreaming, encode, call, options, (handler, active) =>
+          chainedStream(chain, info, call.request, active.ctx, admittedStream(name, handler, active, gate)),
         )
     : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        runInCallScope(() =>
-          serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options, (handler, active) =>
-            chainedUnary(chain, info, call.request, active.ctx, admittedUnary(name, handler, active, gate)),
-          ),
+        serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options, (handler, active) =>
+          chainedUnary(chain, info, call.request, active.ctx, admittedUnary(name, handler, active, gate)),
         );
 }
 

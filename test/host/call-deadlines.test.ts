@@ -59,6 +59,11 @@ describe("a call's deadline, end to end", () => {
     expect((await plugin.client.getMachineName({}, { timeoutMs: 0 })).name).toBe("no deadline");
     // The default deadline of a query (10 s) reaches it too.
     expect((await plugin.client.getMachineName({})).name).not.toBe("no deadline");
+    // A DEADLINE_EXCEEDED of the driver's own, well before the call's deadline, keeps its message.
+    await expect(plugin.client.getIp({})).rejects.toMatchObject({
+      codeName: "DEADLINE_EXCEEDED",
+      details: "the guest did not answer within 2 s",
+    });
   });
 
   it("a stream's deadline reaches its handler as DEADLINE_EXCEEDED; the caller's abort as CANCELLED", async () => {
