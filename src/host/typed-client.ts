@@ -2,6 +2,11 @@
 // service definition: each unary method becomes `(request, options?) =>
 // Promise<Response>`, each server-streaming method `(request, options?) =>
 // AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
+// Hand-written over grpc-js rather than built on nice-grpc's client: in three
+// `make bench` runs (BENCH_ONLY=nice) nice-grpc's client with a deadline lost
+// 13-16% of bare grpc-js's calls/s, more than this client in each run, and it
+// passes no call options to grpc-js, so a deadline could not travel as
+// grpc-js's own (docs/architecture.md has the table).
 import { Code } from "../protocol/status.js";
 import { Metadata, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
 import type {

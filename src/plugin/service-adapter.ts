@@ -5,9 +5,9 @@
 // (AbortSignal), stream backpressure, response encoding (response-encoding.ts)
 // and the mapping of errors to statuses (error-mapping.ts).
 //
-// Hand-written over grpc-js rather than built on nice-grpc's server: in one
-// `make bench` run its server added 11% to bare grpc-js's unary p50 and cost
-// 26% of its calls/s, against this adapter's -7% and 13% (docs/architecture.md
+// Hand-written over grpc-js rather than built on nice-grpc's server: in three
+// `make bench` runs (BENCH_ONLY=nice) nice-grpc's server lost 12-31% of bare
+// grpc-js's calls/s, more than this adapter in each run (docs/architecture.md
 // has the table); and it makes its grpc-js Server itself, so the receive
 // window (server-receive-window.ts) and the socket's umask could not be set.
 import { once } from "node:events";
