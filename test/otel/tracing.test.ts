@@ -153,4 +153,3 @@ describe("traceparent", () => {
       expect(parseTraceparent(bad), bad).toBeUndefined();
   });
 });
-
