@@ -6,7 +6,7 @@ import { printJson, println } from "../cli-context.js";
 import { printable } from "../../host/printable-text.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
-import { stateName } from "../state-names.js";
+import { stateName } from "../../protocol/state-names.js";
 
 interface Query {
   name: string;

@@ -4369,6 +4369,299 @@ export const GetSharedDirsResponse: MessageFns<GetSharedDirsResponse> = {
 };
 
 /** DriverService is what every machine-driver plugin serves. */
+export type DriverServiceDefinition = typeof DriverServiceDefinition;
+export const DriverServiceDefinition = {
+  name: "DriverService",
+  fullName: "driverplug.driver.v1.DriverService",
+  methods: {
+    /**
+     * Driver name, version, supported API versions and capabilities.
+     * Never fails once the plugin serves. Safe to retry.
+     */
+    getInfo: {
+      name: "GetInfo",
+      requestType: GetInfoRequest as typeof GetInfoRequest,
+      requestStream: false,
+      responseType: GetInfoResponse as typeof GetInfoResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Readiness, as CSI's Probe: ready=true serving; ready=false still starting
+     * (retry later); an error status means unhealthy. Safe to retry.
+     */
+    probe: {
+      name: "Probe",
+      requestType: ProbeRequest as typeof ProbeRequest,
+      requestStream: false,
+      responseType: ProbeResponse as typeof ProbeResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The typed flags Create accepts, for the host to show as CLI flags.
+     * Never fails. Safe to retry. Optional: a host treats UNIMPLEMENTED as "no
+     * flags" (driverplug's plugin side answers an empty list for a driver
+     * without it).
+     */
+    getCreateFlags: {
+      name: "GetCreateFlags",
+      requestType: GetCreateFlagsRequest as typeof GetCreateFlagsRequest,
+      requestStream: false,
+      responseType: GetCreateFlagsResponse as typeof GetCreateFlagsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Applies flag values from the host's command line to the config.
+     * INVALID_ARGUMENT: unknown flag, a value of the wrong type or out of range
+     * (the message names the flag). Idempotent: the same values give the same config.
+     * Optional: without it no flag value can be applied, so any value is
+     * INVALID_ARGUMENT naming the flag (driverplug's plugin side answers so; a
+     * host that gets UNIMPLEMENTED refuses the flags itself), and no values is OK.
+     */
+    setConfigFromFlags: {
+      name: "SetConfigFromFlags",
+      requestType: SetConfigFromFlagsRequest as typeof SetConfigFromFlagsRequest,
+      requestStream: false,
+      responseType: SetConfigFromFlagsResponse as typeof SetConfigFromFlagsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * The driver's whole persisted config as JSON (libmachine's GetConfigRaw).
+     * FAILED_PRECONDITION: no config set yet. Safe to retry.
+     */
+    getConfig: {
+      name: "GetConfig",
+      requestType: GetConfigRequest as typeof GetConfigRequest,
+      requestStream: false,
+      responseType: GetConfigResponse as typeof GetConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Loads a saved config (libmachine's SetConfigRaw); the host calls it first.
+     * INVALID_ARGUMENT: not JSON, or violates the driver's schema (the message
+     * names the field). Idempotent.
+     */
+    setConfig: {
+      name: "SetConfig",
+      requestType: SetConfigRequest as typeof SetConfigRequest,
+      requestStream: false,
+      responseType: SetConfigResponse as typeof SetConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Changes the config of an existing machine (memory, CPUs...).
+     * INVALID_ARGUMENT: as SetConfig, or a field that cannot change.
+     * NOT_FOUND: no machine. FAILED_PRECONDITION: not changeable in this state
+     * (for example while running). UNIMPLEMENTED: the driver cannot update.
+     * Idempotent.
+     */
+    updateConfig: {
+      name: "UpdateConfig",
+      requestType: UpdateConfigRequest as typeof UpdateConfigRequest,
+      requestStream: false,
+      responseType: UpdateConfigResponse as typeof UpdateConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Checks this host can create the machine.
+     * FAILED_PRECONDITION with an actionable message when it cannot.
+     * No side effects; safe to retry.
+     */
+    preCreateCheck: {
+      name: "PreCreateCheck",
+      requestType: PreCreateCheckRequest as typeof PreCreateCheckRequest,
+      requestStream: false,
+      responseType: PreCreateCheckResponse as typeof PreCreateCheckResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Creates the machine, streaming progress (percent never decreasing); the
+     * stream ends with OK (the machine then rests STOPPED, or RUNNING for a
+     * driver whose Create boots it), or with an error status.
+     * ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION: no config set, or
+     * a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
+     * stopped by the host or by Kill; the driver leaves no half-made machine.
+     * Not idempotent: a second Create fails ALREADY_EXISTS.
+     */
+    create: {
+      name: "Create",
+      requestType: CreateRequest as typeof CreateRequest,
+      requestStream: false,
+      responseType: CreateResponse as typeof CreateResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Starts the machine, streaming progress as Create does; on OK it is RUNNING.
+     * A Kill or the host's cancel or deadline ends it with an error status, and
+     * the machine rests (STOPPED), never stuck STARTING.
+     * NOT_FOUND: no machine. FAILED_PRECONDITION: a state it cannot start from.
+     * Idempotent: Start of a running machine returns OK at once.
+     */
+    start: {
+      name: "Start",
+      requestType: StartRequest as typeof StartRequest,
+      requestStream: false,
+      responseType: StartResponse as typeof StartResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Stops the machine gracefully; returns only once it is STOPPED.
+     * NOT_FOUND: no machine. Idempotent: Stop of a stopped machine returns OK.
+     */
+    stop: {
+      name: "Stop",
+      requestType: StopRequest as typeof StopRequest,
+      requestStream: false,
+      responseType: StopResponse as typeof StopResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Stops, then starts the machine. NOT_FOUND: no machine.
+     * FAILED_PRECONDITION: a state it cannot restart from. UNIMPLEMENTED: the
+     * driver has no restart (the host may Stop then Start).
+     */
+    restart: {
+      name: "Restart",
+      requestType: RestartRequest as typeof RestartRequest,
+      requestStream: false,
+      responseType: RestartResponse as typeof RestartResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Stops the machine at once, from any state; never queued behind other
+     * calls: it aborts the operation in flight. NOT_FOUND: no machine.
+     * Idempotent: Kill of a stopped machine returns OK.
+     */
+    kill: {
+      name: "Kill",
+      requestType: KillRequest as typeof KillRequest,
+      requestStream: false,
+      responseType: KillResponse as typeof KillResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Deletes the machine and everything it owns.
+     * FAILED_PRECONDITION: still running (stop or kill it first).
+     * Idempotent: Remove of a missing machine returns OK.
+     */
+    remove: {
+      name: "Remove",
+      requestType: RemoveRequest as typeof RemoveRequest,
+      requestStream: false,
+      responseType: RemoveResponse as typeof RemoveResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * The machine's state; STATE_NONE when it does not exist. Safe to retry.
+     * FAILED_PRECONDITION: no config set.
+     */
+    getState: {
+      name: "GetState",
+      requestType: GetStateRequest as typeof GetStateRequest,
+      requestStream: false,
+      responseType: GetStateResponse as typeof GetStateResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Streams the current state at once, then every change, until the host
+     * cancels. UNIMPLEMENTED: the driver cannot watch (poll GetState).
+     */
+    watchState: {
+      name: "WatchState",
+      requestType: WatchStateRequest as typeof WatchStateRequest,
+      requestStream: false,
+      responseType: WatchStateResponse as typeof WatchStateResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /** The machine's name from its config. FAILED_PRECONDITION: no config set. */
+    getMachineName: {
+      name: "GetMachineName",
+      requestType: GetMachineNameRequest as typeof GetMachineNameRequest,
+      requestStream: false,
+      responseType: GetMachineNameResponse as typeof GetMachineNameResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The machine's IP address. NOT_FOUND: no machine.
+     * FAILED_PRECONDITION: not running. Safe to retry.
+     */
+    getIP: {
+      name: "GetIP",
+      requestType: GetIPRequest as typeof GetIPRequest,
+      requestStream: false,
+      responseType: GetIPResponse as typeof GetIPResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The machine's service URL (for example tcp://192.0.2.10:2376).
+     * NOT_FOUND, FAILED_PRECONDITION as GetIP. UNIMPLEMENTED: no URL.
+     */
+    getURL: {
+      name: "GetURL",
+      requestType: GetURLRequest as typeof GetURLRequest,
+      requestStream: false,
+      responseType: GetURLResponse as typeof GetURLResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * SSH access details (libmachine's GetSSHHostname, GetSSHPort,
+     * GetSSHUsername, GetSSHKeyPath in one call).
+     * NOT_FOUND, FAILED_PRECONDITION as GetIP. UNIMPLEMENTED: no SSH.
+     */
+    getSSHInfo: {
+      name: "GetSSHInfo",
+      requestType: GetSSHInfoRequest as typeof GetSSHInfoRequest,
+      requestStream: false,
+      responseType: GetSSHInfoResponse as typeof GetSSHInfoResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The bundle (image) the machine was made from. FAILED_PRECONDITION: no
+     * config set. UNIMPLEMENTED: the driver has no bundles.
+     */
+    getBundleName: {
+      name: "GetBundleName",
+      requestType: GetBundleNameRequest as typeof GetBundleNameRequest,
+      requestStream: false,
+      responseType: GetBundleNameResponse as typeof GetBundleNameResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Directories shared into the machine. FAILED_PRECONDITION: no config set.
+     * UNIMPLEMENTED: the driver cannot share directories.
+     */
+    getSharedDirs: {
+      name: "GetSharedDirs",
+      requestType: GetSharedDirsRequest as typeof GetSharedDirsRequest,
+      requestStream: false,
+      responseType: GetSharedDirsResponse as typeof GetSharedDirsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+  },
+} as const;
+
+/** DriverService is what every machine-driver plugin serves. */
 export type DriverServiceService = typeof DriverServiceService;
 export const DriverServiceService = {
   /**
