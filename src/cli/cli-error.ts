@@ -41,14 +41,26 @@ export function exitCodeName(code: number): string {
   return EXIT_CODES.find((c) => c.code === code)?.name ?? "UNEXPECTED";
 }
 
+export interface CliErrorOptions {
+  cause?: unknown;
+  /** What to do about it; shown after the message, and on its own in --json's "hint". */
+  hint?: string;
+  /** The failure's name for --json when it is a driver's status (e.g. "FAILED_PRECONDITION"); default the exit code's. */
+  code?: string;
+}
+
 export class CliError extends Error {
   override name = "CliError";
+  readonly hint: string | undefined;
+  readonly code: string | undefined;
   constructor(
     message: string,
     readonly exitCode: number = EXIT_FAILURE,
-    options?: { cause?: unknown },
+    options: CliErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+    this.code = options.code;
   }
 }
 

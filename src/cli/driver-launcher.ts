@@ -4,7 +4,7 @@
 import { delimiter } from "node:path";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
-import { launch, stderrLogger, type TypedClient } from "../host/index.js";
+import { launch, stderrLogger, type Logger, type TypedClient } from "../host/index.js";
 import { Interrupted } from "./interrupt.js";
 
 export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
@@ -36,6 +36,8 @@ export interface LaunchSettings {
   stderr: NodeJS.WritableStream;
   /** How long the plugin has to start; the host's default (30 s) when unset. */
   startTimeoutMs?: number;
+  /** Where the plugin's log records go instead of stderr (--json keeps them for its object). */
+  logger?: Logger;
 }
 
 /** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
@@ -52,10 +54,12 @@ export async function launchDriver(
       .map((n) => n.trim())
       .filter((n) => n !== ""),
     ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
-    logger: stderrLogger({
-      level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
-      write: (text) => void settings.stderr.write(text),
-    }),
+    logger:
+      settings.logger ??
+      stderrLogger({
+        level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
+        write: (text) => void settings.stderr.write(text),
+      }),
   });
   const wrapped: DriverHandle = {
     driver,

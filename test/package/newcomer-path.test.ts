@@ -147,7 +147,7 @@ describe("the newcomer's path", () => {
     expect((await driverplug(["status", "m1"])).stdout).toBe("Running\n");
     const refused = await failing(["rm", "m1"]);
     expect(refused.stderr).toBe(
-      `driverplug: cannot remove machine "m1": machine "m1" is running; stop it before removing it (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
+      `driverplug: Remove failed (FAILED_PRECONDITION): machine "m1" is running; stop it before removing it (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
     );
     await driverplug(["stop", "m1"]);
     expect((await driverplug(["status", "m1"])).stdout).toBe("Stopped\n");
