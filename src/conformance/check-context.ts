@@ -13,7 +13,7 @@ import {
 import { fail, type DriverInfo } from "./check.js";
 import { describeOutcome, expectOk, expectStreamOk, outcome, quote } from "./expectations.js";
 import { KitPlugin } from "./kit-plugin.js";
-import type { JsonObject, KitSettings } from "./kit-settings.js";
+import type { JsonObject, KitSettings, SlowOperation } from "./kit-settings.js";
 
 interface Cleanup {
   label: string;
@@ -21,8 +21,8 @@ interface Cleanup {
 }
 
 export interface ConfigureOptions {
-  /** Merge the slow config in (for checks that act during a long Create or Start). */
-  slow?: boolean;
+  /** Merge that operation's slow config in (for checks that act during a long Create or Start). */
+  slow?: SlowOperation;
   /** Extra config fields. */
   extra?: JsonObject;
   /** Extra plugin environment. */
@@ -42,6 +42,8 @@ export class CheckContext {
 
   constructor(
     readonly settings: KitSettings,
+    /** "category > check", what --skip matches: for messages that tell the author how to leave it out. */
+    readonly checkId: string,
     private readonly driver: DriverInfo,
     readonly machineName: string,
     readonly storePath: string,
@@ -58,8 +60,13 @@ export class CheckContext {
     return this.driver.ok && this.driver.info.capabilities.includes(capability);
   }
 
-  get hasSlowConfig(): boolean {
-    return this.settings.slowConfig !== undefined;
+  /** Whether a slow config was given for `operation`: the driver then promised it lasts. */
+  hasSlowConfig(operation: SlowOperation): boolean {
+    return this.slowConfig(operation) !== undefined;
+  }
+
+  private slowConfig(operation: SlowOperation): JsonObject | undefined {
+    return operation === "Create" ? this.settings.slowCreateConfig : this.settings.slowStartConfig;
   }
 
   /**
@@ -73,7 +80,7 @@ export class CheckContext {
   config(options: ConfigureOptions = {}): JsonObject {
     return {
       ...(this.saved ?? this.settings.config),
-      ...(options.slow ? this.settings.slowConfig : {}),
+      ...(options.slow ? this.slowConfig(options.slow) : {}),
       ...options.extra,
       machineName: this.machineName,
       storePath: this.storePath,

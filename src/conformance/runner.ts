@@ -161,7 +161,7 @@ async function runOne(
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
-  const ctx = new CheckContext(settings, driver, machineName, storePath, ac.signal);
+  const ctx = new CheckContext(settings, checkId(check), driver, machineName, storePath, ac.signal);
   let status: CheckResult["status"] = "PASS";
   let message: string | undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -29,6 +29,8 @@ interface Options {
   plugin?: string;
   config?: string;
   slowConfig?: string;
+  slowCreateConfig?: string;
+  slowStartConfig?: string;
   secretConfig?: string;
   flag: string[];
   focus?: string;
@@ -69,7 +71,12 @@ export function conformanceCommand(ctx: () => CliContext): Command {
     .addOption(new Option("--driver <name>", "a driver, found as other commands find plugins").conflicts("plugin"))
     .addOption(new Option("--plugin <path>", "a plugin executable (driverplug-driver-<name>)"))
     .option("--config <file.json>", "driver-specific config, merged under each check's machineName and storePath")
-    .option("--slow-config <file.json>", "config merged in where a check needs a Create or Start lasting seconds")
+    .option("--slow-config <file.json>", "config merged in where a check acts during a Create or Start lasting seconds")
+    .option(
+      "--slow-create-config <file.json>",
+      "the same for Create alone (none for a driver whose Create is quick by nature)",
+    )
+    .option("--slow-start-config <file.json>", "the same for Start alone")
     .option("--secret-config <file.json>", 'config holding "${SECRET}" where a password goes, for the secrets check')
     .option("--flag <name=value>", "a create flag value (repeatable)", (v: string, all: string[]) => [...all, v], [])
     .option("--focus <regex>", 'run only the checks whose "category > check" matches', regex)
@@ -110,9 +117,13 @@ export function conformanceCommand(ctx: () => CliContext): Command {
       };
       const config = await jsonFile(opts.config, "--config");
       const slowConfig = await jsonFile(opts.slowConfig, "--slow-config");
+      const slowCreateConfig = await jsonFile(opts.slowCreateConfig, "--slow-create-config");
+      const slowStartConfig = await jsonFile(opts.slowStartConfig, "--slow-start-config");
       const secretConfig = await jsonFile(opts.secretConfig, "--secret-config");
       if (config) options.config = config;
       if (slowConfig) options.slowConfig = slowConfig;
+      if (slowCreateConfig) options.slowCreateConfig = slowCreateConfig;
+      if (slowStartConfig) options.slowStartConfig = slowStartConfig;
       if (secretConfig) options.secretConfig = secretConfig;
       const report = await runConformance(options).catch((err: unknown) => {
         if (err instanceof FlagTextError) throw new CliError(err.message, EXIT_USAGE);
