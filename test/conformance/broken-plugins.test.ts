@@ -92,6 +92,14 @@ const CASES: Case[] = [
     passes: [],
   },
   {
+    defect: "startok",
+    focus: /^hygiene > status/,
+    fails: "hygiene > status messages carry no stack traces",
+    // A clean failure naming the call, not the kit's own "Error: no error" and its stack.
+    says: "Start before Create: expected an error (this check reads its message), got OK",
+    passes: [],
+  },
+  {
     defect: "secret",
     focus: /^hygiene/,
     fails: "hygiene > secrets never reach the plugin's logs",
@@ -133,6 +141,7 @@ describe("each broken plugin fails on the check that names its defect", () => {
         const failing = byId.get(c.fails);
         expect(failing?.status, lines.join("\n")).toBe("FAIL");
         expect(failing?.message).toContain(c.says);
+        expect(failing?.message).not.toMatch(/the check itself failed|\n\s+at /);
         for (const id of c.passes) expect(byId.get(id)?.status, `${id}\n${lines.join("\n")}`).toBe("PASS");
       },
       120_000,
