@@ -27,6 +27,14 @@ export interface DriverHandle {
   close(): Promise<void>;
 }
 
+/** The names in DRIVERPLUG_PASS_ENV: host variables a plugin may inherit. */
+export function passEnvFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env[PASS_ENV_ENV] ?? "")
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+}
+
 export function pluginDirsFrom(env: NodeJS.ProcessEnv): string[] {
   return (env[PLUGIN_DIRS_ENV] ?? "").split(delimiter).filter((d) => d !== "");
 }
@@ -49,10 +57,7 @@ export async function launchDriver(
   signal?.throwIfAborted();
   const handle = await launch(driver, {
     pluginDirs: pluginDirsFrom(settings.env),
-    inheritEnv: (settings.env[PASS_ENV_ENV] ?? "")
-      .split(",")
-      .map((n) => n.trim())
-      .filter((n) => n !== ""),
+    inheritEnv: passEnvFrom(settings.env),
     ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
     logger:
       settings.logger ??

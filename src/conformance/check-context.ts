@@ -13,6 +13,7 @@ import {
 import { fail, type DriverInfo } from "./check.js";
 import { describeOutcome, expectOk, expectStreamOk, outcome, quote } from "./expectations.js";
 import { KitPlugin } from "./kit-plugin.js";
+import { LeftProcesses } from "./left-processes.js";
 import type { JsonObject, KitSettings, SlowOperation } from "./kit-settings.js";
 
 interface Cleanup {
@@ -39,6 +40,8 @@ export class CheckContext {
   /** Undo steps registered after cleanup began (a check body still running after a timeout or Ctrl-C), run at once. */
   private readonly late = new Set<Promise<void>>();
   private readonly lateProblems: string[] = [];
+  /** The processes the check's plugins leave running (left-processes.ts). */
+  readonly left = new LeftProcesses();
 
   constructor(
     readonly settings: KitSettings,
@@ -118,7 +121,7 @@ export class CheckContext {
     if (this.closing) fail("the check was stopped before this plugin was launched");
     // The plugin is registered for closing in the same step that launches it,
     // so cleanup, which waits for launches under way, always finds it.
-    const launched = KitPlugin.launch(this.settings, env).then((plugin) => {
+    const launched = KitPlugin.launch(this.settings, env, this.left).then((plugin) => {
       this.plugins.push(plugin);
       this.defer(`close plugin pid ${plugin.pid}`, () => plugin.close());
       return plugin;
@@ -195,7 +198,7 @@ export class CheckContext {
     this.defer(`remove machine ${this.machineName}`, async () => {
       let plugin = [...this.plugins].reverse().find((p) => !p.gone);
       if (!plugin) {
-        plugin = await KitPlugin.launch(this.settings);
+        plugin = await KitPlugin.launch(this.settings, {}, this.left);
         this.plugins.push(plugin);
       }
       const client = plugin.client;

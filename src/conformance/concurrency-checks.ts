@@ -23,7 +23,7 @@ export const concurrencyChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: "Start" });
-      const op = new InFlight((o) => p.client.start({}, o));
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
       const c = p.client;
       const [st, info, probe, name] = await Promise.all([
@@ -64,7 +64,7 @@ export const concurrencyChecks: readonly Check[] = [
       const idleAt = Date.now();
       await expectOk("Kill of the stopped machine", p.client.kill({}));
       const idleMs = Date.now() - idleAt;
-      const op = new InFlight((o) => p.client.start({}, o));
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
       if (op.ended) tooFast(ctx, "Start finished before Kill could be sent", "Start");
       const sentAt = Date.now();
@@ -93,7 +93,7 @@ export const concurrencyChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: "Start" });
-      const op = new InFlight((o) => p.client.start({}, o), { timeoutMs: START_DEADLINE_MS });
+      const op = new InFlight((o) => p.client.start({}, o), { timeoutMs: START_DEADLINE_MS }, "Start");
       const result = await op.done;
       if (!result.error) tooFast(ctx, `Start finished within its ${START_DEADLINE_MS} ms deadline`, "Start");
       if (result.error.code !== Code.DEADLINE_EXCEEDED)

@@ -52,7 +52,7 @@ export const createChecks: readonly Check[] = [
       const p = await ctx.configured({ slow: "Create" });
       ctx.deferMachineRemoval();
       const sentAt = Date.now();
-      const op = new InFlight((o) => p.client.create({}, o));
+      const op = new InFlight((o) => p.client.create({}, o), {}, "Create");
       await awaitFirstEvent(ctx, op, "Create");
       const stepMs = Date.now() - sentAt;
       // A Create that does its work before it reports anything cannot be undone by a cancel at its first event.
@@ -71,7 +71,7 @@ export const createChecks: readonly Check[] = [
         state = (await expectOk("GetState after the cancelled Create", p.client.getState({}))).state;
         if (state === State.STATE_NONE_UNSPECIFIED) await ctx.pause(50);
       }
-      const again = await outcome(drain(p.client.create({})));
+      const again = await outcome(drain(p.client.create({}), "Create after the cancelled Create"));
       const afterAgain = (await expectOk("GetState", p.client.getState({}))).state;
       const againError = again.ok ? again.value.error : again.error;
       const left = state !== State.STATE_NONE_UNSPECIFIED || againError?.code === Code.ALREADY_EXISTS;

@@ -19,7 +19,7 @@ export class InFlight<T> {
   endedAt = 0;
   private result: StreamOutcome<T> | undefined;
 
-  constructor(open: (options: CallOptions) => AsyncIterable<T>, options: CallOptions = {}) {
+  constructor(open: (options: CallOptions) => AsyncIterable<T>, options: CallOptions = {}, what = "the stream") {
     const stream = open({ ...options, signal: this.ac.signal });
     let firstSeen: (v: "event" | "ended") => void = () => {};
     this.first = new Promise((resolve) => (firstSeen = resolve));
@@ -31,13 +31,23 @@ export class InFlight<T> {
         }
       },
     };
-    this.done = drain(counted).then((r) => {
-      this.ended = true;
-      this.endedAt = Date.now();
-      this.result = r;
-      firstSeen("ended");
-      return r;
-    });
+    this.done = drain(counted, what).then(
+      (r) => {
+        this.ended = true;
+        this.endedAt = Date.now();
+        this.result = r;
+        firstSeen("ended");
+        return r;
+      },
+      (err: unknown) => {
+        // "stream too large": the check fails where it awaits `done` (or `first`).
+        this.ended = true;
+        firstSeen("ended");
+        throw err;
+      },
+    );
+    // Not every check awaits `done`; its failure must not become an unhandled rejection meanwhile.
+    this.done.catch(() => undefined);
   }
 
   /** The stream's error once ended, undefined when it ended OK or runs. */

@@ -76,6 +76,12 @@ export interface ConformanceOptions {
   cookie?: MagicCookie;
   /** Extra environment for the plugin. */
   env?: Record<string, string>;
+  /**
+   * Names of this process's environment variables the plugin inherits, as
+   * launch()'s inheritEnv (e.g. LIBVIRT_DEFAULT_URI); `driverplug conformance`
+   * takes them from DRIVERPLUG_PASS_ENV, as every other command does.
+   */
+  inheritEnv?: readonly string[];
   /** Where the plugins' private socket dirs go; the host's default when unset. */
   socketBaseDir?: string;
   /** Where store dirs go; default a fresh dir under the OS temp dir, removed at the end. */
@@ -150,6 +156,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     stepTimeoutMs: options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
     cookie: options.cookie ?? DEFAULT_COOKIE,
     env: options.env ?? {},
+    inheritEnv: options.inheritEnv ?? [],
     workDir,
     ...(options.socketBaseDir !== undefined ? { socketBaseDir: options.socketBaseDir } : {}),
   };

@@ -37,6 +37,8 @@ export interface KitSettings {
   cookie: MagicCookie;
   /** Extra environment for the plugin. */
   env: Record<string, string>;
+  /** Names of the kit's own environment variables the plugin inherits besides launch()'s allowlist (the CLI's DRIVERPLUG_PASS_ENV). */
+  inheritEnv: readonly string[];
   /** Where each check's store dir is made. */
   workDir: string;
   /** Where the plugins' private socket dirs are made; the host's default when unset. */

@@ -181,7 +181,7 @@ export const lifecycleChecks: readonly Check[] = [
     async run(ctx) {
       const p = await ctx.created();
       await ctx.setConfig(p, { slow: "Start" });
-      const op = new InFlight((o) => p.client.start({}, o));
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
       if (op.ended) tooFast(ctx, "Start finished before Kill could be sent", "Start");
       await expectOk("Kill during Start", p.client.kill({}));

@@ -19,7 +19,7 @@ import {
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "../cli-error.js";
-import { pluginDirsFrom } from "../driver-launcher.js";
+import { passEnvFrom, pluginDirsFrom } from "../driver-launcher.js";
 import { Interrupted } from "../interrupt.js";
 import { parseJsonObjectArg } from "../json-object-arg.js";
 import { parseSeconds } from "./ls.js";
@@ -67,7 +67,9 @@ async function jsonFile(path: string | undefined, what: string): Promise<Record<
 
 export function conformanceCommand(ctx: () => CliContext): Command {
   return new Command("conformance")
-    .description("run the driver contract's conformance checks against a driver plugin")
+    .description(
+      "run the driver contract's conformance checks against a driver plugin (DRIVERPLUG_PASS_ENV names variables it may inherit)",
+    )
     .addOption(new Option("--driver <name>", "a driver, found as other commands find plugins").conflicts("plugin"))
     .addOption(new Option("--plugin <path>", "a plugin executable (driverplug-driver-<name>)"))
     .option("--config <file.json>", "driver-specific config, merged under each check's machineName and storePath")
@@ -104,6 +106,7 @@ export function conformanceCommand(ctx: () => CliContext): Command {
         ...(opts.driver !== undefined ? { driver: opts.driver, pluginDirs: pluginDirsFrom(c.io.env) } : {}),
         ...(opts.plugin !== undefined ? { plugin: opts.plugin } : {}),
         flags,
+        inheritEnv: passEnvFrom(c.io.env),
         repeat: opts.repeat,
         jobs: opts.jobs,
         stepTimeoutMs: opts.timeout * 1000,
