@@ -10,6 +10,7 @@ import {
   EXIT_DRIVER,
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
+  EXIT_NO_SPACE,
   EXIT_NOT_FOUND,
   EXIT_PRECONDITION,
   EXIT_UNAVAILABLE,
@@ -17,6 +18,7 @@ import {
   exitCodeName,
 } from "./cli-error.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
+import { diskFullMessage, DISK_FULL_HINT, driverDiskFull, isDiskFull } from "./disk-full.js";
 import { Interrupted } from "./interrupt.js";
 import type { KeptRecord } from "./kept-log-records.js";
 
@@ -66,6 +68,13 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
       code: err.code ?? exitCodeName(err.exitCode),
       ...(err.hint !== undefined ? { hint: err.hint } : {}),
     };
+  if (isDiskFull(err))
+    return {
+      message: diskFullMessage(err),
+      exitCode: EXIT_NO_SPACE,
+      code: exitCodeName(EXIT_NO_SPACE),
+      hint: DISK_FULL_HINT,
+    };
   if (err instanceof CommanderError)
     return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE, code: exitCodeName(EXIT_USAGE) };
   if (err instanceof ClientError && err.reason !== "call") {
@@ -80,7 +89,7 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
     };
   }
   if (err instanceof ClientError) {
-    const hint = HINTS[err.code];
+    const hint = driverDiskFull(err) ? DISK_FULL_HINT : HINTS[err.code];
     const details = err.details === "" ? "(no message)" : printable(err.details);
     return {
       message: `${methodName(err.path)} failed (${err.codeName}): ${details}`,

@@ -148,6 +148,7 @@ describe("failures under --json and exit codes", () => {
       ["4", "FAILED_PRECONDITION"],
       ["5", "DRIVER_ERROR"],
       ["6", "UNAVAILABLE"],
+      ["7", "RESOURCE_EXHAUSTED"],
       ["130", "INTERRUPTED"],
     ])
       expect(help).toMatch(new RegExp(`^  ${code} +${name} +\\S`, "m"));
