@@ -19,8 +19,8 @@ import { timeoutArg } from "./command-timeout.js";
 import { noWaitNotice, waitNotice } from "./wait-notice.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
-/** Global options that take a value, to skip when looking for the command. */
-const VALUE_OPTIONS = new Set(["--lock-timeout"]);
+/** Options that take a value, to skip when looking for the command and its machine before parsing. */
+const VALUE_OPTIONS = new Set(["--lock-timeout", "--timeout"]);
 
 /** The driver named by `create --driver <name>`, if this is a create command line. */
 export function createDriverArg(argv: readonly string[]): string | undefined {

@@ -77,6 +77,7 @@ describe("machineArg and jsonArg", () => {
   it("finds the machine of a machine command before parsing, past options", () => {
     expect(machineArg(["status", "m1"])).toBe("m1");
     expect(machineArg(["--lock-timeout", "5", "stop", "--json", "m2"])).toBe("m2");
+    expect(machineArg(["start", "--timeout", "5", "m4"])).toBe("m4");
     expect(machineArg(["config", "set", "m3", "cpus", "4"])).toBe("m3");
     expect(machineArg(["ls"])).toBeUndefined();
     expect(machineArg(["create", "--driver", "fake", "m1"])).toBeUndefined();
