@@ -119,9 +119,11 @@ export function timeoutFailure(
 ): CliError | undefined {
   let timeoutMs: number;
   let cause: unknown = err;
+  let beforeStart = false;
   if (err instanceof TurnTimeout) {
     timeoutMs = err.timeoutMs;
     cause = err.cause;
+    beforeStart = err.beforeStart;
   } else if (budget?.expired) {
     timeoutMs = budget.timeoutMs;
   } else {
@@ -131,11 +133,12 @@ export function timeoutFailure(
   const call = cause instanceof ClientError && !(cause instanceof LaunchError) ? cause : undefined;
   // A driver's own status (not a deadline or a cancel) is its answer, even after the budget ran out.
   if (call && call.code !== Code.DEADLINE_EXCEEDED && call.code !== Code.CANCELLED) return undefined;
-  const what = call
-    ? `did not answer ${call.path.slice(call.path.lastIndexOf("/") + 1)} for machine ${JSON.stringify(work.machine)}`
-    : cause instanceof LaunchError
+  const what =
+    beforeStart || cause instanceof LaunchError
       ? "did not start its plugin"
-      : `did not answer for machine ${JSON.stringify(work.machine)}`;
+      : call
+        ? `did not answer ${call.path.slice(call.path.lastIndexOf("/") + 1)} for machine ${JSON.stringify(work.machine)}`
+        : `did not answer for machine ${JSON.stringify(work.machine)}`;
   return new CliError(`driver ${JSON.stringify(work.driver)} ${what} within ${seconds(timeoutMs)}`, EXIT_DRIVER, {
     code: "DEADLINE_EXCEEDED",
     hint: "give it longer with --timeout <seconds>; DRIVERPLUG_TRACE=1 shows what the driver logs meanwhile",

@@ -18,6 +18,8 @@ export class TurnTimeout extends Error {
   constructor(
     readonly timeoutMs: number,
     options?: { cause?: unknown },
+    /** The time ran out before the machine's plugin was up (its start, or a wait for a slot). */
+    readonly beforeStart = false,
   ) {
     super(`no answer within ${seconds(timeoutMs)}`, options);
   }
@@ -139,6 +141,11 @@ export class PluginPool {
       ...(timeout && timeout.at !== Infinity ? { deadline: new Date(timeout.at) } : {}),
     });
     if (this.closed) throw new PoolClosed();
+    let up = false;
+    const run = (plugin: MachinePlugin, given: Turn) => {
+      up = true;
+      return fn(plugin, given);
+    };
     try {
       // The driver's first plugin may wait for a slot; the machine's turn starts when it starts.
       const probing = this.probe(driver, startTimeoutMs);
@@ -146,7 +153,10 @@ export class PluginPool {
       // A shared plugin's start is part of every machine's turn: they all start together.
       const probe = await abortable(probing.ready, turn());
       if (probe.shared && !probe.handle.gone)
-        return await fn({ driver: probe.handle, client: probe.handle.forMachine(machine), shared: true }, work(turn()));
+        return await run(
+          { driver: probe.handle, client: probe.handle.forMachine(machine), shared: true },
+          work(turn()),
+        );
       let handle: DriverHandle;
       let signal: AbortSignal;
       if (!probe.shared && !probe.claimed && !probe.handle.gone) {
@@ -165,7 +175,7 @@ export class PluginPool {
         }
       }
       try {
-        return await fn({ driver: handle, client: handle.client, shared: false }, work(signal));
+        return await run({ driver: handle, client: handle.client, shared: false }, work(signal));
       } finally {
         await handle.close();
         this.open.delete(handle);
@@ -176,7 +186,7 @@ export class PluginPool {
       // A plugin start cut short by the turn's own end is the turn's timeout too.
       const launchTimedOut =
         err instanceof LaunchError && err.reason === "timeout" && startTimeoutMs === options.timeoutMs;
-      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err });
+      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err }, !up);
       throw err;
     }
   }

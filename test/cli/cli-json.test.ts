@@ -214,7 +214,7 @@ describe("under --json stderr is one JSON object, whatever happens", () => {
       FIXTURE_SILENT: "start",
     };
     await expectOk(box, ["create", "--driver", "silent", "m1"], env);
-    const started = await box.run(["start", "m1", "--json", "--timeout", "1"], {
+    const started = await box.run(["start", "m1", "--json", "--timeout", "6"], {
       ...env,
       NODE_OPTIONS: `--require ${warn}`,
     });
