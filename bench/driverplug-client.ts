@@ -3,7 +3,13 @@
 import { DriverServiceService } from "../generated/driverplug/driver/v1/driver.js";
 import { Client, credentials } from "@grpc/grpc-js";
 import { fileURLToPath } from "node:url";
-import { driverCallDefaults, launch, silentLogger, type PluginHandle } from "../src/host/index.js";
+import {
+  driverCallDefaults,
+  launch,
+  silentLogger,
+  type ClientMiddleware,
+  type PluginHandle,
+} from "../src/host/index.js";
 import { createTypedClient } from "../src/host/typed-client.js";
 import type { BenchClient } from "./bench-client.js";
 import { BENCH_BURST } from "./burst.js";
@@ -73,13 +79,22 @@ export async function launchConfiguredFake(storePath: string): Promise<DriverHan
   return handle;
 }
 
-/** The bench driver (bench/plugins/bench-driver.ts) run by node. */
-export function launchBenchDriver(burst: number): Promise<DriverHandle> {
+/**
+ * The bench driver (bench/plugins/bench-driver.ts) run by node; `middleware`
+ * names its plugin-side middleware (BENCH_MIDDLEWARE) and `clientMiddleware`
+ * is the host's.
+ */
+export function launchBenchDriver(
+  burst: number,
+  middleware?: "empty" | "otel",
+  clientMiddleware: readonly ClientMiddleware[] = [],
+): Promise<DriverHandle> {
   return launch("bench", {
     executable: process.execPath,
     args: [benchScript("plugins/bench-driver.js")],
-    env: { [BENCH_BURST]: String(burst) },
+    env: { [BENCH_BURST]: String(burst), ...(middleware ? { BENCH_MIDDLEWARE: middleware } : {}) },
     logger: silentLogger,
+    middleware: clientMiddleware,
   });
 }
 

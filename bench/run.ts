@@ -21,8 +21,11 @@ import {
   startUnbundledFake,
   typedClientOn,
 } from "./driverplug-client.js";
-import { QUERY_TIMEOUT_MS } from "../src/host/index.js";
+import { QUERY_TIMEOUT_MS, type ClientMiddleware } from "../src/host/index.js";
+import { otelClientMiddleware } from "../src/otel/index.js";
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { connectFloor } from "./floor-client.js";
+import { connectNiceGrpc } from "./nice-grpc-client.js";
 import { buildGoBinaries } from "./go-binaries.js";
 import { Results, writeResults } from "./results.js";
 import { medianRatio } from "./stats.js";
@@ -34,6 +37,7 @@ import { runStartup } from "./suites/startup.js";
 import { runInflight, runPayload, runStream } from "./suites/throughput.js";
 import { runUnary } from "./suites/unary.js";
 import { runQemuVm } from "./suites/qemu-vm.js";
+import { runLibvirtVm } from "./suites/libvirt-vm.js";
 import { checkTargets } from "./targets.js";
 import { fileURLToPath } from "node:url";
 
@@ -155,6 +159,111 @@ async function unaryAndInflight(s: Sections): Promise<void> {
     config.inflight,
     results,
   );
+}
+
+/**
+ * nice-grpc beside the host's typed client and the plugin's adapter, each
+ * against bare grpc-js: client side on the bare server, server side under a
+ * bare client. docs/architecture.md states the decision these figures made.
+ */
+async function niceGrpc(s: Sections): Promise<void> {
+  const { config, results, res } = s;
+  const bareUnix = await bareServer(s, `unix:${join(s.dir, "bare.sock")}`);
+  const niceServer = res.add(
+    await startChildServer(benchScript("servers/nice-grpc-server.js"), [`unix:${join(s.dir, "nice.sock")}`]),
+    (x) => x.stop(),
+  );
+  const plugin = res.add(await launchConfiguredFake(join(s.dir, "store")), (h) => h.close());
+  const bare = res.add(connectBare(bareUnix.address), (c) => c.close());
+  const host = res.add(typedClientOn(bareUnix.address), (c) => c.close());
+  const nice = res.add(connectNiceGrpc(bareUnix.address), (c) => c.close());
+  const niceDeadline = res.add(connectNiceGrpc(bareUnix.address, QUERY_TIMEOUT_MS), (c) => c.close());
+  const onNiceServer = res.add(connectBare(niceServer.address), (c) => c.close());
+  const onPlugin = res.add(connectBare(`unix:${plugin.record.address}`), (c) => c.close());
+  log("nice-grpc: clients on the bare server, servers under a bare client");
+  const rounds = await runUnary(
+    [
+      { name: "bare", call: bare.getState },
+      { name: "host_client_on_bare_server", call: host.getState },
+      { name: "nicegrpc_client_on_bare_server", call: nice.getState },
+      { name: "nicegrpc_deadline_client_on_bare_server", call: niceDeadline.getState },
+      { name: "bare_client_on_nicegrpc_server", call: onNiceServer.getState },
+      { name: "bare_client_on_plugin", call: onPlugin.getState },
+    ],
+    config.unary,
+    results,
+    "nice",
+  );
+  for (const name of [
+    "host_client_on_bare_server",
+    "nicegrpc_client_on_bare_server",
+    "nicegrpc_deadline_client_on_bare_server",
+    "bare_client_on_nicegrpc_server",
+    "bare_client_on_plugin",
+  ]) {
+    const of = (n: string, key: "p50Us" | "rate") => rounds.get(n)!.map((r) => r[key]);
+    results.add(`ratio.nice_p50.${name}`, medianRatio(of(name, "p50Us"), of("bare", "p50Us")), "x", "p50 / bare p50");
+    results.add(
+      `ratio.nice_rate.${name}`,
+      medianRatio(of("bare", "rate"), of(name, "rate")),
+      "x",
+      "bare calls/s / its calls/s",
+    );
+  }
+}
+
+/**
+ * What the middleware chains cost per call, against the bench driver: none
+ * (the chain is skipped), one pass-through middleware on each side, and
+ * driverplug/otel's on each side (the host with a recording tracer whose
+ * exporter drops the spans; the plugin with no SDK).
+ */
+async function middlewareCost(s: Sections): Promise<void> {
+  const { config, results, res } = s;
+  const passOn: ClientMiddleware = async function* (call, options) {
+    return yield* call.next(call.request, options);
+  };
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      new SimpleSpanProcessor({ export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} }),
+    ],
+  });
+  const tracer = provider.getTracer("bench");
+  const none = res.add(clientOf(await launchBenchDriver(1)), (c) => c.close());
+  const empty = res.add(clientOf(await launchBenchDriver(1, "empty", [passOn])), (c) => c.close());
+  const otel = res.add(clientOf(await launchBenchDriver(1, "otel", [otelClientMiddleware({ tracer })])), (c) =>
+    c.close(),
+  );
+  const bareUnix = await bareServer(s, `unix:${join(s.dir, "bare.sock")}`);
+  const bare = res.add(connectBare(bareUnix.address), (c) => c.close());
+  log("middleware: none, one pass-through per side, tracing per side");
+  const rounds = await runUnary(
+    [
+      { name: "bare", call: bare.getState },
+      { name: "no_middleware", call: none.getState },
+      { name: "empty_middleware", call: empty.getState },
+      { name: "otel_middleware", call: otel.getState },
+    ],
+    config.unary,
+    results,
+    "middleware",
+  );
+  const of = (n: string, key: "p50Us" | "rate") => rounds.get(n)!.map((r) => r[key]);
+  for (const name of ["empty_middleware", "otel_middleware"]) {
+    results.add(
+      `ratio.${name}_p50`,
+      medianRatio(of(name, "p50Us"), of("no_middleware", "p50Us")),
+      "x",
+      "p50 over the same plugin without middleware, paired rounds",
+    );
+    results.add(
+      `ratio.${name}_rate`,
+      medianRatio(of("no_middleware", "rate"), of(name, "rate")),
+      "x",
+      "calls/s without middleware over calls/s with it, paired rounds",
+    );
+  }
+  await provider.shutdown();
 }
 
 async function payloadAndStream(s: Sections): Promise<void> {
@@ -297,6 +406,17 @@ async function qemuVm(s: Sections): Promise<void> {
   await runQemuVm(bundle, s.dir, s.config.qemu, s.results);
 }
 
+async function libvirtVm(s: Sections): Promise<void> {
+  let bundle = process.env.DRIVERPLUG_TEST_GUEST ?? "";
+  if (bundle === "") {
+    const script = fileURLToPath(new URL("../../scripts/guest/build-guest.sh", import.meta.url));
+    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    bundle = out.trim().split("\n").pop() ?? "";
+  }
+  log("libvirt VM: the libvirt driver's Start, GetState and WatchState vs the qemu driver, and GetState over qemu+ssh");
+  await runLibvirtVm(bundle, s.dir, s.config.libvirt, s.results);
+}
+
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
@@ -305,10 +425,13 @@ async function main(): Promise<void> {
   const sections: [string, (s: Sections) => Promise<void>][] = [
     ["unary and 64 in flight", unaryAndInflight],
     ["1 MiB and stream", payloadAndStream],
+    ["nice-grpc", niceGrpc],
+    ["middleware", middlewareCost],
     ["start-up and scale", startupAndScale],
     ["Go host interop", goInterop],
     ["CLI and many machines", cliAndManyMachines],
     ["qemu VM", qemuVm],
+    ["libvirt VM", libvirtVm],
     [
       "conformance kit",
       async (s) => {

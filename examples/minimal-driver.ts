@@ -2,21 +2,26 @@
 // memory. It shows what a driver author writes: the DriverService methods as
 // async functions (streams as async generators) that may answer with partial
 // messages, DriverError for statuses a host acts on, the JSON config codec,
-// and one call to serve(). Everything comes from driverplug/plugin. The fake
+// a middleware around every call, and one call to serve(). Everything comes
+// from driverplug/plugin. The fake
 // driver (src/drivers/fake) is the complete version, with a config schema,
 // typed flags and a state file.
 //
 // Run it through a host, e.g.:
 //   launch("minimal", { executable: process.execPath, args: ["dist/examples/minimal-driver.js"] })
 import {
-  type Driver,
+  createLogger,
+  defineDriver,
   failedPrecondition,
   invalidArgument,
   jsonConfig,
   notFound,
   serve,
   State,
+  type ServerMiddleware,
 } from "../src/plugin/index.js";
+
+const log = createLogger("minimal");
 
 interface Config {
   machineName: string;
@@ -37,7 +42,8 @@ function requireMachine(): void {
     throw notFound(`machine ${config.machineName} does not exist: create it first`);
 }
 
-const driver: Driver = {
+// defineDriver gives every method its request and context types from the contract.
+const driver = defineDriver({
   async setConfig({ configJson }) {
     config = codec.decode(configJson);
     return {};
@@ -80,8 +86,18 @@ const driver: Driver = {
     if (state !== State.STATE_RUNNING) throw failedPrecondition("the machine is not running: start it first");
     return { ip: "192.0.2.1" };
   },
+});
+
+/** Around every call the plugin serves: one debug line per failed call, with its method. */
+const failures: ServerMiddleware = async function* (call, ctx) {
+  try {
+    return yield* call.next(call.request, ctx);
+  } catch (err) {
+    log.debug("call failed", { method: call.method, error: (err as Error).message });
+    throw err;
+  }
 };
 
 // Not awaited: serve() exits the process itself if it cannot start, and an entry
 // without top-level await can be bundled by scripts/bundle-plugin.mjs.
-void serve({ name: "minimal", version: "1.0.0", driver });
+void serve({ name: "minimal", version: "1.0.0", driver, logger: log, middleware: [failures] });

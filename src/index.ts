@@ -2,11 +2,15 @@
 // "driverplug/plugin" (it does not load the host side), a host
 // "driverplug/host"; this root entry has both, plus what other libraries
 // speaking the protocol need. Every name is listed: nothing generated is
-// re-exported wholesale.
+// re-exported wholesale. No entry has import-time side effects; tracing
+// (driverplug/otel) is an entry of its own, so @opentelemetry/api is loaded
+// only by those who use it.
 
 // --- For driver authors: implement the DriverService, call serve().
 export {
   serve,
+  defineDriver,
+  withLogFields,
   DriverError,
   alreadyExists,
   cancelled,
@@ -31,6 +35,12 @@ export {
   type ServingPlugin,
   type Driver,
   type DriverHandlers,
+  type DriverMethodName,
+  type DriverRequest,
+  type DriverResponse,
+  type ServerMiddleware,
+  type ServerMiddlewareCall,
+  type ServerMethodInfo,
   type CallContext,
   type Handler,
   type ServiceHandlers,
@@ -52,6 +62,10 @@ export {
   reattach,
   parseReattachRecord,
   ClientError,
+  LaunchError,
+  Metadata,
+  stateName,
+  STATE_NAMES,
   driverCallDefaults,
   LIFECYCLE_TIMEOUT_MS,
   QUERY_TIMEOUT_MS,
@@ -75,6 +89,10 @@ export {
   type CloseOptions,
   type ReattachRecord,
   type ClientErrorReason,
+  type LaunchFailure,
+  type ClientMiddleware,
+  type ClientMiddlewareCall,
+  type ClientMethodInfo,
   type CallDefaults,
   type CallOptions,
   type FindOptions,

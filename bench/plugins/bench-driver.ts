@@ -5,7 +5,8 @@
 // server answers the same calls the same way.
 // Run: node bench-driver.js (under a host: launch() with executable = node).
 import { State } from "../../generated/driverplug/driver/v1/driver.js";
-import { serve, type Driver } from "../../src/plugin/index.js";
+import { serve, type Driver, type ServerMiddleware } from "../../src/plugin/index.js";
+import { otelServerMiddleware } from "../../src/otel/index.js";
 import { burstCount } from "../burst.js";
 
 let config: Buffer = Buffer.alloc(0);
@@ -38,4 +39,14 @@ const driver: Driver = {
   },
 };
 
-await serve({ name: "bench", version: "0.0.0", driver });
+const passOn: ServerMiddleware = async function* (call, ctx) {
+  return yield* call.next(call.request, ctx);
+};
+const MIDDLEWARE: Record<string, ServerMiddleware[]> = { empty: [passOn], otel: [otelServerMiddleware()] };
+
+await serve({
+  name: "bench",
+  version: "0.0.0",
+  driver,
+  middleware: MIDDLEWARE[process.env.BENCH_MIDDLEWARE ?? ""] ?? [],
+});

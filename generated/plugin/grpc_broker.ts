@@ -265,6 +265,22 @@ export const ConnInfo_Knock: MessageFns<ConnInfo_Knock> = {
   },
 };
 
+export type GRPCBrokerDefinition = typeof GRPCBrokerDefinition;
+export const GRPCBrokerDefinition = {
+  name: "GRPCBroker",
+  fullName: "plugin.GRPCBroker",
+  methods: {
+    startStream: {
+      name: "StartStream",
+      requestType: ConnInfo as typeof ConnInfo,
+      requestStream: true,
+      responseType: ConnInfo as typeof ConnInfo,
+      responseStream: true,
+      options: {},
+    },
+  },
+} as const;
+
 export type GRPCBrokerService = typeof GRPCBrokerService;
 export const GRPCBrokerService = {
   startStream: {

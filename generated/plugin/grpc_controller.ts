@@ -84,6 +84,27 @@ export const Empty: MessageFns<Empty> = {
 };
 
 /** GRPCController lets the host stop the plugin without a signal. */
+export type GRPCControllerDefinition = typeof GRPCControllerDefinition;
+export const GRPCControllerDefinition = {
+  name: "GRPCController",
+  fullName: "plugin.GRPCController",
+  methods: {
+    /**
+     * Graceful stop: the plugin finishes in-flight calls (bounded by a grace
+     * period), removes its socket and exits.
+     */
+    shutdown: {
+      name: "Shutdown",
+      requestType: Empty as typeof Empty,
+      requestStream: false,
+      responseType: Empty as typeof Empty,
+      responseStream: false,
+      options: {},
+    },
+  },
+} as const;
+
+/** GRPCController lets the host stop the plugin without a signal. */
 export type GRPCControllerService = typeof GRPCControllerService;
 export const GRPCControllerService = {
   /**

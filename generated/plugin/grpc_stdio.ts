@@ -158,6 +158,27 @@ export const StdioData: MessageFns<StdioData> = {
 };
 
 /** GRPCStdio mirrors the plugin's stdout and stderr to the host. */
+export type GRPCStdioDefinition = typeof GRPCStdioDefinition;
+export const GRPCStdioDefinition = {
+  name: "GRPCStdio",
+  fullName: "plugin.GRPCStdio",
+  methods: {
+    /**
+     * Streams the plugin's stdout and stderr output. Meant to be called once;
+     * output is not replayed to a second caller.
+     */
+    streamStdio: {
+      name: "StreamStdio",
+      requestType: Empty as typeof Empty,
+      requestStream: false,
+      responseType: StdioData as typeof StdioData,
+      responseStream: true,
+      options: {},
+    },
+  },
+} as const;
+
+/** GRPCStdio mirrors the plugin's stdout and stderr to the host. */
 export type GRPCStdioService = typeof GRPCStdioService;
 export const GRPCStdioService = {
   /**

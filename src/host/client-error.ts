@@ -85,8 +85,3 @@ export class ClientError extends Error {
     return new ClientError(path, Code.UNKNOWN, message, metadata, { cause: err });
   }
 }
-
-/** Maps whatever grpc-js reported for a call into a ClientError. */
-export function toClientError(path: string, err: unknown): ClientError {
-  return ClientError.from(err, path);
-}

@@ -1,6 +1,7 @@
 // Waits for a launched plugin's handshake line, or for the first sign that
 // none will come (exit, closed stdout, spawn error, start timeout), and turns
 // each into a LaunchError that says what happened, quoting the stderr tail.
+import { formatSeconds } from "../protocol/duration-text.js";
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HandshakeError, parseHandshake, type Handshake } from "../protocol/handshake.js";
@@ -36,7 +37,7 @@ export async function awaitHandshake(
   if (first === undefined || "timedOut" in first) {
     throw new LaunchError(
       "timeout",
-      `${label} printed no handshake within ${timeoutMs} ms, so it was killed${output.tail.describe()}; ` +
+      `${label} printed no handshake within ${formatSeconds(timeoutMs)}, so it was killed${output.tail.describe()}; ` +
         `raise startTimeoutMs if the plugin is just slow to start`,
     );
   }

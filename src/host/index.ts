@@ -6,6 +6,7 @@
 export { launch, type LaunchOptions } from "./launch.js";
 export { reattach, type ReattachOptions } from "./reattach.js";
 export type { PluginHandle, CloseOptions, DriverClient } from "./plugin-handle.js";
+export { LaunchError, type LaunchFailure } from "./launch-error.js";
 export { parseReattachRecord, type ReattachRecord } from "./reattach-record.js";
 export type { PluginExit } from "./plugin-process.js";
 export { findPlugin, PLUGIN_PREFIX, type FindOptions, type FoundPlugin } from "./find-plugin.js";
@@ -22,7 +23,15 @@ export {
   type CallOptions,
 } from "./call-options.js";
 export { Code } from "../protocol/status.js";
+// grpc-js's own class (a peer dependency, so the same one the client uses): CallOptions.metadata.
+export { Metadata } from "@grpc/grpc-js";
 export { ClientError, type ClientErrorReason } from "./client-error.js";
+
+// --- Middleware: one chain around every call (tracing, metrics, audit...).
+export type { ClientMiddleware, ClientMiddlewareCall, ClientMethodInfo } from "./client-middleware.js";
+
+// --- Machine states as people read them ("Running").
+export { stateName, STATE_NAMES } from "../protocol/state-names.js";
 
 // --- Many machines in one plugin (CAPABILITY_MACHINE_INSTANCES): calls that name their machine.
 export { machineClient } from "./machine-client.js";

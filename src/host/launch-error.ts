@@ -1,7 +1,7 @@
-// How launch() and reattach() fail: a ClientError whose `reason` names the
-// step that failed and whose message says what happened and what to do.
-// LaunchError is the host's internal shorthand for building one; callers
-// only ever need ClientError (it is not exported).
+// How launch() and reattach() fail: a LaunchError, which is a ClientError
+// whose `reason` names the step that failed and whose message says what
+// happened and what to do. Code that catches ClientError for calls and
+// launches alike keeps working; `instanceof LaunchError` tells the two apart.
 import { Metadata } from "@grpc/grpc-js";
 import { Code } from "../protocol/status.js";
 import { ClientError, type ClientErrorReason } from "./client-error.js";
@@ -23,6 +23,7 @@ const CODE_OF: Record<LaunchFailure, Code> = {
 };
 
 export class LaunchError extends ClientError {
+  override name = "LaunchError";
   declare readonly reason: LaunchFailure;
   constructor(reason: LaunchFailure, message: string, options?: { cause?: unknown }) {
     super("", CODE_OF[reason], message, new Metadata(), { cause: options?.cause, reason });

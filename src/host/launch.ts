@@ -20,6 +20,7 @@ import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { resolveSocketGroup } from "../socket/socket-group.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
+import { composeClientMiddleware, type ClientMiddleware } from "./client-middleware.js";
 import { assertPluginName, findPlugin, type FindOptions } from "./find-plugin.js";
 import { checkPinnedDigest } from "./plugin-executable.js";
 import { awaitHandshake, drained, explainAfterHandshake } from "./handshake-wait.js";
@@ -70,6 +71,11 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
   service?: S;
   callDefaults?: CallDefaults;
   /**
+   * Around every call of the handle's client (and its forMachine() clients):
+   * the first listed is the outermost. See ClientMiddleware.
+   */
+  middleware?: readonly ClientMiddleware[];
+  /**
    * go-plugin's AutoMTLS: the host makes a client certificate, the plugin must
    * require it and offer its own, which the host pins. Protects the socket
    * from other processes of the same user, at ~20 ms of start-up.
@@ -96,6 +102,7 @@ export async function launch<S extends ServiceDefinitionShape>(
   assertPluginName(name);
   // Checked before anything starts: a bad size is the caller's mistake, not the plugin's.
   const transport = transportChannelOptions(options);
+  composeClientMiddleware(options.middleware);
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   if (options.sha256 !== undefined) {
     const mismatch = await checkPinnedDigest(executable, options.sha256);
@@ -168,6 +175,7 @@ export async function launch<S extends ServiceDefinitionShape>(
       },
       service: (options.service ?? DriverServiceService) as S,
       callDefaults: options.callDefaults ?? driverCallDefaults,
+      middleware: options.middleware,
       close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
       release: async () => {
         // The process is gone: its output ends as soon as it is read (a grandchild

@@ -15,6 +15,7 @@ import type { GroupMember } from "./process-group.js";
 import { removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import type { ReattachRecord } from "./reattach-record.js";
 import { machineClient } from "./machine-client.js";
+import type { ClientMiddleware } from "./client-middleware.js";
 import { createTypedClient, type CallTracker, type TypedClient } from "./typed-client.js";
 
 export interface CloseOptions {
@@ -34,6 +35,8 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   record: ReattachRecord;
   service: S;
   callDefaults: CallDefaults;
+  /** Around every call of the client, the first listed outermost. */
+  middleware?: readonly ClientMiddleware[];
   close: CloseOptions;
   /** Ends the launching side's hold on the process (stdin pipe, listeners). */
   release?: () => Promise<void>;
@@ -76,6 +79,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     this.client = createTypedClient(parts.service, parts.channel, {
       defaults: parts.callDefaults,
       tracker: this.tracker(),
+      middleware: parts.middleware,
     });
     this.unguard = parts.guard ? guardPlugin({ killNow: () => this.killNow(), close: () => this.close() }) : () => {};
     parts.died?.then(() => this.onDeath());
@@ -112,6 +116,11 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
   close(): Promise<void> {
     this.closing ??= this.shutDown();
     return this.closing;
+  }
+
+  /** `await using plugin = await launch(...)` closes the plugin when the block ends, as close() does. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**

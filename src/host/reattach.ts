@@ -10,6 +10,7 @@ import { negotiateVersion, PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { checkPrivateDir } from "../socket/private-dir.js";
 import { pinSocket } from "./pinned-socket.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
+import type { ClientMiddleware } from "./client-middleware.js";
 import { assertPluginName } from "./find-plugin.js";
 import { LaunchError } from "./launch-error.js";
 import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
@@ -25,6 +26,8 @@ export interface ReattachOptions<S extends ServiceDefinitionShape = typeof Drive
   versions?: readonly number[];
   service?: S;
   callDefaults?: CallDefaults;
+  /** Around every call of the handle's client, the first listed outermost, as launch()'s. */
+  middleware?: readonly ClientMiddleware[];
 }
 
 function bad(why: string, cause?: unknown): LaunchError {
@@ -83,6 +86,7 @@ export async function reattach<S extends ServiceDefinitionShape>(
     record: r,
     service: (options.service ?? DriverServiceService) as S,
     callDefaults: options.callDefaults ?? driverCallDefaults,
+    middleware: options.middleware,
     close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },
     // Only what driverplug made: never a forged record's directory and its files.
     removeDir: () => removeReattachedDir(r.privateDir, r.gid),

@@ -2,6 +2,11 @@
 // service definition: each unary method becomes `(request, options?) =>
 // Promise<Response>`, each server-streaming method `(request, options?) =>
 // AsyncIterable<Response>`. One adapter for all methods; no per-RPC code.
+// Hand-written over grpc-js rather than built on nice-grpc's client: in three
+// `make bench` runs (BENCH_ONLY=nice) nice-grpc's client with a deadline lost
+// 13-16% of bare grpc-js's calls/s, more than this client in each run, and it
+// passes no call options to grpc-js, so a deadline could not travel as
+// grpc-js's own (docs/architecture.md has the table).
 import { Code } from "../protocol/status.js";
 import { Metadata, type Client, type ClientReadableStream, type ClientUnaryCall } from "@grpc/grpc-js";
 import type {
@@ -11,8 +16,15 @@ import type {
   ServiceDefinitionShape,
 } from "../protocol/service-types.js";
 import { deadlineFor, type CallDefaults, type CallOptions } from "./call-options.js";
-import { ClientError, toClientError } from "./client-error.js";
-import { DeadlineWatch, grpcTimeout, type Watched } from "./deadline-watch.js";
+import { ClientError } from "./client-error.js";
+import {
+  chainedStream,
+  chainedUnary,
+  composeClientMiddleware,
+  type ClientCallRunner,
+  type ClientMiddleware,
+} from "./client-middleware.js";
+import { formatSeconds } from "../protocol/duration-text.js";
 
 type UnaryMethod<M> = (request: RequestOf<M>, options?: CallOptions) => Promise<ResponseOf<M>>;
 type StreamMethod<M> = (request: RequestOf<M>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>;
@@ -58,68 +70,40 @@ function abortError(path: string, signal: AbortSignal): ClientError {
 }
 
 /**
- * A passed deadline is the plugin's to enforce (it got grpc-timeout): the
- * caller fails at once, but the call is cancelled only this long after, so
- * the plugin's handler sees DEADLINE_EXCEEDED rather than a cancel racing it.
- * The cancel is the backstop for a plugin that ignores grpc-timeout.
+ * Everything one call needs to stop cleanly: its abort listener and its
+ * tracker entry, removed together by `cleanup` so nothing outlives the call.
+ * The deadline is grpc-js's own (the `deadline` call option): it ends the
+ * call on both sides, and the plugin's handler sees it as ctx.deadline.
  */
-export const DEADLINE_CANCEL_GRACE_MS = 1000;
-
-/**
- * Everything one call needs to stop cleanly: its abort listener, its tracker
- * entry and its deadline, removed together by `cleanup` so nothing outlives
- * the call.
- */
-class CallGuard implements Watched {
+class CallGuard {
   private override: ClientError | undefined;
   private readonly untrack: () => void;
   private readonly onAbort: (() => void) | undefined;
-  /** True once the deadline passed: the plugin ends the call, the backstop cancels it later. */
-  expired = false;
 
   constructor(
     private readonly path: string,
     private readonly options: CallOptions,
     private readonly tracker: CallTracker,
-    private readonly deadlines: DeadlineWatch,
     private readonly startedAt: number,
-    readonly deadlineAt: number,
+    private readonly deadlineAt: number,
     private readonly cancel: () => void,
-    /** Delivers the failure to the caller now, without waiting for grpc-js to end the call. */
-    private readonly failNow: (err: ClientError) => void,
   ) {
     if (options.signal) {
       this.onAbort = () => this.end(abortError(path, options.signal!));
       options.signal.addEventListener("abort", this.onAbort, { once: true });
     }
     this.untrack = tracker.track((details) => this.end(new ClientError(path, Code.UNAVAILABLE, details)));
-    if (deadlineAt !== Infinity) deadlines.watch(this);
-  }
-
-  /** Called by the DeadlineWatch once the deadline passed. */
-  expire(): void {
-    if (this.override) return;
-    this.expired = true;
-    this.override = new ClientError(
-      this.path,
-      Code.DEADLINE_EXCEEDED,
-      `no answer within ${this.deadlineAt - this.startedAt} ms (the call's deadline)`,
-    );
-    this.failNow(this.override);
-    // Only expired calls get a timer of their own; cancelling an ended call is a no-op.
-    setTimeout(this.cancel, DEADLINE_CANCEL_GRACE_MS).unref();
   }
 
   cleanup(): void {
     if (this.onAbort) this.options.signal!.removeEventListener("abort", this.onAbort);
     this.untrack();
-    if (this.deadlineAt !== Infinity) this.deadlines.unwatch(this);
   }
 
-  /** The caller's abort, the deadline or the plugin's death, if one ended the call; else grpc-js's status, explained. */
+  /** The caller's abort or the plugin's death, if one ended the call; else grpc-js's status, explained. */
   async failure(err: unknown): Promise<ClientError> {
     if (this.override) return this.override;
-    return this.tracker.explain(toClientError(this.path, err));
+    return this.tracker.explain(deadlineWorded(ClientError.from(err, this.path), this.startedAt, this.deadlineAt));
   }
 
   private end(why: ClientError): void {
@@ -128,40 +112,47 @@ class CallGuard implements Watched {
   }
 }
 
-/** A method's default deadline, and the request metadata of a call that keeps it and brings no metadata. */
+/**
+ * A call that ran out of time says so in seconds, whichever side noticed first
+ * (grpc-js's "Deadline exceeded after 9.998s,LB pick..." or the plugin's
+ * server); grpc-js's text stays as the cause. A DEADLINE_EXCEEDED that comes
+ * before the call's deadline is the driver's own (a boot that timed out) and
+ * keeps its message.
+ */
+function deadlineWorded(err: ClientError, startedAt: number, deadlineAt: number): ClientError {
+  if (err.code !== Code.DEADLINE_EXCEEDED || deadlineAt === Infinity) return err;
+  if (Date.now() + DEADLINE_CLOCK_TOLERANCE_MS < deadlineAt) return err;
+  return new ClientError(
+    err.path,
+    Code.DEADLINE_EXCEEDED,
+    `no answer within ${formatSeconds(deadlineAt - startedAt)} (the call's deadline)`,
+    err.metadata,
+    { cause: err },
+  );
+}
+
+/** grpc-js's deadline timer and Date.now() are different clocks. */
+const DEADLINE_CLOCK_TOLERANCE_MS = 5;
+
+/** A method's default deadline. */
 interface MethodDefaults {
   timeoutMs: number | undefined;
-  /**
-   * Shared by those calls: grpc-js copies a call's metadata before it adds
-   * to it, and the grpc-timeout of a default deadline is the same every time.
-   */
-  metadata: Metadata;
 }
 
-function methodDefaults(timeoutMs: number | undefined): MethodDefaults {
-  const deadline = deadlineFor({}, timeoutMs, 0);
-  const metadata = new Metadata();
-  if (deadline !== undefined) metadata.set("grpc-timeout", grpcTimeout(deadline));
-  return { timeoutMs, metadata };
+/** grpc-js copies a call's metadata before it adds to it, so calls that bring none can share one. */
+const NO_METADATA = new Metadata();
+
+/** grpc-js's call options: only the deadline, shared by calls without one. */
+function grpcCallOptions(deadlineAt: number): CallOptionsOfGrpc {
+  return deadlineAt === Infinity ? NO_CALL_OPTIONS : { deadline: deadlineAt };
 }
 
-/**
- * The request metadata: the caller's (copied, never changed) or a fresh one,
- * with the deadline as grpc-timeout so the plugin, in any language, sees it.
- */
-function requestMetadata(options: CallOptions, defaults: MethodDefaults, deadlineAt: number, now: number): Metadata {
-  if (!options.metadata && !options.deadline && options.timeoutMs === undefined) return defaults.metadata;
-  if (deadlineAt === Infinity) return options.metadata ?? new Metadata();
-  const metadata = options.metadata ? options.metadata.clone() : new Metadata();
-  metadata.set("grpc-timeout", grpcTimeout(deadlineAt - now));
-  return metadata;
-}
+type CallOptionsOfGrpc = { deadline?: number };
 
 /** Shared by every call of one client. */
 interface ClientParts {
   client: Client;
   tracker: CallTracker;
-  deadlines: DeadlineWatch;
 }
 
 function callUnary(
@@ -179,35 +170,24 @@ function callUnary(
     let guard: CallGuard | undefined;
     let call: ClientUnaryCall;
     try {
-      // No grpc-js deadline (it would arm a timer per call): grpc-timeout
-      // tells the plugin, the client's DeadlineWatch fails the caller (see deadline-watch.ts).
       call = parts.client.makeUnaryRequest(
         path,
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        requestMetadata(options, defaults, deadlineAt, startedAt),
-        NO_CALL_OPTIONS,
+        options.metadata ?? NO_METADATA,
+        grpcCallOptions(deadlineAt),
         (err, response) => {
           // grpc-js always answers asynchronously, so the guard exists by now.
           guard?.cleanup();
           if (!err) return resolve(response);
-          void (guard ? guard.failure(err) : Promise.resolve(toClientError(path, err))).then(reject);
+          void (guard ? guard.failure(err) : Promise.resolve(ClientError.from(err, path))).then(reject);
         },
       );
     } catch (err) {
       return reject(closedError(path, err));
     }
-    guard = new CallGuard(
-      path,
-      options,
-      parts.tracker,
-      parts.deadlines,
-      startedAt,
-      deadlineAt,
-      () => call.cancel(),
-      reject,
-    );
+    guard = new CallGuard(path, options, parts.tracker, startedAt, deadlineAt, () => call.cancel());
   });
 }
 
@@ -229,48 +209,31 @@ async function* callStream(
       method.requestSerialize,
       method.responseDeserialize,
       request,
-      requestMetadata(options, defaults, deadlineAt, startedAt),
-      NO_CALL_OPTIONS,
+      options.metadata ?? NO_METADATA,
+      grpcCallOptions(deadlineAt),
     );
   } catch (err) {
     throw closedError(path, err);
   }
-  // At the deadline the iteration ends at once: destroying the readable side
-  // fails its iterator, while the call itself is left for the plugin to end.
-  const guard = new CallGuard(
-    path,
-    options,
-    parts.tracker,
-    parts.deadlines,
-    startedAt,
-    deadlineAt,
-    () => call.cancel(),
-    (err) => {
-      // grpc-js still emits the plugin's status as 'error' later; with the
-      // iterator gone, an unheard 'error' would throw.
-      call.on("error", ignore);
-      call.destroy(err);
-    },
-  );
+  const guard = new CallGuard(path, options, parts.tracker, startedAt, deadlineAt, () => call.cancel());
   try {
     for await (const message of call) yield message;
   } catch (err) {
     throw await guard.failure(err);
   } finally {
     guard.cleanup();
-    // Ends the stream on the plugin's side too when the caller stops early
-    // (after its deadline, the plugin ends it, or the backstop cancels it).
-    if (!guard.expired) call.cancel();
+    // Ends the stream on the plugin's side too when the caller stops early.
+    call.cancel();
   }
 }
 
-const NO_CALL_OPTIONS = Object.freeze({});
-
-const ignore = () => {};
+const NO_CALL_OPTIONS: CallOptionsOfGrpc = Object.freeze({});
 
 export interface TypedClientOptions {
   defaults?: CallDefaults;
   tracker?: CallTracker;
+  /** Around every call, the first listed outermost (client-middleware.ts). */
+  middleware?: readonly ClientMiddleware[];
 }
 
 /** Builds the typed client for `definition` over an existing grpc-js channel. */
@@ -279,14 +242,30 @@ export function createTypedClient<S extends ServiceDefinitionShape>(
   client: Client,
   options: TypedClientOptions = {},
 ): TypedClient<S> {
-  const parts: ClientParts = { client, tracker: options.tracker ?? untracked, deadlines: new DeadlineWatch() };
+  const parts: ClientParts = { client, tracker: options.tracker ?? untracked };
+  const chain = composeClientMiddleware(options.middleware);
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream) continue;
-    const defaults = methodDefaults(options.defaults?.timeoutMs(name, method));
+    const defaults: MethodDefaults = { timeoutMs: options.defaults?.timeoutMs(name, method) };
+    if (chain === undefined) {
+      out[name] = method.responseStream
+        ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaults)
+        : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaults);
+      continue;
+    }
+    const info = { path: method.path, method: name, responseStream: method.responseStream };
+    // The call itself, as the chain's innermost next.
+    const run: ClientCallRunner = method.responseStream
+      ? (_info, request, callOptions) => callStream(parts, method, request, callOptions, defaults)
+      : // A unary call's stage returns its response and yields nothing.
+        // eslint-disable-next-line require-yield
+        async function* (_info, request, callOptions) {
+          return await callUnary(parts, method, request, callOptions, defaults);
+        };
     out[name] = method.responseStream
-      ? (request: unknown, callOptions: CallOptions = {}) => callStream(parts, method, request, callOptions, defaults)
-      : (request: unknown, callOptions: CallOptions = {}) => callUnary(parts, method, request, callOptions, defaults);
+      ? (request: unknown, callOptions: CallOptions = {}) => chainedStream(chain, info, request, callOptions, run)
+      : (request: unknown, callOptions: CallOptions = {}) => chainedUnary(chain, info, request, callOptions, run);
   }
   return Object.freeze(out) as TypedClient<S>;
 }

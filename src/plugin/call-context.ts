@@ -108,6 +108,13 @@ export class ActiveCall {
     return this.call.metadata;
   }
 
+  /** When the host's deadline for this call passes; undefined for a call without one. */
+  get deadline(): Date | undefined {
+    const deadline = this.call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    return Number.isFinite(at) ? new Date(at) : undefined;
+  }
+
   /** Adds a waiter on the abort; the returned function removes it. */
   private onAbort(waiter: (reason: DriverError) => void): () => void {
     (this.waiters ??= []).push(waiter);
@@ -171,5 +178,9 @@ class HandlerContext implements CallContext {
 
   get method(): string {
     return this.#call.method;
+  }
+
+  get deadline(): Date | undefined {
+    return this.#call.deadline;
   }
 }

@@ -14,6 +14,12 @@ export interface CallContext {
   readonly metadata: Metadata;
   /** The method's name in the service definition, e.g. "create". */
   readonly method: string;
+  /**
+   * When the host's deadline for this call passes (ctx.signal then fires with
+   * DEADLINE_EXCEEDED), or undefined when the call has none. A Start can
+   * budget its boot wait against it: `ctx.deadline.getTime() - Date.now()`.
+   */
+  readonly deadline: Date | undefined;
 }
 
 /** One handler, chosen by whether the method streams its responses. */

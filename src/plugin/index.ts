@@ -1,12 +1,18 @@
 // driverplug/plugin: everything a driver author needs, and nothing of the
-// host side. Implement the DriverService methods (partial answers are fine),
+// host side. Importing it has no side effects (stdout capture starts in
+// serve(), or with driverplug/plugin/capture-stdout). Implement the DriverService methods (partial answers are fine),
 // throw DriverError (or a helper) to choose a status, call serve().
 
 // --- Serving a driver.
 export { serve, type ServeOptions, type ServingPlugin } from "./serve.js";
 export type { Driver, DriverHandlers } from "./driver.js";
+export { defineDriver, type DriverMethodName, type DriverRequest, type DriverResponse } from "./define-driver.js";
 export { DEFAULT_MACHINE, type DriverFactory, type DriverSource } from "./machine-instances.js";
 export type { CallContext, Handler, ServiceHandlers } from "./handler-types.js";
+
+// --- Middleware: one chain around every call the plugin serves.
+export type { ServerMiddleware, ServerMiddlewareCall, ServerMethodInfo } from "./server-middleware.js";
+export { withLogFields } from "./call-scope.js";
 export type { PartialMessage } from "../protocol/partial-message.js";
 
 // --- Statuses: the one error class and a helper per common code.

@@ -2,6 +2,7 @@
 // record on stderr, in the format go-plugin hosts re-log at their level.
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
 import { formatLogLine, type LogLevel } from "../protocol/log-line.js";
+import { callLogFields } from "./call-scope.js";
 import { writeRawStderr } from "./process-output.js";
 
 export type LogFields = Record<string, unknown>;
@@ -22,7 +23,10 @@ export function createLogger(module: string, sink: LogSink = (line) => writeRawS
   // Trace is chatty: only when asked for, and then checked once, not per call.
   const traceOn = Boolean(process.env[DRIVERPLUG_TRACE]);
   const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    sink(formatLogLine(level, message, module, fields ? jsonSafe(fields) : {}));
+    // The current call's fields (call-scope.ts: a trace id, say) come first; the line's own win.
+    const scoped = callLogFields();
+    const all = scoped ? { ...scoped, ...fields } : fields;
+    sink(formatLogLine(level, message, module, all ? jsonSafe(all) : {}));
   };
   return {
     trace: traceOn ? emit("trace") : () => {},

@@ -21,24 +21,29 @@ function isMessageType(value: unknown): value is MessageType {
   return typeof v?.fromPartial === "function" && typeof v.encode === "function";
 }
 
+/** ts-proto's generic service definition (outputServices=generic-definitions), as far as encoding needs it. */
+export interface GenericServiceDefinition {
+  readonly methods: Readonly<Record<string, { readonly name: string; readonly responseType: unknown }>>;
+}
+
 /**
- * The response message type of each method of `definition`, found in the
- * generated module by buf's standard name (`<Method>Response`, which buf lint's
- * RPC_RESPONSE_STANDARD_NAME enforces), so no per-RPC table is kept.
+ * The response message type of each method of `definition` (grpc-js's), read
+ * from the generic definition of the same service, whose methods carry their
+ * message types; so no per-RPC table and no naming convention.
  */
 export function responseTypesOf(
   definition: ServiceDefinitionShape,
-  generated: Record<string, unknown>,
+  generic: GenericServiceDefinition,
 ): Map<string, MessageType> {
+  // Matched by the RPC's name in the .proto ("GetIP"): the two generators
+  // spell the property differently (getIP here, getIp in grpc-js's).
+  const byRpc = new Map(Object.values(generic.methods).map((m) => [m.name, m.responseType]));
   const types = new Map<string, MessageType>();
   for (const [name, method] of Object.entries(definition)) {
-    const typeName = `${method.path.slice(method.path.lastIndexOf("/") + 1)}Response`;
-    const type = generated[typeName];
-    if (!isMessageType(type)) {
-      throw new Error(
-        `${method.path}: the generated code has no message ${typeName}; responses must be named <Method>Response`,
-      );
-    }
+    const type = byRpc.get(method.path.slice(method.path.lastIndexOf("/") + 1));
+    // Both definitions come from one descriptor in one `make generate`.
+    if (!isMessageType(type))
+      throw new Error(`${method.path}: the generic definition has no response type for ${name}; generated/ is stale`);
     types.set(name, type);
   }
   return types;

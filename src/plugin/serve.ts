@@ -3,7 +3,6 @@
 // and reflection services on a private Unix socket, prints the handshake and
 // then watches for the end (lifecycle.ts, host-watch.ts).
 import { Server } from "@grpc/grpc-js";
-import * as driverMessages from "../../generated/driverplug/driver/v1/driver.js";
 import { DriverServiceService, type Capability } from "../../generated/driverplug/driver/v1/driver.js";
 import { HealthService } from "../../generated/grpc/health/v1/health.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
@@ -33,10 +32,12 @@ import { PluginLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
 import { MachineInstances, type DriverSource } from "./machine-instances.js";
 import { MutationQueue } from "./mutation-queue.js";
+import { composeServerMiddleware, type ServerMiddleware } from "./server-middleware.js";
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
 import { raiseReceiveWindow } from "./server-receive-window.js";
 import { responseTypesOf } from "./response-encoding.js";
+import { DriverServiceDefinition } from "../../generated/driverplug/driver/v1/driver.js";
 import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
 import { processStdio } from "./stdio-capture.js";
@@ -65,6 +66,29 @@ export interface ServeOptions {
   autoMtls?: AutoMtlsProvider;
   /** Defaults to a logger for module `<name>`; the driver may log through it too. */
   logger?: Logger;
+  /**
+   * Around every call the plugin serves (DriverService and the plugin
+   * services), the first listed outermost, outside the mutation queue; see
+   * ServerMiddleware. `otelServerMiddleware()` from driverplug/otel is one.
+   */
+  middleware?: readonly ServerMiddleware[];
+  /**
+   * How long Kill waits for the mutating call it aborted to settle before it
+   * runs anyway (default 10 s): the aborted handler's cleanup and Kill never
+   * overlap within it.
+   */
+  killWaitMs?: number;
+  /**
+   * With a driver factory: the most machines with a live instance (default
+   * 1000); a call naming one more fails RESOURCE_EXHAUSTED.
+   */
+  maxMachines?: number;
+  /**
+   * With a driver factory: an instance with no config set and no call in
+   * flight is freed after this long idle (default 60 s); so is any instance
+   * right after its machine's Remove succeeds.
+   */
+  machineIdleMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -115,8 +139,9 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     process.exit(1);
   }
   const log = options.logger ?? createLogger(options.name);
-  // Nothing may reach stdout ahead of the handshake: capture runs since driverplug/plugin
-  // was imported (in a launched plugin), or from here on; what it kept is logged now.
+  const middleware = composeServerMiddleware(options.middleware);
+  // Nothing may reach stdout ahead of the handshake: capture runs from here on (or
+  // since driverplug/plugin/capture-stdout was imported); what it kept is logged now.
   const capture = processStdio;
   capture.install();
   capture.attach(log.child("stdio"));
@@ -124,7 +149,14 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
   lifecycle.install();
   try {
     const implementer = `driver "${options.name}"`;
-    const machines = new MachineInstances(options.driver, options, () => new MutationQueue());
+    const queueLog = log.child("queue");
+    const machines = new MachineInstances(options.driver, options, {
+      newGate: () => new MutationQueue({ killWaitMs: options.killWaitMs, log: queueLog }),
+      maxMachines: options.maxMachines,
+      idleMs: options.machineIdleMs,
+      log: log.child("machines"),
+    });
+    lifecycle.onStop(() => machines.close());
     checkDriverMethods(machines.defaultDriver, DriverServiceService, implementer);
     const appVersion = chooseVersion(options.versions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
@@ -134,12 +166,13 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       log,
       implementer,
       gate: machines.gate,
-      responseTypes: responseTypesOf(DriverServiceService, driverMessages),
+      responseTypes: responseTypesOf(DriverServiceService, DriverServiceDefinition),
+      middleware,
     });
     const stop = (why: string) => lifecycle.requestStop(why);
-    addAdaptedService(server, HealthService, healthHandlers(health), { log, implementer });
-    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), { log, implementer });
-    addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer });
+    addAdaptedService(server, HealthService, healthHandlers(health), { log, implementer, middleware });
+    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), { log, implementer, middleware });
+    addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer, middleware });
     addLazyReflection(server);
     const { path } = await listenOnPrivateSocket(server, {
       driverName: options.name,

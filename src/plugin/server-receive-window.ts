@@ -11,7 +11,9 @@
 // grpc-js honours the window option on servers too (or exposes its
 // node:http2 server options). If grpc-js renames the method, the server keeps
 // working with the default windows and a warning is logged;
-// test/plugin/transport-limits.test.ts notices it.
+// test/plugin/transport-limits.test.ts notices it. So driverplug accepts
+// grpc-js only up to the next minor of the version that test passed on (the
+// peer range in package.json, which the same test checks).
 import type { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { ServerHttp2Session, Settings } from "node:http2";
 import type { Logger } from "./logger.js";

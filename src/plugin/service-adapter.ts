@@ -1,9 +1,15 @@
 // The one generic adapter from a generated service definition plus a set of
 // promise/async-iterable handlers to grpc-js handlers. Every method of every
-// service the plugin serves goes through here: admission (CallGate),
-// cancellation and deadlines (AbortSignal), stream backpressure, response
-// encoding (response-encoding.ts) and the mapping of errors to statuses
-// (error-mapping.ts).
+// service the plugin serves goes through here: the middleware chain
+// (server-middleware.ts), admission (CallGate), cancellation and deadlines
+// (AbortSignal), stream backpressure, response encoding (response-encoding.ts)
+// and the mapping of errors to statuses (error-mapping.ts).
+//
+// Hand-written over grpc-js rather than built on nice-grpc's server: in three
+// `make bench` runs (BENCH_ONLY=nice) nice-grpc's server lost 12-31% of bare
+// grpc-js's calls/s, more than this adapter in each run (docs/architecture.md
+// has the table); and it makes its grpc-js Server itself, so the receive
+// window (server-receive-window.ts) and the socket's umask could not be set.
 import { once } from "node:events";
 import type {
   Server,
@@ -21,6 +27,7 @@ import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
 import type { Logger } from "./logger.js";
 import { preEncoded, responseEncoder, type MessageType, type ResponseEncoder } from "./response-encoding.js";
+import { chainedStream, chainedUnary, type ServerMethodInfo, type ServerMiddleware } from "./server-middleware.js";
 
 export interface AdapterOptions {
   log: Logger;
@@ -29,6 +36,8 @@ export interface AdapterOptions {
   implementer: string;
   /** Response message types by method name: handlers may then answer with partial messages. */
   responseTypes?: ReadonlyMap<string, MessageType>;
+  /** The composed middleware (composeServerMiddleware), around admission and the handler. */
+  middleware?: ServerMiddleware;
 }
 
 /** Registers `handlers` for `definition` on `server`, through the adapter. */
@@ -75,11 +84,54 @@ function adaptMethod(
     (() => {
       throw unimplemented(`${options.implementer} does not implement ${method.path.split("/").pop()}`);
     });
+  const chain = options.middleware;
+  if (chain === undefined) {
+    return method.responseStream
+      ? (call: ServerWritableStream<unknown, unknown>) =>
+          void serveStream(name, method.path, implemented as AnyStreaming, encode, call, options)
+      : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+          serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options);
+  }
+  const info: ServerMethodInfo = { path: method.path, method: name, responseStream: method.responseStream };
+  const gate = options.gate ?? OPEN_GATE;
   return method.responseStream
     ? (call: ServerWritableStream<unknown, unknown>) =>
-        void serveStream(name, method.path, implemented as AnyStreaming, encode, call, options)
+        void serveStream(name, method.path, implemented as AnyStreaming, encode, call, options, (handler, active) =>
+          chainedStream(chain, info, call.request, active.ctx, admittedStream(name, handler, active, gate)),
+        )
     : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options);
+        serveUnary(name, method.path, implemented as AnyUnary, encode, call, callback, options, (handler, active) =>
+          chainedUnary(chain, info, call.request, active.ctx, admittedUnary(name, handler, active, gate)),
+        );
+}
+
+/**
+ * The chain's innermost stage for a unary method: admission, then the handler
+ * with the request and context the chain passed down; the turn ends when the
+ * handler settles.
+ */
+function admittedUnary(name: string, handler: AnyUnary, active: ActiveCall, gate: CallGate): AnyUnary {
+  return (request, ctx) => {
+    const run = (release: Release) => {
+      const running = invoke(() => handler(request, ctx));
+      running.then(release, release);
+      return running;
+    };
+    const entered = gate.enter(name, active);
+    return typeof entered === "function" ? run(entered) : entered.then(run);
+  };
+}
+
+/** The same for a streaming method: the turn ends when the handler's generator does (closed by the chain on abort). */
+function admittedStream(name: string, handler: AnyStreaming, active: ActiveCall, gate: CallGate): AnyStreaming {
+  return async function* (request, ctx) {
+    const release = await gate.enter(name, active);
+    try {
+      yield* handler(request, ctx);
+    } finally {
+      release();
+    }
+  };
 }
 
 function serveUnary(
@@ -90,6 +142,8 @@ function serveUnary(
   call: ServerUnaryCall<unknown, unknown>,
   callback: sendUnaryData<unknown>,
   options: AdapterOptions,
+  /** With middleware: runs the chain, which admits the call itself. */
+  chained?: (handler: AnyUnary, active: ActiveCall) => Promise<unknown>,
 ): void {
   const active = new ActiveCall(call, name);
   let answered = false;
@@ -109,6 +163,18 @@ function serveUnary(
     answered = true;
     callback(null, bytes);
   };
+  if (chained) {
+    const running = invoke(() => chained(handler, active));
+    active.whenAborted(fail);
+    running.then(succeed, (err: unknown) => {
+      if (answered)
+        options.log.debug("handler failed after its call was answered", { method: path, error: describe(err) });
+      fail(err);
+    });
+    const finished = () => active.dispose();
+    running.then(finished, finished);
+    return;
+  }
   const run = (release: Release) => {
     const running = invoke(() => handler(call.request, active.ctx));
     // Answer as soon as the call is aborted, even if the handler is slow to notice.
@@ -147,14 +213,20 @@ async function serveStream(
   encode: ResponseEncoder,
   call: ServerWritableStream<unknown, unknown>,
   options: AdapterOptions,
+  /** With middleware: runs the chain, which admits the call itself. */
+  chained?: (handler: AnyStreaming, active: ActiveCall) => AsyncIterable<unknown>,
 ): Promise<void> {
   const active = new ActiveCall(call, name);
   let release: Release = NO_RELEASE;
   let iterator: AsyncIterator<unknown> | undefined;
   let pending: Promise<unknown> = Promise.resolve();
   try {
-    release = await (options.gate ?? OPEN_GATE).enter(name, active);
-    iterator = handler(call.request, active.ctx)[Symbol.asyncIterator]();
+    if (chained) {
+      iterator = chained(handler, active)[Symbol.asyncIterator]();
+    } else {
+      release = await (options.gate ?? OPEN_GATE).enter(name, active);
+      iterator = handler(call.request, active.ctx)[Symbol.asyncIterator]();
+    }
     for (;;) {
       const step = iterator.next();
       pending = step;

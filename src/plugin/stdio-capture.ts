@@ -1,9 +1,10 @@
-// Keeps the driver's own stdout/stderr output away from the protocol. In a
-// process a host launched (PLUGIN_PROTOCOL_VERSIONS set, as every go-plugin
-// and driverplug host does, or driverplug's default cookie set), capture
-// starts when driverplug/plugin is imported, so even a console.log at a driver module's top level cannot come
-// before the handshake; what is written before serve() is kept (bounded) and
-// handed to serve()'s logger. From then on, writes through process.stdout and
+// Keeps the driver's own stdout/stderr output away from the protocol. Capture
+// starts in serve(), or earlier for a driver whose modules print at their top
+// level: `import "driverplug/plugin/capture-stdout"` first (capture-stdout.ts)
+// starts it at once in a process a host launched. Importing driverplug's
+// entries never starts it: a host that imports them inside a process another
+// go-plugin host launched keeps its stdout. What is written before serve() is
+// kept (bounded) and handed to serve()'s logger. From then on, writes through process.stdout and
 // process.stderr go to the host's plugin.GRPCStdio stream when one is open
 // (through a bounded buffer), and otherwise become log lines the host shows:
 // stdout at info, stderr at warn, the text as the message.
@@ -142,6 +143,3 @@ export const processStdio = new StdioCapture();
 export function launchedAsPlugin(env: NodeJS.ProcessEnv): boolean {
   return env[PLUGIN_PROTOCOL_VERSIONS] !== undefined || env[DEFAULT_COOKIE.key] === DEFAULT_COOKIE.value;
 }
-
-// Runs when driverplug/plugin is imported, before any module that imports it.
-if (launchedAsPlugin(process.env)) processStdio.install();

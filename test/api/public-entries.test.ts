@@ -52,13 +52,21 @@ describe("driverplug/plugin", () => {
 });
 
 describe("driverplug/host and the root entry", () => {
-  it("keep the plumbing out: no typed-client factory, tracker, handle constructor or launch error class", () => {
-    for (const name of ["createTypedClient", "untracked", "PluginHandle", "LaunchError", "toClientError"]) {
+  it("keep the plumbing out: no typed-client factory, tracker, handle constructor or the old toClientError alias", () => {
+    for (const name of ["createTypedClient", "untracked", "PluginHandle", "toClientError"]) {
       expect(host, name).not.toHaveProperty(name);
       expect(root, name).not.toHaveProperty(name);
     }
     expect(host).toHaveProperty("ClientError");
     expect(host).toHaveProperty("Code");
+  });
+
+  it("export LaunchError as a ClientError, and the friendly state names", () => {
+    for (const entry of [host, root]) {
+      expect(Object.getPrototypeOf(entry.LaunchError.prototype)).toBe(entry.ClientError.prototype);
+      expect(entry.stateName(entry.State.STATE_RUNNING)).toBe("Running");
+      expect(entry.STATE_NAMES[entry.State.STATE_STOPPED]).toBe("Stopped");
+    }
   });
 
   it("root re-exports no generated encoders or helpers, only the enums and the service definition", () => {
@@ -70,12 +78,33 @@ describe("driverplug/host and the root entry", () => {
   });
 });
 
+describe("import-time side effects", () => {
+  it("no entry but driverplug/otel loads @opentelemetry (an optional peer dependency)", async () => {
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (path.endsWith(".ts")) files.push(path);
+      }
+    };
+    await walk(join(REPO, "src"));
+    for (const file of files) {
+      if (file.includes(`${join("src", "otel")}/`)) continue;
+      expect(await readFile(file, "utf8"), file).not.toMatch(/from "@opentelemetry\//);
+    }
+  });
+});
+
 describe("drivers in the repository", () => {
   it("import the framework only through driverplug/plugin", async () => {
     const files = [
       join(REPO, "examples", "minimal-driver.ts"),
       ...(await readdir(join(REPO, "src", "drivers", "fake"))).map((f) => join(REPO, "src", "drivers", "fake", f)),
       ...(await readdir(join(REPO, "src", "drivers", "qemu"))).map((f) => join(REPO, "src", "drivers", "qemu", f)),
+      ...(await readdir(join(REPO, "src", "drivers", "libvirt"), { recursive: true }))
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(REPO, "src", "drivers", "libvirt", f)),
     ];
     for (const file of files) {
       const text = await readFile(file, "utf8");

@@ -19,5 +19,6 @@ describe("examples/host.ts", () => {
     expect(out).toContain("state after start: STATE_RUNNING");
     expect(out).toContain("state after stop: STATE_STOPPED");
     expect(out).toContain("GetIP says NOT_FOUND");
+    expect(out).toContain("driverplug status would say: Stopped");
   });
 });

@@ -59,7 +59,7 @@ describe("launch failures", () => {
     const started = Date.now();
     const err = await launchFailure("hang", 1000);
     // Its stderr (if it got that far on a loaded machine) is quoted too.
-    expectReason(err, "timeout", "within 1000 ms", "killed", /fixture: thinking\.\.\.|wrote nothing to stderr/);
+    expectReason(err, "timeout", "within 1 s", "killed", /fixture: thinking\.\.\.|wrote nothing to stderr/);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 

@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Capability, State } from "../../generated/driverplug/driver/v1/driver.js";
-import { ClientError, launch, MACHINE_METADATA_KEY, silentLogger, type PluginHandle } from "../../src/host/index.js";
+import {
+  ClientError,
+  launch,
+  MACHINE_METADATA_KEY,
+  silentLogger,
+  type HostLogRecord,
+  type PluginHandle,
+} from "../../src/host/index.js";
 import { makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
 let env: HostTestEnv;
@@ -85,8 +92,9 @@ describe("machine instances", () => {
     for await (const event of quick.create({})) order.push(`quick ${event.progress?.step}`);
     expect((await quick.getState({})).state).toBe(State.STATE_STOPPED);
     order.push("quick state read");
-    // Queued behind its own Create, the slow machine's Stop would wait; its Kill does not.
-    await slow.kill({});
+    // Queued behind its own Create, the slow machine's Stop would wait; its Kill does not
+    // (it waits only for the aborted Create to clean up, which leaves no machine to kill).
+    await expect(slow.kill({})).rejects.toMatchObject({ codeName: "NOT_FOUND" });
     await slowCreate;
     expect(order).toEqual([
       "quick check",
@@ -146,5 +154,73 @@ describe("machine instances", () => {
       details: expect.stringMatching(/"driverplug-machine" metadata "a, b" names no machine/),
     });
     expect(() => p.forMachine("has space")).toThrow(/printable ASCII without spaces/);
+  });
+});
+
+describe("machine instances are bounded and freed", () => {
+  const BOUNDED = new URL("../fixtures/plugins/bounded-fake-driver.mjs", import.meta.url).pathname;
+  let records: HostLogRecord[];
+
+  async function startBounded(options: { maxMachines: number; machineIdleMs: number }): Promise<PluginHandle> {
+    records = [];
+    plugin = await launch("boundedfake", {
+      executable: BOUNDED,
+      socketBaseDir: env.base,
+      env: { FIXTURE_SERVE_OPTIONS: JSON.stringify(options) },
+      logger: { log: (r) => void records.push(r) },
+    });
+    return plugin;
+  }
+
+  /** The plugin's own count of live instances (the default one included), each time it changed. */
+  const counts = () =>
+    records.filter((r) => r.message.startsWith("machine instance ")).map((r) => Number(r.fields.machines));
+
+  it("keeps the instance count at its cap however many distinct machines are named, making room from idle ones", async () => {
+    const p = await startBounded({ maxMachines: 5, machineIdleMs: 600_000 });
+    for (let i = 0; i < 200; i++) {
+      // Each a machine never configured: FAILED_PRECONDITION, and an instance made for it.
+      await expect(p.forMachine(`m${i}`).getState({})).rejects.toMatchObject({ codeName: "FAILED_PRECONDITION" });
+    }
+    // Each of the 200 made one; past the cap of 5 each made room by freeing one.
+    const freed = () => records.filter((r) => r.message === "machine instance freed").length;
+    await expect.poll(freed).toBe(195);
+    expect(Math.max(...counts())).toBeLessThanOrEqual(6);
+  });
+
+  it("refuses a machine past the cap with RESOURCE_EXHAUSTED while every instance holds a config; Remove frees one", async () => {
+    const p = await startBounded({ maxMachines: 3, machineIdleMs: 600_000 });
+    for (const m of ["a", "b", "c"]) await p.forMachine(m).setConfig(await configFor(m, 0));
+    const refused = await p
+      .forMachine("d")
+      .getState({})
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ClientError);
+    expect(refused).toMatchObject({ codeName: "RESOURCE_EXHAUSTED" });
+    expect((refused as ClientError).details).toMatch(/already serves 3 machines \(its maxMachines\)/);
+    // The machines it serves still answer.
+    expect((await p.forMachine("a").getMachineName({})).name).toBe("a");
+
+    await p.forMachine("b").remove({});
+    await expect
+      .poll(() => records.find((r) => r.message === "machine instance freed")?.fields)
+      .toMatchObject({ machine: "b", why: "its machine was removed" });
+    await p.forMachine("d").setConfig(await configFor("d", 0));
+    expect((await p.forMachine("d").getMachineName({})).name).toBe("d");
+    // b's instance and its config are gone; a, c and d fill the cap again.
+    await expect(p.forMachine("b").getMachineName({})).rejects.toMatchObject({ codeName: "RESOURCE_EXHAUSTED" });
+  });
+
+  it("frees an instance that has no config once it has been idle, and keeps configured ones", async () => {
+    const p = await startBounded({ maxMachines: 10, machineIdleMs: 200 });
+    await p.forMachine("kept").setConfig(await configFor("kept", 0));
+    await expect(p.forMachine("passing").getState({})).rejects.toMatchObject({ codeName: "FAILED_PRECONDITION" });
+    await expect
+      .poll(() => records.find((r) => r.message === "machine instance freed")?.fields, { timeout: 10_000 })
+      .toMatchObject({ machine: "passing", why: "idle for 0.2 s with no config" });
+    expect(records.filter((r) => r.message === "machine instance freed").map((r) => r.fields.machine)).toEqual([
+      "passing",
+    ]);
+    expect((await p.forMachine("kept").getMachineName({})).name).toBe("kept");
   });
 });

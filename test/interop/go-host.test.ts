@@ -6,6 +6,7 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { expectFullLifecycle } from "./lifecycle-expectations.js";
+import { PARENT_SPAN_ID, pluginLogLines, TRACE_ID, TRACED_FAKE_PLUGIN, TRACEPARENT } from "./traced-plugin.js";
 import { buildGoHost, preparePython, PYFAKE_PLUGIN, requireFakePlugin, runHost, shortTempDir } from "./toolchain.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -105,6 +106,21 @@ describe("go-plugin host x driverplug's bundled fake plugin", () => {
     async () => {
       const summary = await expectGoPluginRun(requireFakePlugin(), ["-automtls"]);
       expect(summary.autoMTLS).toBe(true);
+    },
+    BUILD_TIMEOUT_MS,
+  );
+});
+
+describe("go-plugin host x a driverplug plugin with driverplug/otel's server middleware", () => {
+  test(
+    "sends a traceparent in every call's metadata: the plugin's log lines of those calls carry its trace id",
+    async () => {
+      const { summary, stderr } = await runGoHost(TRACED_FAKE_PLUGIN, ["-traceparent", TRACEPARENT]);
+      expectFullLifecycle(summary);
+      // go-plugin re-logs the plugin's JSON lines through its own (JSON) logger, fields kept.
+      const lines = pluginLogLines(stderr);
+      const create = lines.find((l) => l["@message"] === "call" && l.method === "create");
+      expect(create, stderr.slice(-3000)).toMatchObject({ trace_id: TRACE_ID, span_id: PARENT_SPAN_ID });
     },
     BUILD_TIMEOUT_MS,
   );

@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { PARENT_SPAN_ID, pluginLogLines, TRACE_ID, TRACED_FAKE_PLUGIN, TRACEPARENT } from "./traced-plugin.js";
 import { expectFullLifecycle } from "./lifecycle-expectations.js";
 import {
   INTEROP,
@@ -30,7 +31,7 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
 });
 
-async function runPythonHost(plugin: string) {
+async function runPythonHost(plugin: string, extraArgs: string[] = []) {
   const tmp = await shortTempDir();
   cleanups.push(tmp.remove);
   const store = join(tmp.path, "store");
@@ -44,11 +45,12 @@ async function runPythonHost(plugin: string) {
     store,
     "--socket-base",
     tmp.path,
+    ...extraArgs,
   ];
   const result = await runHost(argv, process.env);
   if (result.code !== 0)
     throw new Error(`Python host failed: ${JSON.stringify(result.summary)}\n${result.stderr.slice(-4000)}`);
-  return { summary: result.summary, base: tmp.path };
+  return { summary: result.summary, base: tmp.path, stderr: result.stderr };
 }
 
 async function expectPythonHostRun(plugin: string) {
@@ -74,5 +76,18 @@ describe("Python host x driverplug's bundled fake plugin", () => {
   test("runs the whole lifecycle, and Shutdown makes the plugin exit 0 and remove its socket", async () => {
     const summary = await expectPythonHostRun(requireFakePlugin());
     expect(summary.driverName).toBe("fake");
+  });
+});
+
+describe("Python host x a driverplug plugin with driverplug/otel's server middleware", () => {
+  test("sends a traceparent in every call's metadata: the plugin's log lines of those calls carry its trace id", async () => {
+    const { summary, stderr } = await runPythonHost(TRACED_FAKE_PLUGIN, ["--traceparent", TRACEPARENT]);
+    expectFullLifecycle(summary);
+    // The Python host passes the plugin's stderr through as it is: JSON lines.
+    const lines = pluginLogLines(stderr);
+    const create = lines.find((l) => l["@message"] === "call" && l.method === "create");
+    expect(create).toMatchObject({ trace_id: TRACE_ID, span_id: PARENT_SPAN_ID });
+    // The driver's own lines of the Create (its progress steps) carry it too.
+    expect(lines.filter((l) => l["@message"] === "progress").map((l) => l.trace_id)).toContain(TRACE_ID);
   });
 });

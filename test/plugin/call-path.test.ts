@@ -13,7 +13,7 @@ import { DriverServiceClient, DriverServiceService, State } from "../../generate
 import { DriverError } from "../../src/plugin/driver-error.js";
 import type { CallContext, ServiceHandlers } from "../../src/plugin/handler-types.js";
 import type { Logger } from "../../src/plugin/logger.js";
-import { MutationQueue } from "../../src/plugin/mutation-queue.js";
+import { MutationQueue, type MutationQueueOptions } from "../../src/plugin/mutation-queue.js";
 import { addAdaptedService } from "../../src/plugin/service-adapter.js";
 import { removeDir, shortTempDir, unary } from "./spawn-plugin.js";
 
@@ -42,12 +42,12 @@ let logged: Logged[];
 
 type Handlers = Partial<ServiceHandlers<typeof DriverServiceService>>;
 
-async function serveDriver(driver: Handlers): Promise<void> {
+async function serveDriver(driver: Handlers, queue: MutationQueueOptions = {}): Promise<void> {
   server = new Server();
   addAdaptedService(server, DriverServiceService, driver, {
     log: recordingLogger(logged),
     implementer: "test",
-    gate: new MutationQueue(),
+    gate: new MutationQueue({ log: recordingLogger(logged), ...queue }),
   });
   const address = `unix:${join(dir, "s.sock")}`;
   await new Promise<void>((resolve, reject) =>
@@ -196,16 +196,16 @@ describe("calls that never look at their signal", () => {
 });
 
 describe("Kill and the mutation queue", () => {
-  it("Kill answers a unary mutating call CANCELLED at once even if its handler ignores the signal; the next one waits for that handler", async () => {
+  it("Kill runs only once the call it aborted has settled (its cleanup included), and ahead of the calls queued behind it", async () => {
     const order: string[] = [];
     const stopStarted = deferred();
-    const release = deferred();
     await serveDriver({
-      async stop() {
+      async stop(_request, ctx) {
         stopStarted.resolve();
-        // Ignores its signal: it ends only when the test lets it.
-        await release.promise;
-        order.push("stop handler finished");
+        await abortOf(ctx);
+        // Cleanup after the abort, on the same files Kill would touch.
+        await sleep(100);
+        order.push("stop cleaned up");
         return {};
       },
       async setConfig() {
@@ -213,12 +213,52 @@ describe("Kill and the mutation queue", () => {
         return {};
       },
       async kill() {
+        order.push("kill ran");
+        await sleep(100);
+        order.push("kill finished");
         return {};
       },
       async getState() {
         return { state: State.STATE_STOPPED };
       },
     });
+    const stop = failure(unary((cb) => client.stop({}, cb)));
+    await stopStarted.promise;
+    // Queued behind Stop before Kill arrives.
+    const setConfig = unary((cb) => client.setConfig({ configJson: Buffer.from("{}") }, cb));
+    await roundTrip();
+    await unary((cb) => client.kill({}, cb));
+    expect((await stop).code).toBe(status.CANCELLED);
+    await setConfig;
+    expect(order).toEqual(["stop cleaned up", "kill ran", "kill finished", "setConfig ran"]);
+  });
+
+  it("Kill answers a unary mutating call CANCELLED at once even if its handler ignores the signal, and runs after its bounded wait; the next one waits for that handler", async () => {
+    const order: string[] = [];
+    const stopStarted = deferred();
+    const release = deferred();
+    await serveDriver(
+      {
+        async stop() {
+          stopStarted.resolve();
+          // Ignores its signal: it ends only when the test lets it.
+          await release.promise;
+          order.push("stop handler finished");
+          return {};
+        },
+        async setConfig() {
+          order.push("setConfig ran");
+          return {};
+        },
+        async kill() {
+          return {};
+        },
+        async getState() {
+          return { state: State.STATE_STOPPED };
+        },
+      },
+      { killWaitMs: 300 },
+    );
     const stop = failure(unary((cb) => client.stop({}, cb)));
     void stop.then(() => order.push("stop answered"));
     await stopStarted.promise;
@@ -227,6 +267,9 @@ describe("Kill and the mutation queue", () => {
     const err = await stop;
     expect(err.code).toBe(status.CANCELLED);
     expect(err.details).toBe("stop was aborted by kill");
+    expect(logged.map((l) => l.message)).toContain(
+      "stop, aborted by kill, did not end within 0.3 s; kill runs while it is still running",
+    );
     // Queued behind the stop handler, which has not finished yet.
     const setConfig = unary((cb) => client.setConfig({ configJson: Buffer.from("{}") }, cb));
     await roundTrip();

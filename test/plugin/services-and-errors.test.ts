@@ -193,7 +193,7 @@ describe("cancellation, deadlines and serialization", () => {
     return driver;
   }
 
-  it("Kill during a slow Create aborts it at once (CANCELLED) and leaves no half-made machine", async () => {
+  it("Kill during a slow Create aborts it at once (CANCELLED), runs once the Create has cleaned up (so it finds no machine: NOT_FOUND) and leaves no half-made machine", async () => {
     const driver = await slowDriver();
     const create = driver.create({});
     const firstStep = new Promise<CreateResponse>((resolve) => create.once("data", resolve));
@@ -203,8 +203,10 @@ describe("cancellation, deadlines and serialization", () => {
     // failure reaches the client before Kill's answer on the same connection.
     const order: string[] = [];
     void outcome.then(() => order.push("create ended"));
-    await unary((cb) => driver.kill({}, cb));
+    const killed = (await unary((cb) => driver.kill({}, cb)).catch((e: ServiceError) => e)) as ServiceError;
     order.push("kill answered");
+    // Kill waited for the aborted Create's cleanup, which removed the half-made machine.
+    expect(killed.code).toBe(status.NOT_FOUND);
     const err = (await outcome) as ServiceError;
     expect(order).toEqual(["create ended", "kill answered"]);
     expect(err.code).toBe(status.CANCELLED);

@@ -8,6 +8,7 @@ import { connect, type ClientHttp2Session } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Server, status } from "@grpc/grpc-js";
 import { createRequire } from "node:module";
@@ -76,6 +77,20 @@ describe("HTTP/2 receive windows", () => {
       `grpc-js ${GRPC_JS_VERSION} has no Server.prototype.createHttp2Server: src/plugin/server-receive-window.ts ` +
         "cannot raise the plugin's receive windows; find the new hook or drop the shim (and check make bench's 1 MiB figures)",
     ).toBe("function");
+  });
+
+  it("the grpc-js range driverplug accepts ends before the next minor, where the private method may be gone", async () => {
+    const manifest = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
+      peerDependencies: Record<string, string>;
+    };
+    const range = manifest.peerDependencies["@grpc/grpc-js"]!;
+    const m = /^>=(\d+)\.(\d+)\.(\d+) <(\d+)\.(\d+)$/.exec(range);
+    expect(m, `peerDependencies["@grpc/grpc-js"] is ${range}; keep it ">=x.y.z <x.(y+1)"`).not.toBeNull();
+    const [major, minor, patch] = GRPC_JS_VERSION.split(".").map(Number);
+    // The version this guard passes on is inside the range, and the range stops at its next minor.
+    expect([Number(m![4]), Number(m![5])]).toEqual([major, minor! + 1]);
+    expect([Number(m![1]), Number(m![2])]).toEqual([major, minor]);
+    expect(patch).toBeGreaterThanOrEqual(Number(m![3]));
   });
 
   it("a plugin offers 16 MiB stream and connection windows by default", async () => {

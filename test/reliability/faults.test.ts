@@ -164,7 +164,7 @@ describe("plugins that never become usable", () => {
   }
 
   it("one that hangs before its handshake and ignores SIGTERM, SIGINT and SIGHUP is killed at the start timeout", async () => {
-    await expectLaunchFailure(launchHostile("deaf-hang", 500), "timeout", "printed no handshake within 500 ms", 3000);
+    await expectLaunchFailure(launchHostile("deaf-hang", 500), "timeout", "printed no handshake within 0.5 s", 3000);
   });
 
   it("one that closes stdout and lingers, ignoring signals, is reported and killed", async () => {

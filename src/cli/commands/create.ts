@@ -16,7 +16,7 @@ import { checkMachineName } from "../machine-name.js";
 import { decodeConfig, encodeConfig } from "../machine-session.js";
 import { optionalCall, unimplemented } from "../optional-call.js";
 import { progressView, silentProgress } from "../progress-view.js";
-import { stateName } from "../state-names.js";
+import { stateName } from "../../protocol/state-names.js";
 
 /** The driver named on the command line, launched before parsing so its flags can be parsed. */
 export interface PreparedDriver {

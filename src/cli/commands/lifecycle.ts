@@ -9,7 +9,7 @@ import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
 import { optionalCall, unimplemented } from "../optional-call.js";
 import { progressView, silentProgress } from "../progress-view.js";
-import { stateName } from "../state-names.js";
+import { stateName } from "../../protocol/state-names.js";
 
 interface Lifecycle {
   name: string;

@@ -11,7 +11,7 @@ import { describeFailure, failureText } from "../error-message.js";
 import { isMachineLocked } from "../machine-lock.js";
 import { withMachine } from "../machine-session.js";
 import { TurnTimeout } from "../plugin-pool.js";
-import { stateName } from "../state-names.js";
+import { stateName } from "../../protocol/state-names.js";
 import { renderTable } from "../table.js";
 
 export interface MachineRow {

@@ -7,7 +7,7 @@ import { printJson, println } from "../cli-context.js";
 import { printable } from "../../host/printable-text.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
-import { stateName } from "../state-names.js";
+import { stateName } from "../../protocol/state-names.js";
 
 interface Query {
   name: string;
@@ -44,7 +44,16 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, m.call);
-      return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
+      const j = info.jump;
+      const through = j ? { through: `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}` } : {};
+      return {
+        name: m.name,
+        hostname: info.hostname,
+        port: info.port,
+        username: info.username,
+        keyPath: info.keyPath,
+        ...through,
+      };
     },
     text: (a) =>
       [
@@ -52,6 +61,7 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
+        ...(a.through ? [`Through:  ${String(a.through)} (SSH jump)`] : []),
       ].join("\n"),
   },
 ];

@@ -17,12 +17,27 @@ import { withMachine } from "../machine-session.js";
 
 export const KNOWN_HOSTS_FILE = "ssh_known_hosts";
 
+export interface SshJump {
+  hostname: string;
+  port: number;
+  username: string;
+  keyPath: string;
+  knownHostsPath: string;
+}
+
 export interface SshInfo {
   hostname: string;
   port: number;
   username: string;
   keyPath: string;
+  jump?: SshJump | undefined;
 }
+
+/**
+ * Paths that go into the jump's ProxyCommand, which ssh runs through a shell:
+ * only characters no shell reads specially.
+ */
+const PLAIN_PATH = /^\/[A-Za-z0-9._/+-]+$/;
 
 // The plugin's answer becomes ssh's arguments, so it is untrusted input: a
 // username or hostname starting with "-" would be read as an ssh option.
@@ -41,7 +56,9 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
   if (info.keyPath !== "" && (!isAbsolute(info.keyPath) || /[\n\r\0]/.test(info.keyPath)))
     throw bad("key path", info.keyPath);
   const host = info.hostname.replace(/^\[(.*)\]$/, "$1");
+  const jump = info.jump ? [`-o`, `ProxyCommand=${proxyCommand(info.jump, bad)}`] : [];
   return [
+    ...jump,
     ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
     ...["-p", String(info.port), "-l", info.username],
     // A guest that accepts the connection but never answers fails in 30 s.
@@ -53,6 +70,37 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
     host,
     ...command,
   ];
+}
+
+/**
+ * ssh to the jump host with its pinned known_hosts (strict: a changed key is
+ * refused, with ssh's message naming the file), forwarding stdio to the guest.
+ */
+function proxyCommand(jump: SshJump, bad: (what: string, value: unknown) => CliError): string {
+  if (!HOSTNAME.test(jump.hostname) || jump.hostname.startsWith("-")) throw bad("jump hostname", jump.hostname);
+  if (!Number.isInteger(jump.port) || jump.port < 0 || jump.port > 65535) throw bad("jump port", jump.port);
+  if (jump.username !== "" && !USERNAME.test(jump.username)) throw bad("jump username", jump.username);
+  for (const [what, path] of [
+    ["jump key path", jump.keyPath],
+    ["jump known_hosts path", jump.knownHostsPath],
+  ] as const) {
+    if (path !== "" && !PLAIN_PATH.test(path)) throw bad(what, path);
+  }
+  const words = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR"];
+  if (jump.knownHostsPath !== "")
+    words.push(
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${jump.knownHostsPath}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+    );
+  if (jump.keyPath !== "") words.push("-i", jump.keyPath, "-o", "IdentitiesOnly=yes");
+  words.push("-p", String(jump.port || 22));
+  if (jump.username !== "") words.push("-l", jump.username);
+  words.push("-W", "%h:%p", "--", jump.hostname.replace(/^\[(.*)\]$/, "$1"));
+  return words.join(" ");
 }
 
 /** Runs ssh; resolves with its exit code (128 + n when a signal ended it). */

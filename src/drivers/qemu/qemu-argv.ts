@@ -25,12 +25,6 @@ export function optValue(value: string): string {
   return value.replaceAll(",", ",,");
 }
 
-/** The guest kernel's command line: the bundle's own, plus the SSH key and host name for the guest's init. */
-export function kernelCmdline(bundleCmdline: string, publicKeyLine: string, machineName: string): string {
-  const key = Buffer.from(publicKeyLine.trim(), "utf8").toString("base64");
-  return `${bundleCmdline.trim()} dp.authorized_key=${key} dp.hostname=${machineName}`.trim();
-}
-
 export function buildQemuArgv(input: ArgvInput): string[] {
   const { files } = input;
   const sock = (name: Parameters<MachineFiles["socket"]>[0]) => optValue(files.socket(name));

@@ -35,10 +35,12 @@ import { MachineFiles, SOCKETS } from "./machine-files.js";
 import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
 import { pidfileStatus } from "./pidfile-lock.js";
 import { processGone, sigkill, waitGone } from "./process-exit.js";
-import { buildQemuArgv, kernelCmdline } from "./qemu-argv.js";
+import { buildQemuArgv } from "./qemu-argv.js";
+import { kernelCmdline } from "../guest/kernel-cmdline.js";
 import { launchQemu, LaunchError } from "./qemu-launch.js";
 import { qmpOnce } from "./qmp-client.js";
 import { makeSshKey } from "../guest/ssh-key.js";
+import { stateWord } from "../guest/state-word.js";
 import { StateFeed } from "./state-feed.js";
 import { observeVm } from "./vm-state.js";
 
@@ -496,27 +498,6 @@ async function livePort(pid: number | undefined): Promise<number | undefined> {
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
   const m = /hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(cmdline);
   return m ? Number(m[1]) : undefined;
-}
-
-function stateWord(state: State): string {
-  switch (state) {
-    case State.STATE_RUNNING:
-      return "running";
-    case State.STATE_PAUSED:
-      return "paused";
-    case State.STATE_STARTING:
-      return "starting";
-    case State.STATE_STOPPING:
-      return "stopping";
-    case State.STATE_STOPPED:
-      return "stopped";
-    case State.STATE_SAVED:
-      return "saved";
-    case State.STATE_ERROR:
-      return "in an error state";
-    default:
-      return "in an unknown state";
-  }
 }
 
 /** Known failures become statuses with their message; the rest stays INTERNAL. */

@@ -7,6 +7,7 @@
 // outlive one call is kept in files under the machine's storePath, never only
 // in memory. Here the "machine" is a JSON file; a real driver asks its
 // hypervisor for the state and keeps only what it cannot ask for.
+import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -18,8 +19,9 @@ import {
   notFound,
   readFlags,
   State,
+  type CallContext,
   type Driver,
-  type FlagValue,
+  type DriverRequest,
 } from "driverplug/plugin";
 
 /** The machine's config: what the host stores in config.json and hands back with SetConfig. */
@@ -66,6 +68,8 @@ const codec = jsonConfig<MachineConfig>((value) => {
   };
 });
 
+// A class gets no parameter types from `implements Driver`: DriverRequest<"...">
+// names each method's request (and CallContext its second parameter).
 export class MachineDriver implements Driver {
   private config: MachineConfig | undefined;
 
@@ -73,7 +77,7 @@ export class MachineDriver implements Driver {
     return { flags: [...FLAGS] };
   }
 
-  async setConfigFromFlags({ values }: { values: Record<string, FlagValue> }) {
+  async setConfigFromFlags({ values }: DriverRequest<"setConfigFromFlags">) {
     const given = readFlags(FLAGS, values);
     const config = this.requireConfig();
     // Through the codec again, so a flag value gets the same checks as the config.
@@ -83,7 +87,7 @@ export class MachineDriver implements Driver {
     return {};
   }
 
-  async setConfig({ configJson }: { configJson: Uint8Array }) {
+  async setConfig({ configJson }: DriverRequest<"setConfig">) {
     this.config = codec.decode(configJson);
     return {};
   }
@@ -92,11 +96,13 @@ export class MachineDriver implements Driver {
     return { configJson: codec.encode(this.requireConfig()) };
   }
 
-  async *create() {
+  async *create(_request: DriverRequest<"create">, ctx: CallContext) {
     const config = this.requireConfig();
     if ((await this.readMachine()) !== undefined)
       throw alreadyExists(`machine "${config.machineName}" already exists in ${config.storePath}`);
     yield { progress: { step: "disk", message: `Making a ${config.memoryMiB} MiB machine`, percent: 50 } };
+    // Aborted (the host cancelled, its deadline passed, or Kill): make nothing.
+    ctx.signal.throwIfAborted();
     await this.writeMachine({ state: "stopped" });
     yield { progress: { step: "done", message: `Machine "${config.machineName}" created`, percent: 100 } };
   }
@@ -167,10 +173,21 @@ export class MachineDriver implements Driver {
     }
   }
 
-  /** Written whole or not at all: a crash never leaves half a file. */
+  /**
+   * Written whole or not at all: a crash never leaves half a file. The temp
+   * name is new for every write (never only the pid), so two writes in this
+   * process never share one: Kill runs after the call it aborted has settled,
+   * but a driver may still write from two calls at once (a query's cache, or
+   * an aborted call that outlived Kill's bounded wait).
+   */
   private async writeMachine(machine: MachineFile): Promise<void> {
-    const tmp = `${this.machineFile()}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(machine));
-    await rename(tmp, this.machineFile());
+    const tmp = `${this.machineFile()}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify(machine), { flag: "wx", mode: 0o600 });
+    try {
+      await rename(tmp, this.machineFile());
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 }

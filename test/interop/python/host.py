@@ -7,7 +7,7 @@ plugin.GRPCController/Shutdown and prints one JSON summary line on stdout.
 It trusts nothing in the handshake: the socket must be inside the private
 directory this host made, be a socket owned by this user, mode 0600.
 
-usage: host.py --plugin <executable> --store <abs dir> [--socket-base <dir>]
+usage: host.py --plugin <executable> --store <abs dir> [--socket-base <dir>] [--traceparent <w3c value>]
 """
 
 import sys
@@ -147,6 +147,29 @@ def lifecycle(channel, s, store, summary):
     record_state()
 
 
+def traceparent_interceptor_class():
+    import grpc
+
+    class Interceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+        def __init__(self, traceparent):
+            self.metadata = [("traceparent", traceparent)]
+
+        def _with_metadata(self, details):
+            return details._replace(metadata=list(details.metadata or []) + self.metadata)
+
+        def intercept_unary_unary(self, continuation, details, request):
+            return continuation(self._with_metadata(details), request)
+
+        def intercept_unary_stream(self, continuation, details, request):
+            return continuation(self._with_metadata(details), request)
+
+    return Interceptor
+
+
+def TraceparentInterceptor(traceparent):
+    return traceparent_interceptor_class()(traceparent)
+
+
 def run(args, summary):
     import grpc
 
@@ -167,7 +190,9 @@ def run(args, summary):
         # Later stdout is the plugin's business: drain it so the pipe never fills.
         threading.Thread(target=lambda: shutil.copyfileobj(proc.stdout, sys.stderr.buffer), daemon=True).start()
 
-        with grpc.insecure_channel("unix:" + socket_path) as channel:
+        with grpc.insecure_channel("unix:" + socket_path) as plain:
+            # Every call carries the traceparent, as an OpenTelemetry-instrumented host's would.
+            channel = grpc.intercept_channel(plain, TraceparentInterceptor(args.traceparent)) if args.traceparent else plain
             health = stubs.health_check_stub(channel, s.health_pb2)
             status = health(s.health_pb2.HealthCheckRequest(service="plugin"), timeout=10, wait_for_ready=True).status
             summary["health"] = s.health_pb2.HealthCheckResponse.ServingStatus.Name(status)
@@ -193,6 +218,7 @@ def main():
     parser.add_argument("--plugin", required=True)
     parser.add_argument("--store", required=True)
     parser.add_argument("--socket-base", default=None, help="where to make the private socket directory (default: the temp dir)")
+    parser.add_argument("--traceparent", default=None, help="a W3C traceparent every call carries in its metadata")
     args = parser.parse_args()
     summary = {"ok": False, "states": [], "watched": [], "errorCodes": {}}
     try:

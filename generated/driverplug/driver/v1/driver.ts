@@ -494,10 +494,37 @@ export interface GetSSHInfoRequest {
 }
 
 export interface GetSSHInfoResponse {
+  /**
+   * Where the guest's SSH server is, as seen from this host, or from `jump`
+   * when it is set (then usually 127.0.0.1 on the hypervisor host).
+   */
   hostname: string;
   port: number;
   username: string;
   keyPath: string;
+  /**
+   * Set when the machine runs on another host whose guest ports are reached
+   * through SSH to that host (as `ssh -J`), for example a libvirt hypervisor
+   * behind a qemu+ssh URI. Hosts that do not know this field connect to
+   * hostname:port directly, which fails rather than reaching the wrong host.
+   */
+  jump: SSHJump | undefined;
+}
+
+/** An SSH host to hop through to reach a guest. */
+export interface SSHJump {
+  hostname: string;
+  /** 0 means 22. */
+  port: number;
+  /** Empty: the local user's name, as ssh defaults. */
+  username: string;
+  /** Empty: ssh's own default keys. */
+  keyPath: string;
+  /**
+   * A known_hosts file holding the jump host's pinned key; host key checking
+   * against it is strict (a changed key is refused). Empty: ssh's own files.
+   */
+  knownHostsPath: string;
 }
 
 export interface GetBundleNameRequest {
@@ -3645,7 +3672,7 @@ export const GetSSHInfoRequest: MessageFns<GetSSHInfoRequest> = {
 };
 
 function createBaseGetSSHInfoResponse(): GetSSHInfoResponse {
-  return { hostname: "", port: 0, username: "", keyPath: "" };
+  return { hostname: "", port: 0, username: "", keyPath: "", jump: undefined };
 }
 
 export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
@@ -3661,6 +3688,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     }
     if (message.keyPath !== "") {
       writer.uint32(34).string(message.keyPath);
+    }
+    if (message.jump !== undefined) {
+      SSHJump.encode(message.jump, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3710,6 +3740,14 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
             message.keyPath = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.jump = SSHJump.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3732,6 +3770,7 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
         : isSet(object.key_path)
         ? globalThis.String(object.key_path)
         : "",
+      jump: isSet(object.jump) ? SSHJump.fromJSON(object.jump) : undefined,
     };
   },
 
@@ -3749,6 +3788,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     if (message.keyPath !== "") {
       obj.keyPath = message.keyPath;
     }
+    if (message.jump !== undefined) {
+      obj.jump = SSHJump.toJSON(message.jump);
+    }
     return obj;
   },
 
@@ -3761,6 +3803,148 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     message.port = object.port ?? 0;
     message.username = object.username ?? "";
     message.keyPath = object.keyPath ?? "";
+    message.jump = (object.jump !== undefined && object.jump !== null) ? SSHJump.fromPartial(object.jump) : undefined;
+    return message;
+  },
+};
+
+function createBaseSSHJump(): SSHJump {
+  return { hostname: "", port: 0, username: "", keyPath: "", knownHostsPath: "" };
+}
+
+export const SSHJump: MessageFns<SSHJump> = {
+  encode(message: SSHJump, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    if (message.username !== "") {
+      writer.uint32(26).string(message.username);
+    }
+    if (message.keyPath !== "") {
+      writer.uint32(34).string(message.keyPath);
+    }
+    if (message.knownHostsPath !== "") {
+      writer.uint32(42).string(message.knownHostsPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SSHJump {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSSHJump();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyPath = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.knownHostsPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SSHJump {
+    return {
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      keyPath: isSet(object.keyPath)
+        ? globalThis.String(object.keyPath)
+        : isSet(object.key_path)
+        ? globalThis.String(object.key_path)
+        : "",
+      knownHostsPath: isSet(object.knownHostsPath)
+        ? globalThis.String(object.knownHostsPath)
+        : isSet(object.known_hosts_path)
+        ? globalThis.String(object.known_hosts_path)
+        : "",
+    };
+  },
+
+  toJSON(message: SSHJump): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.keyPath !== "") {
+      obj.keyPath = message.keyPath;
+    }
+    if (message.knownHostsPath !== "") {
+      obj.knownHostsPath = message.knownHostsPath;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SSHJump>, I>>(base?: I): SSHJump {
+    return SSHJump.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SSHJump>, I>>(object: I): SSHJump {
+    const message = createBaseSSHJump();
+    message.hostname = object.hostname ?? "";
+    message.port = object.port ?? 0;
+    message.username = object.username ?? "";
+    message.keyPath = object.keyPath ?? "";
+    message.knownHostsPath = object.knownHostsPath ?? "";
     return message;
   },
 };
@@ -4183,6 +4367,299 @@ export const GetSharedDirsResponse: MessageFns<GetSharedDirsResponse> = {
     return message;
   },
 };
+
+/** DriverService is what every machine-driver plugin serves. */
+export type DriverServiceDefinition = typeof DriverServiceDefinition;
+export const DriverServiceDefinition = {
+  name: "DriverService",
+  fullName: "driverplug.driver.v1.DriverService",
+  methods: {
+    /**
+     * Driver name, version, supported API versions and capabilities.
+     * Never fails once the plugin serves. Safe to retry.
+     */
+    getInfo: {
+      name: "GetInfo",
+      requestType: GetInfoRequest as typeof GetInfoRequest,
+      requestStream: false,
+      responseType: GetInfoResponse as typeof GetInfoResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Readiness, as CSI's Probe: ready=true serving; ready=false still starting
+     * (retry later); an error status means unhealthy. Safe to retry.
+     */
+    probe: {
+      name: "Probe",
+      requestType: ProbeRequest as typeof ProbeRequest,
+      requestStream: false,
+      responseType: ProbeResponse as typeof ProbeResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The typed flags Create accepts, for the host to show as CLI flags.
+     * Never fails. Safe to retry. Optional: a host treats UNIMPLEMENTED as "no
+     * flags" (driverplug's plugin side answers an empty list for a driver
+     * without it).
+     */
+    getCreateFlags: {
+      name: "GetCreateFlags",
+      requestType: GetCreateFlagsRequest as typeof GetCreateFlagsRequest,
+      requestStream: false,
+      responseType: GetCreateFlagsResponse as typeof GetCreateFlagsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Applies flag values from the host's command line to the config.
+     * INVALID_ARGUMENT: unknown flag, a value of the wrong type or out of range
+     * (the message names the flag). Idempotent: the same values give the same config.
+     * Optional: without it no flag value can be applied, so any value is
+     * INVALID_ARGUMENT naming the flag (driverplug's plugin side answers so; a
+     * host that gets UNIMPLEMENTED refuses the flags itself), and no values is OK.
+     */
+    setConfigFromFlags: {
+      name: "SetConfigFromFlags",
+      requestType: SetConfigFromFlagsRequest as typeof SetConfigFromFlagsRequest,
+      requestStream: false,
+      responseType: SetConfigFromFlagsResponse as typeof SetConfigFromFlagsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * The driver's whole persisted config as JSON (libmachine's GetConfigRaw).
+     * FAILED_PRECONDITION: no config set yet. Safe to retry.
+     */
+    getConfig: {
+      name: "GetConfig",
+      requestType: GetConfigRequest as typeof GetConfigRequest,
+      requestStream: false,
+      responseType: GetConfigResponse as typeof GetConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Loads a saved config (libmachine's SetConfigRaw); the host calls it first.
+     * INVALID_ARGUMENT: not JSON, or violates the driver's schema (the message
+     * names the field). Idempotent.
+     */
+    setConfig: {
+      name: "SetConfig",
+      requestType: SetConfigRequest as typeof SetConfigRequest,
+      requestStream: false,
+      responseType: SetConfigResponse as typeof SetConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Changes the config of an existing machine (memory, CPUs...).
+     * INVALID_ARGUMENT: as SetConfig, or a field that cannot change.
+     * NOT_FOUND: no machine. FAILED_PRECONDITION: not changeable in this state
+     * (for example while running). UNIMPLEMENTED: the driver cannot update.
+     * Idempotent.
+     */
+    updateConfig: {
+      name: "UpdateConfig",
+      requestType: UpdateConfigRequest as typeof UpdateConfigRequest,
+      requestStream: false,
+      responseType: UpdateConfigResponse as typeof UpdateConfigResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Checks this host can create the machine.
+     * FAILED_PRECONDITION with an actionable message when it cannot.
+     * No side effects; safe to retry.
+     */
+    preCreateCheck: {
+      name: "PreCreateCheck",
+      requestType: PreCreateCheckRequest as typeof PreCreateCheckRequest,
+      requestStream: false,
+      responseType: PreCreateCheckResponse as typeof PreCreateCheckResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Creates the machine, streaming progress (percent never decreasing); the
+     * stream ends with OK (the machine then rests STOPPED, or RUNNING for a
+     * driver whose Create boots it), or with an error status.
+     * ALREADY_EXISTS: the machine exists. FAILED_PRECONDITION: no config set, or
+     * a PreCreateCheck failure. CANCELLED/DEADLINE_EXCEEDED:
+     * stopped by the host or by Kill; the driver leaves no half-made machine.
+     * Not idempotent: a second Create fails ALREADY_EXISTS.
+     */
+    create: {
+      name: "Create",
+      requestType: CreateRequest as typeof CreateRequest,
+      requestStream: false,
+      responseType: CreateResponse as typeof CreateResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Starts the machine, streaming progress as Create does; on OK it is RUNNING.
+     * A Kill or the host's cancel or deadline ends it with an error status, and
+     * the machine rests (STOPPED), never stuck STARTING.
+     * NOT_FOUND: no machine. FAILED_PRECONDITION: a state it cannot start from.
+     * Idempotent: Start of a running machine returns OK at once.
+     */
+    start: {
+      name: "Start",
+      requestType: StartRequest as typeof StartRequest,
+      requestStream: false,
+      responseType: StartResponse as typeof StartResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Stops the machine gracefully; returns only once it is STOPPED.
+     * NOT_FOUND: no machine. Idempotent: Stop of a stopped machine returns OK.
+     */
+    stop: {
+      name: "Stop",
+      requestType: StopRequest as typeof StopRequest,
+      requestStream: false,
+      responseType: StopResponse as typeof StopResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Stops, then starts the machine. NOT_FOUND: no machine.
+     * FAILED_PRECONDITION: a state it cannot restart from. UNIMPLEMENTED: the
+     * driver has no restart (the host may Stop then Start).
+     */
+    restart: {
+      name: "Restart",
+      requestType: RestartRequest as typeof RestartRequest,
+      requestStream: false,
+      responseType: RestartResponse as typeof RestartResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Stops the machine at once, from any state; never queued behind other
+     * calls: it aborts the operation in flight. NOT_FOUND: no machine.
+     * Idempotent: Kill of a stopped machine returns OK.
+     */
+    kill: {
+      name: "Kill",
+      requestType: KillRequest as typeof KillRequest,
+      requestStream: false,
+      responseType: KillResponse as typeof KillResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * Deletes the machine and everything it owns.
+     * FAILED_PRECONDITION: still running (stop or kill it first).
+     * Idempotent: Remove of a missing machine returns OK.
+     */
+    remove: {
+      name: "Remove",
+      requestType: RemoveRequest as typeof RemoveRequest,
+      requestStream: false,
+      responseType: RemoveResponse as typeof RemoveResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
+    },
+    /**
+     * The machine's state; STATE_NONE when it does not exist. Safe to retry.
+     * FAILED_PRECONDITION: no config set.
+     */
+    getState: {
+      name: "GetState",
+      requestType: GetStateRequest as typeof GetStateRequest,
+      requestStream: false,
+      responseType: GetStateResponse as typeof GetStateResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Streams the current state at once, then every change, until the host
+     * cancels. UNIMPLEMENTED: the driver cannot watch (poll GetState).
+     */
+    watchState: {
+      name: "WatchState",
+      requestType: WatchStateRequest as typeof WatchStateRequest,
+      requestStream: false,
+      responseType: WatchStateResponse as typeof WatchStateResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /** The machine's name from its config. FAILED_PRECONDITION: no config set. */
+    getMachineName: {
+      name: "GetMachineName",
+      requestType: GetMachineNameRequest as typeof GetMachineNameRequest,
+      requestStream: false,
+      responseType: GetMachineNameResponse as typeof GetMachineNameResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The machine's IP address. NOT_FOUND: no machine.
+     * FAILED_PRECONDITION: not running. Safe to retry.
+     */
+    getIP: {
+      name: "GetIP",
+      requestType: GetIPRequest as typeof GetIPRequest,
+      requestStream: false,
+      responseType: GetIPResponse as typeof GetIPResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The machine's service URL (for example tcp://192.0.2.10:2376).
+     * NOT_FOUND, FAILED_PRECONDITION as GetIP. UNIMPLEMENTED: no URL.
+     */
+    getURL: {
+      name: "GetURL",
+      requestType: GetURLRequest as typeof GetURLRequest,
+      requestStream: false,
+      responseType: GetURLResponse as typeof GetURLResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * SSH access details (libmachine's GetSSHHostname, GetSSHPort,
+     * GetSSHUsername, GetSSHKeyPath in one call).
+     * NOT_FOUND, FAILED_PRECONDITION as GetIP. UNIMPLEMENTED: no SSH.
+     */
+    getSSHInfo: {
+      name: "GetSSHInfo",
+      requestType: GetSSHInfoRequest as typeof GetSSHInfoRequest,
+      requestStream: false,
+      responseType: GetSSHInfoResponse as typeof GetSSHInfoResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The bundle (image) the machine was made from. FAILED_PRECONDITION: no
+     * config set. UNIMPLEMENTED: the driver has no bundles.
+     */
+    getBundleName: {
+      name: "GetBundleName",
+      requestType: GetBundleNameRequest as typeof GetBundleNameRequest,
+      requestStream: false,
+      responseType: GetBundleNameResponse as typeof GetBundleNameResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Directories shared into the machine. FAILED_PRECONDITION: no config set.
+     * UNIMPLEMENTED: the driver cannot share directories.
+     */
+    getSharedDirs: {
+      name: "GetSharedDirs",
+      requestType: GetSharedDirsRequest as typeof GetSharedDirsRequest,
+      requestStream: false,
+      responseType: GetSharedDirsResponse as typeof GetSharedDirsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+  },
+} as const;
 
 /** DriverService is what every machine-driver plugin serves. */
 export type DriverServiceService = typeof DriverServiceService;

@@ -219,6 +219,33 @@ export const HealthCheckResponse: MessageFns<HealthCheckResponse> = {
 };
 
 /** Health reports whether the server (or one named service) is serving. */
+export type HealthDefinition = typeof HealthDefinition;
+export const HealthDefinition = {
+  name: "Health",
+  fullName: "grpc.health.v1.Health",
+  methods: {
+    /** NOT_FOUND for a service the server does not know. */
+    check: {
+      name: "Check",
+      requestType: HealthCheckRequest as typeof HealthCheckRequest,
+      requestStream: false,
+      responseType: HealthCheckResponse as typeof HealthCheckResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Streams the status now, then on every change. */
+    watch: {
+      name: "Watch",
+      requestType: HealthCheckRequest as typeof HealthCheckRequest,
+      requestStream: false,
+      responseType: HealthCheckResponse as typeof HealthCheckResponse,
+      responseStream: true,
+      options: {},
+    },
+  },
+} as const;
+
+/** Health reports whether the server (or one named service) is serving. */
 export type HealthService = typeof HealthService;
 export const HealthService = {
   /** NOT_FOUND for a service the server does not know. */

@@ -26,6 +26,7 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -80,15 +81,16 @@ func main() {
 	pluginPath := flag.String("plugin", "", "plugin executable to launch")
 	store := flag.String("store", "", "absolute directory the driver keeps its machine in")
 	autoMTLS := flag.Bool("automtls", false, "let go-plugin negotiate mutual TLS with the plugin")
+	traceparent := flag.String("traceparent", "", "a W3C traceparent every lifecycle call carries in its metadata")
 	flag.Parse()
 	if *pluginPath == "" || *store == "" {
-		fmt.Fprintln(os.Stderr, "usage: interop-host -plugin <executable> -store <abs dir> [-automtls]")
+		fmt.Fprintln(os.Stderr, "usage: interop-host -plugin <executable> -store <abs dir> [-automtls] [-traceparent <w3c value>]")
 		os.Exit(2)
 	}
 
 	s := &summary{AutoMTLS: *autoMTLS, ErrorCodes: map[string]string{}}
 	logs := &levelCounter{counts: map[string]int{}}
-	err := run(*pluginPath, *store, *autoMTLS, s, logs)
+	err := run(*pluginPath, *store, *autoMTLS, *traceparent, s, logs)
 	s.PluginLogLevels = logs.snapshot()
 	if err != nil {
 		s.Error = err.Error()
@@ -102,7 +104,7 @@ func main() {
 	}
 }
 
-func run(pluginPath, store string, autoMTLS bool, s *summary, logs *levelCounter) error {
+func run(pluginPath, store string, autoMTLS bool, traceparent string, s *summary, logs *levelCounter) error {
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:       "interop-host",
 		Level:      hclog.Trace,
@@ -144,7 +146,7 @@ func run(pluginPath, store string, autoMTLS bool, s *summary, logs *levelCounter
 	if err != nil {
 		return fmt.Errorf("dispensing the driver: %w", err)
 	}
-	if err := lifecycle(raw.(driverv1.DriverServiceClient), store, s); err != nil {
+	if err := lifecycle(raw.(driverv1.DriverServiceClient), store, traceparent, s); err != nil {
 		return err
 	}
 
@@ -161,9 +163,13 @@ func run(pluginPath, store string, autoMTLS bool, s *summary, logs *levelCounter
 
 // lifecycle drives one machine from nothing to running and back to nothing,
 // checking the status codes the contract promises on the way.
-func lifecycle(d driverv1.DriverServiceClient, store string, s *summary) error {
+func lifecycle(d driverv1.DriverServiceClient, store, traceparent string, s *summary) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if traceparent != "" {
+		// As an OpenTelemetry-instrumented Go host would send it.
+		ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", traceparent)
+	}
 
 	info, err := d.GetInfo(ctx, &driverv1.GetInfoRequest{})
 	if err != nil {

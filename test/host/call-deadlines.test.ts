@@ -1,79 +1,21 @@
-// The typed client's deadlines: one shared timer per client (deadline-watch.ts)
-// instead of grpc-js's per-call deadline, and what a plugin sees when a call
-// runs out of time (its handler's signal fires).
-import { createHook } from "node:async_hooks";
+// The typed client's deadlines, carried by grpc-js's own `deadline` call
+// option: what the caller gets when a call runs out of time (a message in
+// seconds), and what the plugin sees (ctx.deadline, and its handler's signal
+// firing with DEADLINE_EXCEEDED).
 import { status } from "@grpc/grpc-js";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { launch, type HostLogRecord, type PluginHandle } from "../../src/host/index.js";
-import { DeadlineWatch, grpcTimeout, type Watched } from "../../src/host/deadline-watch.js";
+import { formatSeconds } from "../../src/protocol/duration-text.js";
 import { clientFailure, makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
 
-function watched(deadlineAt: number, expired: string[], name: string): Watched {
-  return { deadlineAt, expire: () => expired.push(name) };
-}
-
-/** Counts the timers created while `run` runs (async_hooks sees every setTimeout). */
-function timersCreatedBy(run: () => void): number {
-  let count = 0;
-  const hook = createHook({
-    init(_id, type) {
-      if (type === "Timeout") count++;
-    },
-  }).enable();
-  try {
-    run();
-  } finally {
-    hook.disable();
-  }
-  return count;
-}
-
-describe("DeadlineWatch", () => {
-  it("expires each call once its deadline passes, an earlier one added later first", async () => {
-    const watch = new DeadlineWatch();
-    const expired: string[] = [];
-    const now = Date.now();
-    watch.watch(watched(now + 120, expired, "late"));
-    watch.watch(watched(now + 40, expired, "early"));
-    await expect.poll(() => expired, { timeout: 2000, interval: 10 }).toEqual(["early", "late"]);
-  });
-
-  it("never expires a call unwatched in time", async () => {
-    const watch = new DeadlineWatch();
-    const expired: string[] = [];
-    const now = Date.now();
-    const gone = watched(now + 30, expired, "finished in time");
-    watch.watch(gone);
-    watch.watch(watched(now + 80, expired, "overdue"));
-    watch.unwatch(gone);
-    await expect.poll(() => expired, { timeout: 2000, interval: 10 }).toEqual(["overdue"]);
-  });
-
-  it("sets one timer for a run of calls with later and later deadlines", () => {
-    const watch = new DeadlineWatch();
-    const expired: string[] = [];
-    const now = Date.now();
-    const calls = Array.from({ length: 1000 }, (_, i) => watched(now + 10_000 + i, expired, String(i)));
-    const timers = timersCreatedBy(() => {
-      for (const call of calls) {
-        watch.watch(call);
-        watch.unwatch(call);
-      }
-    });
-    expect(timers).toBe(1);
-    expect(expired).toEqual([]);
-  });
-});
-
-describe("grpcTimeout", () => {
-  it("writes gRPC's wire format: at most 8 digits and a unit, rounded up", () => {
-    expect(grpcTimeout(10_000)).toBe("10000m");
-    expect(grpcTimeout(0.2)).toBe("1m");
-    expect(grpcTimeout(-5)).toBe("0m");
-    expect(grpcTimeout(99_999_999)).toBe("99999999m");
-    expect(grpcTimeout(100_000_000)).toBe("100000S");
-    expect(grpcTimeout(2 ** 62)).toBe("99999999H");
+describe("formatSeconds", () => {
+  it("words durations in seconds, never in thousands of ms", () => {
+    expect(formatSeconds(600_000)).toBe("600 s");
+    expect(formatSeconds(10_000)).toBe("10 s");
+    expect(formatSeconds(1500)).toBe("1.5 s");
+    expect(formatSeconds(200)).toBe("0.2 s");
+    expect(formatSeconds(Infinity)).toBe("no limit");
   });
 });
 
@@ -101,12 +43,29 @@ describe("a call's deadline, end to end", () => {
     const started = Date.now();
     const err = await clientFailure(plugin.client.stop({}, { timeoutMs: 200 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
-    expect(err.details).toBe("no answer within 200 ms (the call's deadline)");
+    expect(err.details).toBe("no answer within 0.2 s (the call's deadline)");
     expect(Date.now() - started).toBeGreaterThanOrEqual(195);
     await expect
       .poll(() => records.find((r) => r.message === "stop aborted"), { timeout: 5000 })
       .toMatchObject({ fields: { reason: "DEADLINE_EXCEEDED: the deadline of stop passed" } });
   });
+  it("gives the handler the call's deadline as ctx.deadline, and none to a call without one", async () => {
+    plugin = await launch("keeper", { executable: KEEPER, socketBaseDir: join(env.base) });
+    const deadline = new Date(Date.now() + 120_000);
+    const seen = new Date((await plugin.client.getMachineName({}, { deadline })).name);
+    // grpc-timeout carries the time left, so the plugin's clock places it a little later.
+    expect(seen.getTime()).toBeGreaterThanOrEqual(deadline.getTime() - 1000);
+    expect(seen.getTime()).toBeLessThanOrEqual(deadline.getTime() + 5000);
+    expect((await plugin.client.getMachineName({}, { timeoutMs: 0 })).name).toBe("no deadline");
+    // The default deadline of a query (10 s) reaches it too.
+    expect((await plugin.client.getMachineName({})).name).not.toBe("no deadline");
+    // A DEADLINE_EXCEEDED of the driver's own, well before the call's deadline, keeps its message.
+    await expect(plugin.client.getIp({})).rejects.toMatchObject({
+      codeName: "DEADLINE_EXCEEDED",
+      details: "the guest did not answer within 2 s",
+    });
+  });
+
   it("a stream's deadline reaches its handler as DEADLINE_EXCEEDED; the caller's abort as CANCELLED", async () => {
     plugin = await launch("keeper", {
       executable: KEEPER,
