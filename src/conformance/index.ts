@@ -61,6 +61,12 @@ export interface ConformanceOptions {
   slowCreateConfig?: JsonObject;
   /** Merged in where a check acts during a long Start; wins over slowConfig. */
   slowStartConfig?: JsonObject;
+  /**
+   * Processes the driver's plugins may leave running (matched against their
+   * command line), e.g. a daemon they share; bundled drivers have their own.
+   * Anything else still running after a check fails it.
+   */
+  allowRunning?: RegExp;
   /** Merged in for the secrets check, with SECRET_PLACEHOLDER where a password goes. */
   secretConfig?: JsonObject;
   /** Create flag values by name, as text (`cpus: "4"`), typed by the driver's GetCreateFlags. */
@@ -157,6 +163,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     cookie: options.cookie ?? DEFAULT_COOKIE,
     env: options.env ?? {},
     inheritEnv: options.inheritEnv ?? [],
+    ...((options.allowRunning ?? profile?.allowRunning)
+      ? { allowRunning: options.allowRunning ?? profile!.allowRunning! }
+      : {}),
     workDir,
     ...(options.socketBaseDir !== undefined ? { socketBaseDir: options.socketBaseDir } : {}),
   };

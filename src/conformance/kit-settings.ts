@@ -37,6 +37,12 @@ export interface KitSettings {
   cookie: MagicCookie;
   /** Extra environment for the plugin. */
   env: Record<string, string>;
+  /**
+   * Processes a plugin may leave running after its check (matched against
+   * their command line): a daemon the driver starts to share between its
+   * plugins, as libvirt's session daemon. Anything else left is a failure.
+   */
+  allowRunning?: RegExp;
   /** Names of the kit's own environment variables the plugin inherits besides launch()'s allowlist (the CLI's DRIVERPLUG_PASS_ENV). */
   inheritEnv: readonly string[];
   /** Where each check's store dir is made. */

@@ -6,7 +6,9 @@
 // pid is never mistaken for it); what the host found left in the plugin's
 // process group and ended is added. When the check's cleanup is done (its
 // machine removed), a noted process still alive after a short grace is left
-// behind: the check fails saying which, and the kit ends it.
+// behind: the check fails saying which, and the kit ends it, unless the
+// driver's profile or the caller names it as a daemon meant to outlive its
+// plugins.
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { GroupMember } from "../host/process-group.js";
@@ -83,7 +85,7 @@ function describe(pid: number, command: string): string {
 
 export class LeftProcesses {
   private readonly noted = new Map<number, NotedProcess>();
-  private readonly ended: string[] = [];
+  private readonly ended: { pid: number; command: string }[] = [];
 
   /** Notes the descendants `pid` has now; called just before the kit closes or kills a plugin. */
   note(pid: number): void {
@@ -95,22 +97,26 @@ export class LeftProcesses {
   endedByHost(members: readonly GroupMember[]): void {
     for (const m of members) {
       this.noted.delete(m.pid);
-      this.ended.push(describe(m.pid, m.command));
+      this.ended.push(m);
     }
   }
 
   /**
    * Once the check is cleaned up: every noted process still alive after
    * `graceMs` is ended (SIGKILL) and, with those the host ended, described.
+   * A process whose command line matches `allowed` (a daemon the driver
+   * starts for every plugin to share, as libvirt's session daemon) is left
+   * alone.
    */
-  async report(graceMs: number): Promise<string[]> {
+  async report(graceMs: number, allowed?: RegExp): Promise<string[]> {
     const end = Date.now() + graceMs;
-    let alive = [...this.noted.values()].filter(stillThere);
+    let alive = [...this.noted.values()].filter((p) => !allowed?.test(p.command) && stillThere(p));
     while (alive.length > 0 && Date.now() < end) {
       await sleep(50);
       alive = alive.filter(stillThere);
     }
-    const out = [...this.ended];
+    // The host ends what is in a plugin's group whatever it is; a shared daemon belongs in a session of its own.
+    const out = this.ended.filter((m) => !allowed?.test(m.command)).map((m) => describe(m.pid, m.command));
     for (const p of alive) {
       try {
         if (stillThere(p)) process.kill(p.pid, "SIGKILL");

@@ -72,7 +72,7 @@ async function readDriver(settings: KitSettings): Promise<DriverInfo> {
     return { ok: false, error: (err as Error).message };
   } finally {
     await plugin?.close();
-    await left.report(LEFT_GRACE_MS);
+    await left.report(LEFT_GRACE_MS, settings.allowRunning);
   }
 }
 
@@ -203,7 +203,7 @@ async function runOne(
     message = `${message}; cleanup failed too: ${problems.join("; ")}`;
   }
   // Once its machine is removed and its plugins closed, nothing of the check may still run.
-  const left = await ctx.left.report(LEFT_GRACE_MS);
+  const left = await ctx.left.report(LEFT_GRACE_MS, settings.allowRunning);
   if (left.length > 0) {
     const said = `the driver left ${left.length} process${left.length === 1 ? "" : "es"} running after its plugins were closed and its machine removed (the kit ended them): ${left.join(", ")}`;
     message = status === "FAIL" ? `${message}; ${said}` : said;

@@ -71,6 +71,25 @@ describe("the conformance kit against hostile plugins", () => {
     expect(left).toEqual([]);
   }, 120_000);
 
+  it("leaves alone what --allow-running names (a daemon the plugins share, in a session of its own), and passes", async () => {
+    const r = await kit.run([
+      "--plugin",
+      brokenPlugin("leaver"),
+      "--focus",
+      "^identity > Probe",
+      "--allow-running",
+      "^sleep 600$",
+    ]);
+    const left = await kit.processes();
+    // The kit rightly left them: they are this test's to end.
+    for (const line of left) process.kill(Number(line.split(":")[0]), "SIGKILL");
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(resultLines(r.stdout)).toEqual([["PASS", "identity > Probe answers ready"]]);
+    // The session children of the check's and of the GetInfo plugin; the host still ended the ones in their groups.
+    expect(left.length).toBeGreaterThanOrEqual(1);
+    expect(left.every((l) => /: sleep 600\s*$/.test(l)), left.join("\n")).toBe(true);
+  }, 120_000);
+
   it("passes DRIVERPLUG_PASS_ENV's variables to the plugin", async () => {
     const focus = ["--focus", "^identity > (Probe|GetInfo names)|^protocol > health"];
     const env = { TMPDIR: kit.tmp, LIBVIRT_DEFAULT_URI: "test:///default" };

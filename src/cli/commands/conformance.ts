@@ -81,6 +81,11 @@ export function conformanceCommand(ctx: () => CliContext): Command {
     .option("--slow-start-config <file.json>", "the same for Start alone")
     .option("--secret-config <file.json>", 'config holding "${SECRET}" where a password goes, for the secrets check')
     .option("--flag <name=value>", "a create flag value (repeatable)", (v: string, all: string[]) => [...all, v], [])
+    .option(
+      "--allow-running <regex>",
+      "processes the plugins may leave running (command lines), e.g. a daemon they share",
+      regex,
+    )
     .option("--focus <regex>", 'run only the checks whose "category > check" matches', regex)
     .option("--skip <regex>", 'leave out the checks whose "category > check" matches', regex)
     .option("--repeat <n>", "how many times to repeat the whole lifecycle", positiveInt, DEFAULT_REPEAT)
@@ -89,7 +94,7 @@ export function conformanceCommand(ctx: () => CliContext): Command {
     .option("--keep", "keep the store dir of a failed check")
     .option("--json", "print the report as JSON instead of lines")
     .option("--junit <file>", "also write the report as JUnit XML")
-    .action(async (opts: Options & { focus?: RegExp; skip?: RegExp }) => {
+    .action(async (opts: Options & { focus?: RegExp; skip?: RegExp; allowRunning?: RegExp }) => {
       const c = ctx();
       if (opts.driver === undefined && opts.plugin === undefined)
         throw new CliError("give --driver <name> or --plugin <path>", EXIT_USAGE);
@@ -113,6 +118,7 @@ export function conformanceCommand(ctx: () => CliContext): Command {
         signal: c.signal,
         ...(opts.keep ? { keep: true } : {}),
         ...(opts.focus ? { focus: opts.focus } : {}),
+        ...(opts.allowRunning ? { allowRunning: opts.allowRunning } : {}),
         ...(opts.skip ? { skip: opts.skip } : {}),
         onResult: (r) => {
           if (!opts.json) println(c.io, formatResult(r));
