@@ -23,11 +23,12 @@ import { Client, credentials } from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { writeFileAtomic } from "../dist/src/fs/atomic-write.js";
 
 const RUNNER = fileURLToPath(new URL("./code-cache-runner.cjs", import.meta.url));
 const STAMP = "//driverplug-bundle:";
@@ -120,12 +121,15 @@ export async function bundlePlugin({ entry, out, sourcemap = true, external = []
   return out;
 }
 
-/** Plugins may be starting from these files while a build runs: they see the old file or the new, never half of one. */
+/**
+ * Plugins may be starting from these files while a build runs: they see the
+ * old file or the new, never half of one. Through driverplug's one atomic
+ * writer (src/fs/atomic-write.ts, compiled into dist/ before this runs): an
+ * unguessable temp name created O_EXCL, so nothing planted in the folder is
+ * followed.
+ */
 async function writeAtomically(path, data, mode) {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
+  await writeFileAtomic(path, data, mode);
 }
 
 /** A /bin/sh launcher: no Node start of its own, and symlinks (npm's bin links) resolved. */

@@ -3,6 +3,7 @@
 import type { DriverHandle } from "./driver-launcher.js";
 import type { MachineStore } from "./machine-store.js";
 import type { PluginPool } from "./plugin-pool.js";
+import type { WaitNotice } from "./wait-notice.js";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -21,6 +22,10 @@ export interface CliContext {
   launchDriver(driver: string, signal?: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle>;
   /** The run's plugins: one per driver where the plugin serves many machines; closed when the run ends. */
   plugins: PluginPool;
+  /** True under --json: stderr holds nothing but the one JSON object of a failure. */
+  json: boolean;
+  /** Starts the "still waiting for the driver" notices of a wait bounded by `limitMs` (silent off a terminal and under --json). */
+  waitNotice(limitMs?: number): WaitNotice;
 }
 
 /**

@@ -17,6 +17,8 @@ export const EXIT_PRECONDITION = 4;
 export const EXIT_DRIVER = 5;
 /** The driver's plugin cannot be found, started or reached. */
 export const EXIT_UNAVAILABLE = 6;
+/** The host ran out of room: a full disk or a used-up quota. */
+export const EXIT_NO_SPACE = 7;
 /** 128 + SIGINT, as shells report a command stopped by Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -33,6 +35,7 @@ export const EXIT_CODES: readonly { code: number; name: string; meaning: string 
   },
   { code: EXIT_DRIVER, name: "DRIVER_ERROR", meaning: "the driver failed, did not answer in time or lacks it" },
   { code: EXIT_UNAVAILABLE, name: "UNAVAILABLE", meaning: "the driver's plugin cannot be found, started or reached" },
+  { code: EXIT_NO_SPACE, name: "RESOURCE_EXHAUSTED", meaning: "the disk is full (or the quota used up): free space" },
   { code: EXIT_INTERRUPTED, name: "INTERRUPTED", meaning: "interrupted by Ctrl-C (cleaned up)" },
 ];
 
@@ -41,14 +44,26 @@ export function exitCodeName(code: number): string {
   return EXIT_CODES.find((c) => c.code === code)?.name ?? "UNEXPECTED";
 }
 
+export interface CliErrorOptions {
+  cause?: unknown;
+  /** What to do about it; shown after the message, and on its own in --json's "hint". */
+  hint?: string;
+  /** The failure's name for --json when it is a driver's status (e.g. "FAILED_PRECONDITION"); default the exit code's. */
+  code?: string;
+}
+
 export class CliError extends Error {
   override name = "CliError";
+  readonly hint: string | undefined;
+  readonly code: string | undefined;
   constructor(
     message: string,
     readonly exitCode: number = EXIT_FAILURE,
-    options?: { cause?: unknown },
+    options: CliErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+    this.code = options.code;
   }
 }
 

@@ -4,7 +4,7 @@
 import { delimiter } from "node:path";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
-import { launch, stderrLogger, type TypedClient } from "../host/index.js";
+import { launch, stderrLogger, type Logger, type TypedClient } from "../host/index.js";
 import { Interrupted } from "./interrupt.js";
 
 export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
@@ -27,6 +27,14 @@ export interface DriverHandle {
   close(): Promise<void>;
 }
 
+/** The names in DRIVERPLUG_PASS_ENV: host variables a plugin may inherit. */
+export function passEnvFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env[PASS_ENV_ENV] ?? "")
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+}
+
 export function pluginDirsFrom(env: NodeJS.ProcessEnv): string[] {
   return (env[PLUGIN_DIRS_ENV] ?? "").split(delimiter).filter((d) => d !== "");
 }
@@ -36,6 +44,8 @@ export interface LaunchSettings {
   stderr: NodeJS.WritableStream;
   /** How long the plugin has to start; the host's default (30 s) when unset. */
   startTimeoutMs?: number;
+  /** Where the plugin's log records go instead of stderr (--json keeps them for its object). */
+  logger?: Logger;
 }
 
 /** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
@@ -47,15 +57,14 @@ export async function launchDriver(
   signal?.throwIfAborted();
   const handle = await launch(driver, {
     pluginDirs: pluginDirsFrom(settings.env),
-    inheritEnv: (settings.env[PASS_ENV_ENV] ?? "")
-      .split(",")
-      .map((n) => n.trim())
-      .filter((n) => n !== ""),
+    inheritEnv: passEnvFrom(settings.env),
     ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
-    logger: stderrLogger({
-      level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
-      write: (text) => void settings.stderr.write(text),
-    }),
+    logger:
+      settings.logger ??
+      stderrLogger({
+        level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
+        write: (text) => void settings.stderr.write(text),
+      }),
   });
   const wrapped: DriverHandle = {
     driver,

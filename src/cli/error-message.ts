@@ -10,6 +10,7 @@ import {
   EXIT_DRIVER,
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
+  EXIT_NO_SPACE,
   EXIT_NOT_FOUND,
   EXIT_PRECONDITION,
   EXIT_UNAVAILABLE,
@@ -17,14 +18,17 @@ import {
   exitCodeName,
 } from "./cli-error.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
+import { diskFullMessage, DISK_FULL_HINT, driverDiskFull, isDiskFull } from "./disk-full.js";
 import { Interrupted } from "./interrupt.js";
+import type { KeptRecord } from "./kept-log-records.js";
 
 export interface Failure {
+  /** What went wrong, without the hint. */
   message: string;
   exitCode: number;
   /** The failure's name for apps (--json): the driver's gRPC code name, else the exit code's class. */
   code: string;
-  /** What to do about it, when the failure's kind says (also part of `message`). */
+  /** What to do about it, when the failure's kind says; failureText() adds it to the message. */
   hint?: string;
   /** Only for unexpected errors: shown with DRIVERPLUG_DEBUG=1. */
   stack?: string;
@@ -58,7 +62,19 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
       code: exitCodeName(EXIT_INTERRUPTED),
     };
   if (err instanceof CliError)
-    return { message: err.message, exitCode: err.exitCode, code: exitCodeName(err.exitCode) };
+    return {
+      message: err.message,
+      exitCode: err.exitCode,
+      code: err.code ?? exitCodeName(err.exitCode),
+      ...(err.hint !== undefined ? { hint: err.hint } : {}),
+    };
+  if (isDiskFull(err))
+    return {
+      message: diskFullMessage(err),
+      exitCode: EXIT_NO_SPACE,
+      code: exitCodeName(EXIT_NO_SPACE),
+      hint: DISK_FULL_HINT,
+    };
   if (err instanceof CommanderError)
     return { message: err.message.replace(/^error: /, ""), exitCode: EXIT_USAGE, code: exitCodeName(EXIT_USAGE) };
   if (err instanceof ClientError && err.reason !== "call") {
@@ -66,17 +82,17 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
     const hint =
       err.reason === "not-found" ? `driverplug's plugin dirs: $${PLUGIN_DIRS_ENV}, ":"-separated` : undefined;
     return {
-      message: hint ? `${err.message} (${hint})` : err.message,
+      message: err.message,
       exitCode: EXIT_UNAVAILABLE,
       code: exitCodeName(EXIT_UNAVAILABLE),
       ...(hint ? { hint } : {}),
     };
   }
   if (err instanceof ClientError) {
-    const hint = HINTS[err.code];
+    const hint = driverDiskFull(err) ? DISK_FULL_HINT : HINTS[err.code];
     const details = err.details === "" ? "(no message)" : printable(err.details);
     return {
-      message: `${methodName(err.path)} failed (${err.codeName}): ${details}${hint ? ` (${hint})` : ""}`,
+      message: `${methodName(err.path)} failed (${err.codeName}): ${details}`,
       exitCode: EXIT_OF_STATUS[err.code] ?? EXIT_DRIVER,
       code: err.codeName,
       ...(hint ? { hint } : {}),
@@ -91,14 +107,21 @@ export function describeFailure(err: unknown, interrupted: boolean): Failure {
   };
 }
 
-/** A failure as the one JSON object --json writes on stderr. */
-export function failureJson(failure: Failure, machine: string | undefined): string {
+/** A failure as one line for people: the message, then the hint in parentheses. */
+export function failureText(failure: Failure): string {
+  return failure.hint === undefined ? failure.message : `${failure.message} (${failure.hint})`;
+}
+
+/** A failure as the one JSON object --json writes on stderr: the hint in its own field, not in the message. */
+export function failureJson(failure: Failure, machine: string | undefined, logs: readonly KeptRecord[] = []): string {
   const error = {
     code: failure.code,
     exitCode: failure.exitCode,
     message: failure.message,
     machine: machine ?? null,
     hint: failure.hint ?? null,
+    // What the plugins logged (warnings and errors), here rather than as lines beside the object.
+    logs,
   };
   return `${JSON.stringify({ error })}\n`;
 }

@@ -24,6 +24,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { effectiveUid } from "../socket/private-dir.js";
 import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
+import { isDiskFull } from "./disk-full.js";
 import type { MachineStore } from "./machine-store.js";
 
 const POLL_MS = 50;
@@ -96,9 +97,19 @@ export async function lockMachine(store: MachineStore, name: string, options: Lo
     options.signal?.throwIfAborted();
     const file = await tryTake(p.lockfilePath);
     if (file) {
+      const lock = heldLock(name, p.lockfilePath, p.holder, file);
       const holder: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
-      await writeFileAtomic(p.holder, `${JSON.stringify(holder)}\n`);
-      return heldLock(name, p.lockfilePath, p.holder, file);
+      try {
+        await writeFileAtomic(p.holder, `${JSON.stringify(holder)}\n`);
+      } catch (err) {
+        // Who holds the lock is only shown to a waiting command: a full disk must not stop this one
+        // (rm is how the user frees space). Anything else gives the lock back and fails.
+        if (!isDiskFull(err)) {
+          await lock.release();
+          throw err;
+        }
+      }
+      return lock;
     }
     const left = deadline - Date.now();
     if (left <= 0) throw await busyError(store, name);

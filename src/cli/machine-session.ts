@@ -5,27 +5,39 @@
 // on every way out, Ctrl-C included.
 import { isDeepStrictEqual } from "node:util";
 import { jsonConfig } from "../host/index.js";
+import type { CallOptions } from "../host/index.js";
 import type { CliContext } from "./cli-context.js";
-import { CliError } from "./cli-error.js";
+import { timeoutFailure } from "./command-timeout.js";
+import { CliError, EXIT_DRIVER } from "./cli-error.js";
+import { printable } from "../host/printable-text.js";
 import type { DriverClient, DriverHandle } from "./driver-launcher.js";
 import { lockMachine, type MachineLock } from "./machine-lock.js";
 import type { MachineRecord } from "./machine-store.js";
+import type { WaitNotice } from "./wait-notice.js";
 
 export interface MachineSession {
   name: string;
   record: MachineRecord;
   driver: DriverHandle;
   client: DriverClient;
-  /** Aborted by Ctrl-C (or the caller's own signal). */
+  /** Aborted by Ctrl-C (or the caller's own signal), or when the command's time is up. */
   signal: AbortSignal;
+  /** What every call of the command takes: the signal and the command's deadline. */
+  call: CallOptions;
+  /** Says "still waiting for the driver" on a terminal while the driver is silent; progress counts as an answer. */
+  wait: WaitNotice;
 }
 
 export interface SessionOptions {
   /** Commands that change the machine hold its lock; queries do not. */
   mutating: boolean;
-  /** Overrides the context's signal (e.g. with a per-machine timeout). */
+  /** Overrides the context's signal. */
   signal?: AbortSignal;
-  /** Bounds the machine's turn (its plugin's start and its calls); TurnTimeout when it runs out. */
+  /**
+   * Bounds the machine's turn (its plugin's start and its calls). When it
+   * runs out the command fails with a CliError (DEADLINE_EXCEEDED) whose
+   * cause is the TurnTimeout.
+   */
   timeoutMs?: number;
 }
 
@@ -52,22 +64,23 @@ function depthOf(value: unknown, limit: number): number {
 }
 
 export function decodeConfig(bytes: Uint8Array, driver: string): Record<string, unknown> {
-  const refuse = (why: string) =>
+  // The driver is at fault, not the user and not driverplug: the driver's exit code.
+  const refuse = (why: string, cause?: unknown) =>
     new CliError(
-      `driver ${JSON.stringify(driver)} returned a config ${why}; nothing was stored: report this to the driver's author`,
+      `driver ${JSON.stringify(driver)} returned ${why}; nothing was stored: report this to the driver's author`,
+      EXIT_DRIVER,
+      { cause },
     );
   if (bytes.length > MAX_CONFIG_BYTES)
-    throw refuse(`of ${bytes.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
+    throw refuse(`a config of ${bytes.length} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   let config: Record<string, unknown>;
   try {
     config = configCodec.decode(bytes);
   } catch (err) {
-    throw new Error(`driver ${JSON.stringify(driver)} returned an unusable config: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw refuse(`an unusable config (${printable((err as Error).message)})`, err);
   }
   if (depthOf(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH)
-    throw refuse(`nested deeper than ${MAX_CONFIG_DEPTH} levels`);
+    throw refuse(`a config nested deeper than ${MAX_CONFIG_DEPTH} levels`);
   return config;
 }
 
@@ -103,15 +116,27 @@ export async function withMachine<T>(
     });
   // A lock lost while held stops the command: nothing more is asked of the driver or saved.
   const signal = lock ? AbortSignal.any([outer, lock.lost]) : outer;
+  let driver = "?";
+  const wait = ctx.waitNotice(options.timeoutMs);
   try {
     const record = await ctx.store.read(name);
+    driver = record.driver;
     return await ctx.plugins.withMachine(
       record.driver,
       name,
       { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
       async (plugin, turn) => {
-        await plugin.client.setConfig({ configJson: encodeConfig(record.config) }, { signal: turn });
-        const session: MachineSession = { name, record, driver: plugin.driver, client: plugin.client, signal: turn };
+        const call: CallOptions = { signal: turn.signal, ...(turn.deadline ? { deadline: turn.deadline } : {}) };
+        await plugin.client.setConfig({ configJson: encodeConfig(record.config) }, call);
+        const session: MachineSession = {
+          name,
+          record,
+          driver: plugin.driver,
+          client: plugin.client,
+          signal: turn.signal,
+          call,
+          wait,
+        };
         if (!options.mutating) return fn(session);
         try {
           const result = await fn(session);
@@ -124,8 +149,9 @@ export async function withMachine<T>(
     );
   } catch (err) {
     lock?.assertHeld();
-    throw err;
+    throw timeoutFailure(err, undefined, { driver, machine: name }) ?? err;
   } finally {
+    wait.stop();
     await lock?.release();
   }
 }

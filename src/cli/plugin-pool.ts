@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { Capability } from "../../generated/driverplug/driver/v1/driver.js";
 import type { DriverClient, DriverHandle } from "./driver-launcher.js";
 import { LaunchError } from "../host/launch-error.js";
+import { budgetSpent, seconds, SIGNAL_AFTER_DEADLINE_MS } from "./command-timeout.js";
 import { Interrupted } from "./interrupt.js";
 
 /** A machine's turn (its plugin's start and its calls) ran out of time. */
@@ -17,8 +18,10 @@ export class TurnTimeout extends Error {
   constructor(
     readonly timeoutMs: number,
     options?: { cause?: unknown },
+    /** The time ran out before the machine's plugin was up (its start, or a wait for a slot). */
+    readonly beforeStart = false,
   ) {
-    super(`no answer within ${timeoutMs / 1000} s`, options);
+    super(`no answer within ${seconds(timeoutMs)}`, options);
   }
 }
 
@@ -30,18 +33,26 @@ export class PoolClosed extends Error {
   }
 }
 
+/** How long a plugin has to start when the turn allows longer (the host's own default). */
+export const PLUGIN_START_TIMEOUT_MS = 30_000;
+
 /** One machine's timeout: started when its turn starts, restarted if it waits for a slot. */
 class TurnClock {
   private signal: AbortSignal | undefined;
+  /** Epoch ms when the turn ends, once started. */
+  at = Infinity;
   constructor(private readonly ms: number) {}
 
   get expired(): boolean {
-    return this.signal?.aborted === true;
+    return this.signal !== undefined && budgetSpent(this.signal, this.at);
   }
 
   /** The turn's signal, started on first use. */
   start(outer: AbortSignal): AbortSignal {
-    this.signal ??= AbortSignal.timeout(this.ms);
+    if (!this.signal) {
+      this.at = Date.now() + this.ms;
+      this.signal = AbortSignal.timeout(this.ms + SIGNAL_AFTER_DEADLINE_MS);
+    }
     return AbortSignal.any([outer, this.signal]);
   }
 
@@ -65,8 +76,15 @@ export interface MachinePlugin {
 export interface TurnOptions {
   /** Ctrl-C, or the caller's own end. */
   signal: AbortSignal;
-  /** Counted from the machine's turn: its plugin's start and its calls. */
+  /** Counted from the machine's turn: its plugin's start (at most PLUGIN_START_TIMEOUT_MS of it) and its calls. */
   timeoutMs?: number;
+}
+
+/** What a machine's turn gives its work: the signal that ends it, and the deadline its calls carry. */
+export interface Turn {
+  signal: AbortSignal;
+  /** The turn's end, for the calls' deadline; undefined without a timeout. */
+  deadline?: Date;
 }
 
 /** The first plugin of a driver, and whether it serves every machine of that driver. */
@@ -112,19 +130,33 @@ export class PluginPool {
     driver: string,
     machine: string,
     options: TurnOptions,
-    fn: (plugin: MachinePlugin, signal: AbortSignal) => Promise<T>,
+    fn: (plugin: MachinePlugin, turn: Turn) => Promise<T>,
   ): Promise<T> {
     const timeout = options.timeoutMs === undefined ? undefined : new TurnClock(options.timeoutMs);
     const turn = () => timeout?.start(options.signal) ?? options.signal;
+    const startTimeoutMs =
+      options.timeoutMs === undefined ? undefined : Math.min(options.timeoutMs, PLUGIN_START_TIMEOUT_MS);
+    const work = (signal: AbortSignal): Turn => ({
+      signal,
+      ...(timeout && timeout.at !== Infinity ? { deadline: new Date(timeout.at) } : {}),
+    });
     if (this.closed) throw new PoolClosed();
+    let up = false;
+    const run = (plugin: MachinePlugin, given: Turn) => {
+      up = true;
+      return fn(plugin, given);
+    };
     try {
       // The driver's first plugin may wait for a slot; the machine's turn starts when it starts.
-      const probing = this.probe(driver, options.timeoutMs);
+      const probing = this.probe(driver, startTimeoutMs);
       await abortable(probing.started, options.signal);
       // A shared plugin's start is part of every machine's turn: they all start together.
       const probe = await abortable(probing.ready, turn());
       if (probe.shared && !probe.handle.gone)
-        return await fn({ driver: probe.handle, client: probe.handle.forMachine(machine), shared: true }, turn());
+        return await run(
+          { driver: probe.handle, client: probe.handle.forMachine(machine), shared: true },
+          work(turn()),
+        );
       let handle: DriverHandle;
       let signal: AbortSignal;
       if (!probe.shared && !probe.claimed && !probe.handle.gone) {
@@ -136,14 +168,14 @@ export class PluginPool {
         await this.takeSlot(options.signal);
         signal = timeout?.restart(options.signal) ?? options.signal;
         try {
-          handle = await this.launchOwn(driver, signal, options.timeoutMs);
+          handle = await this.launchOwn(driver, signal, startTimeoutMs);
         } catch (err) {
           this.freeSlot();
           throw err;
         }
       }
       try {
-        return await fn({ driver: handle, client: handle.client, shared: false }, signal);
+        return await run({ driver: handle, client: handle.client, shared: false }, work(signal));
       } finally {
         await handle.close();
         this.open.delete(handle);
@@ -151,8 +183,10 @@ export class PluginPool {
       }
     } catch (err) {
       if (options.signal.aborted) throw err;
-      const launchTimedOut = err instanceof LaunchError && err.reason === "timeout";
-      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err });
+      // A plugin start cut short by the turn's own end is the turn's timeout too.
+      const launchTimedOut =
+        err instanceof LaunchError && err.reason === "timeout" && startTimeoutMs === options.timeoutMs;
+      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err }, !up);
       throw err;
     }
   }

@@ -15,6 +15,9 @@ import { queryCommands } from "./commands/queries.js";
 import { rmCommand } from "./commands/rm.js";
 import { sshCommand } from "./commands/ssh.js";
 import { STORE_ENV } from "./machine-store.js";
+import { CHANGE_TIMEOUT_S, LS_TIMEOUT_S, QUERY_TIMEOUT_S } from "./command-timeout.js";
+import { PLUGIN_START_TIMEOUT_MS } from "./plugin-pool.js";
+import { DEFAULT_STEP_TIMEOUT_MS } from "../conformance/index.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
 
 export const DEFAULT_LOCK_TIMEOUT_S = 30;
@@ -42,7 +45,16 @@ export function buildProgram(
     );
   program.addHelpText(
     "after",
-    `\nExit codes (--json prints a failure as {"error": {code, exitCode, message, machine, hint}} on stderr):\n${EXIT_CODES.map((c) => `  ${String(c.code).padEnd(4)} ${c.name.padEnd(20)} ${c.meaning}`).join("\n")}`,
+    `\nTime limits (--timeout <seconds> on each command changes its own):\n` +
+      `  ${CHANGE_TIMEOUT_S} s  create, start, stop, restart, kill, rm, config set, config update: the plugin's start and every answer\n` +
+      `  ${QUERY_TIMEOUT_S} s   status, ip, url, ssh-info, ssh, config get\n` +
+      `  ${LS_TIMEOUT_S} s   ls, for each machine\n` +
+      `  ${PLUGIN_START_TIMEOUT_MS / 1000} s   a plugin's start, within the above\n` +
+      `  ${DEFAULT_STEP_TIMEOUT_MS / 1000} s  conformance, each step`,
+  );
+  program.addHelpText(
+    "after",
+    `\nExit codes (--json prints a failure as {"error": {code, exitCode, message, machine, hint, logs}} on stderr):\n${EXIT_CODES.map((c) => `  ${String(c.code).padEnd(4)} ${c.name.padEnd(20)} ${c.meaning}`).join("\n")}`,
   );
   program.addCommand(createCommand(ctx, prepared));
   for (const cmd of lifecycleCommands(ctx)) program.addCommand(cmd);

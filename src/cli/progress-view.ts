@@ -10,6 +10,8 @@ export interface ProgressView {
   show(progress: Progress): void;
   /** Ends an in-place line so later output starts on a fresh one; writes the newest event still held back. */
   done(): void;
+  /** Writes a line of its own (a notice) above the in-place step, which is then drawn again. */
+  interject(line: string): void;
   /** Events dropped because the output was not ready for them. */
   readonly dropped: number;
 }
@@ -29,7 +31,9 @@ export function progressView(out: Output, indent = "  "): ProgressView {
   let held: Progress | undefined;
   let dropped = 0;
   let finished = false;
+  let last: Progress | undefined;
   const write = (p: Progress) => {
+    last = p;
     open = tty;
     if (out.write(render(p))) return;
     blocked = true;
@@ -55,6 +59,11 @@ export function progressView(out: Output, indent = "  "): ProgressView {
       if (open) out.write("\n");
       open = false;
     },
+    interject(line) {
+      if (!open) return void out.write(`${line}\n`);
+      out.write(`\r\x1b[2K${line}\n`);
+      if (last && !finished) out.write(render(last));
+    },
     get dropped() {
       return dropped;
     },
@@ -62,4 +71,9 @@ export function progressView(out: Output, indent = "  "): ProgressView {
 }
 
 /** Shows nothing: for --json, where stderr is kept for the error object. */
-export const silentProgress: ProgressView = { show: () => undefined, done: () => undefined, dropped: 0 };
+export const silentProgress: ProgressView = {
+  show: () => undefined,
+  done: () => undefined,
+  interject: () => undefined,
+  dropped: 0,
+};

@@ -6,17 +6,21 @@ import type { CliContext, Io } from "./cli-context.js";
 import { EXIT_USAGE, ExitWith } from "./cli-error.js";
 import type { PreparedDriver } from "./commands/create.js";
 import { launchDriver, type DriverHandle } from "./driver-launcher.js";
-import { describeFailure, failureJson } from "./error-message.js";
+import { describeFailure, failureJson, failureText } from "./error-message.js";
 import { isValidMachineName } from "./machine-name.js";
 import { printableLines } from "../host/printable-text.js";
-import { installInterrupt } from "./interrupt.js";
+import { installInterrupt, INTERRUPTED_NOTICE, interruptedAgain } from "./interrupt.js";
 import { MachineStore, storeRoot } from "./machine-store.js";
 import { optionalCall, unimplemented } from "./optional-call.js";
-import { PluginPool } from "./plugin-pool.js";
+import { PLUGIN_START_TIMEOUT_MS, PluginPool } from "./plugin-pool.js";
+import { KeptLogRecords } from "./kept-log-records.js";
+import { DRIVERPLUG_TRACE } from "../protocol/env.js";
+import { timeoutArg } from "./command-timeout.js";
+import { noWaitNotice, waitNotice } from "./wait-notice.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
 
-/** Global options that take a value, to skip when looking for the command. */
-const VALUE_OPTIONS = new Set(["--lock-timeout"]);
+/** Options that take a value, to skip when looking for the command and its machine before parsing. */
+const VALUE_OPTIONS = new Set(["--lock-timeout", "--timeout"]);
 
 /** The driver named by `create --driver <name>`, if this is a create command line. */
 export function createDriverArg(argv: readonly string[]): string | undefined {
@@ -60,12 +64,32 @@ export interface RunHooks {
 }
 
 export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = {}): Promise<number> {
-  const interrupt = installInterrupt(io.stderr);
+  const json = jsonArg(argv);
+  let machine = machineArg(argv);
+  // Under --json the plugins' records and Node's warnings go into the failure's object, never beside it.
+  const kept = json ? new KeptLogRecords(io.env[DRIVERPLUG_TRACE] ? "trace" : "warn") : undefined;
+  const onWarning = (warning: Error) => kept?.keepWarning(warning);
+  if (kept) process.on("warning", onWarning);
+  // Under --json the one JSON object on stderr is the whole story: no text line before it.
+  const interrupt = installInterrupt({
+    first: () => void (json ? undefined : io.stderr.write(INTERRUPTED_NOTICE)),
+    again: () =>
+      void io.stderr.write(
+        json
+          ? failureJson(interruptedAgain(), machine, kept?.records())
+          : `driverplug: ${interruptedAgain().message}\n`,
+      ),
+  });
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
   let commandLine = "driverplug";
   const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => {
-    const settings = { env: io.env, stderr: io.stderr, ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}) };
+    const settings = {
+      env: io.env,
+      stderr: io.stderr,
+      ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
+      ...(kept ? { logger: kept.logger() } : {}),
+    };
     const handle = await launchDriver(driver, settings, signal ?? interrupt.signal);
     hooks.onLaunch?.(handle);
     return handle;
@@ -82,24 +106,37 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       return commandLine;
     },
     launchDriver: launchOne,
+    json,
+    waitNotice: (limitMs) =>
+      io.stderr.isTTY === true && !json
+        ? waitNotice(io.stderr, limitMs === undefined ? {} : { limitMs })
+        : noWaitNotice,
   };
-  const json = jsonArg(argv);
-  let machine = machineArg(argv);
   // Awaited before the plugins are closed: a command that fails at once (a
   // usage error) must not close the pool before the warm-up registered its
   // plugin, or that plugin outlives the command and keeps it from exiting.
   let warming: Promise<void> = Promise.resolve();
+  let closed: Promise<unknown> | undefined;
+  // Once, whoever asks first: the failure path of --json, or the end of the run.
+  const closing = () =>
+    (closed ??= (async () => {
+      await warming;
+      await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
+    })());
   try {
     // Start the machine's plugin now, while the command line is parsed: its start is the longest wait.
+    // The command's --timeout bounds its plugin's start too (at most the host's usual start time).
+    const timeoutS = timeoutArg(argv);
+    const startMs = timeoutS === undefined ? undefined : Math.min(timeoutS * 1000, PLUGIN_START_TIMEOUT_MS);
     if (machine !== undefined && isValidMachineName(machine)) {
       warming = ctx.store.read(machine).then(
-        (record) => ctx.plugins.warm(record.driver),
+        (record) => ctx.plugins.warm(record.driver, startMs),
         () => undefined,
       );
     }
     const driver = createDriverArg(argv);
     if (driver !== undefined) {
-      const handle = await ctx.launchDriver(driver);
+      const handle = await ctx.launchDriver(driver, undefined, startMs);
       prepared = { handle, flags: [] };
       // GetCreateFlags is optional: a driver without it takes no flags.
       const answer = await optionalCall(handle.client.getCreateFlags({}, { signal: interrupt.signal }));
@@ -123,22 +160,21 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
       // Without --json commander has printed the error already.
-      if (json) io.stderr.write(failureJson(describeFailure(err, false), machine));
+      if (json) io.stderr.write(failureJson(describeFailure(err, false), machine, kept?.records()));
       return EXIT_USAGE;
     }
     if (err instanceof ExitWith) return err.exitCode;
     const failure = describeFailure(err, interrupt.signal.aborted);
-    io.stderr.write(
-      json
-        ? failureJson(failure, machine)
-        : `driverplug: ${printableLines(failure.message)}
-`,
-    );
-    if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG) io.stderr.write(`${failure.stack}\n`);
+    if (json) {
+      // The plugins are closed first: what they log while stopping belongs in the object too.
+      await closing();
+      io.stderr.write(failureJson(failure, machine, kept?.records()));
+    } else io.stderr.write(`driverplug: ${printableLines(failureText(failure))}\n`);
+    if (failure.stack !== undefined && io.env.DRIVERPLUG_DEBUG && !json) io.stderr.write(`${failure.stack}\n`);
     return failure.exitCode;
   } finally {
-    await warming;
-    await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
+    await closing();
     interrupt.dispose();
+    if (kept) process.off("warning", onWarning);
   }
 }

@@ -13,7 +13,8 @@ import {
 import { fail, type DriverInfo } from "./check.js";
 import { describeOutcome, expectOk, expectStreamOk, outcome, quote } from "./expectations.js";
 import { KitPlugin } from "./kit-plugin.js";
-import type { JsonObject, KitSettings } from "./kit-settings.js";
+import { LeftProcesses } from "./left-processes.js";
+import type { JsonObject, KitSettings, SlowOperation } from "./kit-settings.js";
 
 interface Cleanup {
   label: string;
@@ -21,8 +22,8 @@ interface Cleanup {
 }
 
 export interface ConfigureOptions {
-  /** Merge the slow config in (for checks that act during a long Create or Start). */
-  slow?: boolean;
+  /** Merge that operation's slow config in (for checks that act during a long Create or Start). */
+  slow?: SlowOperation;
   /** Extra config fields. */
   extra?: JsonObject;
   /** Extra plugin environment. */
@@ -39,9 +40,13 @@ export class CheckContext {
   /** Undo steps registered after cleanup began (a check body still running after a timeout or Ctrl-C), run at once. */
   private readonly late = new Set<Promise<void>>();
   private readonly lateProblems: string[] = [];
+  /** The processes the check's plugins leave running (left-processes.ts). */
+  readonly left = new LeftProcesses();
 
   constructor(
     readonly settings: KitSettings,
+    /** "category > check", what --skip matches: for messages that tell the author how to leave it out. */
+    readonly checkId: string,
     private readonly driver: DriverInfo,
     readonly machineName: string,
     readonly storePath: string,
@@ -58,8 +63,13 @@ export class CheckContext {
     return this.driver.ok && this.driver.info.capabilities.includes(capability);
   }
 
-  get hasSlowConfig(): boolean {
-    return this.settings.slowConfig !== undefined;
+  /** Whether a slow config was given for `operation`: the driver then promised it lasts. */
+  hasSlowConfig(operation: SlowOperation): boolean {
+    return this.slowConfig(operation) !== undefined;
+  }
+
+  private slowConfig(operation: SlowOperation): JsonObject | undefined {
+    return operation === "Create" ? this.settings.slowCreateConfig : this.settings.slowStartConfig;
   }
 
   /**
@@ -73,7 +83,7 @@ export class CheckContext {
   config(options: ConfigureOptions = {}): JsonObject {
     return {
       ...(this.saved ?? this.settings.config),
-      ...(options.slow ? this.settings.slowConfig : {}),
+      ...(options.slow ? this.slowConfig(options.slow) : {}),
       ...options.extra,
       machineName: this.machineName,
       storePath: this.storePath,
@@ -111,7 +121,7 @@ export class CheckContext {
     if (this.closing) fail("the check was stopped before this plugin was launched");
     // The plugin is registered for closing in the same step that launches it,
     // so cleanup, which waits for launches under way, always finds it.
-    const launched = KitPlugin.launch(this.settings, env).then((plugin) => {
+    const launched = KitPlugin.launch(this.settings, env, this.left).then((plugin) => {
       this.plugins.push(plugin);
       this.defer(`close plugin pid ${plugin.pid}`, () => plugin.close());
       return plugin;
@@ -188,7 +198,7 @@ export class CheckContext {
     this.defer(`remove machine ${this.machineName}`, async () => {
       let plugin = [...this.plugins].reverse().find((p) => !p.gone);
       if (!plugin) {
-        plugin = await KitPlugin.launch(this.settings);
+        plugin = await KitPlugin.launch(this.settings, {}, this.left);
         this.plugins.push(plugin);
       }
       const client = plugin.client;

@@ -22,8 +22,8 @@ export const concurrencyChecks: readonly Check[] = [
     alone: true,
     async run(ctx) {
       const p = await ctx.created();
-      await ctx.setConfig(p, { slow: true });
-      const op = new InFlight((o) => p.client.start({}, o));
+      await ctx.setConfig(p, { slow: "Start" });
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
       const c = p.client;
       const [st, info, probe, name] = await Promise.all([
@@ -42,7 +42,7 @@ export const concurrencyChecks: readonly Check[] = [
         if (!r.ok && !optionalLeftOut(r.error))
           fail(`${what} during Start: expected OK, got ${describeOutcome(r.error)}`);
       }
-      if (!answeredDuring) tooFast(ctx, "Start finished before the queries were answered");
+      if (!answeredDuring) tooFast(ctx, "Start finished before the queries were answered", "Start");
       if (st.ok)
         expectState("GetState during Start", st.value.state, [
           State.STATE_STARTING,
@@ -59,14 +59,14 @@ export const concurrencyChecks: readonly Check[] = [
     alone: true,
     async run(ctx) {
       const p = await ctx.created();
-      await ctx.setConfig(p, { slow: true });
+      await ctx.setConfig(p, { slow: "Start" });
       // What a Kill costs when nothing runs: a Kill of the stopped machine, just before.
       const idleAt = Date.now();
       await expectOk("Kill of the stopped machine", p.client.kill({}));
       const idleMs = Date.now() - idleAt;
-      const op = new InFlight((o) => p.client.start({}, o));
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
-      if (op.ended) tooFast(ctx, "Start finished before Kill could be sent");
+      if (op.ended) tooFast(ctx, "Start finished before Kill could be sent", "Start");
       const sentAt = Date.now();
       await expectOk("Kill during Start", p.client.kill({}));
       const killMs = Date.now() - sentAt;
@@ -79,8 +79,8 @@ export const concurrencyChecks: readonly Check[] = [
         );
       if (answeredDuring || result.error) return;
       // Start ran to its end and only then did Kill answer: Kill waited its turn, unless Start was about to end anyway.
-      if (op.endedAt - sentAt < QUEUED_EVIDENCE_MS && !ctx.hasSlowConfig)
-        tooFast(ctx, "Start ended OK within a second of Kill being sent");
+      if (op.endedAt - sentAt < QUEUED_EVIDENCE_MS && !ctx.hasSlowConfig("Start"))
+        tooFast(ctx, "Start ended OK within a second of Kill being sent", "Start");
       fail(
         `Kill during Start: expected Kill to answer at once (pre-empting Start), got its answer only after Start ended OK, ${op.endedAt - sentAt} ms after Kill was sent`,
       );
@@ -92,10 +92,10 @@ export const concurrencyChecks: readonly Check[] = [
     alone: true,
     async run(ctx) {
       const p = await ctx.created();
-      await ctx.setConfig(p, { slow: true });
-      const op = new InFlight((o) => p.client.start({}, o), { timeoutMs: START_DEADLINE_MS });
+      await ctx.setConfig(p, { slow: "Start" });
+      const op = new InFlight((o) => p.client.start({}, o), { timeoutMs: START_DEADLINE_MS }, "Start");
       const result = await op.done;
-      if (!result.error) tooFast(ctx, `Start finished within its ${START_DEADLINE_MS} ms deadline`);
+      if (!result.error) tooFast(ctx, `Start finished within its ${START_DEADLINE_MS} ms deadline`, "Start");
       if (result.error.code !== Code.DEADLINE_EXCEEDED)
         fail(
           `Start with a ${START_DEADLINE_MS} ms deadline: expected DEADLINE_EXCEEDED, got ${describeOutcome(result.error)}`,

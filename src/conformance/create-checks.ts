@@ -49,14 +49,17 @@ export const createChecks: readonly Check[] = [
     name: "a cancelled Create leaves no machine behind",
     alone: true,
     async run(ctx) {
-      const p = await ctx.configured({ slow: true });
+      const p = await ctx.configured({ slow: "Create" });
       ctx.deferMachineRemoval();
       const sentAt = Date.now();
-      const op = new InFlight((o) => p.client.create({}, o));
+      const op = new InFlight((o) => p.client.create({}, o), {}, "Create");
       await awaitFirstEvent(ctx, op, "Create");
       const stepMs = Date.now() - sentAt;
+      // A Create that does its work before it reports anything cannot be undone by a cancel at its first event.
+      const atFirstEvent = await outcome(p.client.getState({}));
       op.cancel();
-      await op.done;
+      // A stream that still ended OK was over before the cancel reached it: Create is quicker than the check.
+      if (!(await op.done).error) tooFast(ctx, "Create ended OK before the cancel reached it", "Create");
       // SetConfig is a mutation, so it waits for the cancelled Create to finish in the driver;
       // it also drops the slow config for what follows.
       await ctx.setConfig(p);
@@ -68,11 +71,18 @@ export const createChecks: readonly Check[] = [
         state = (await expectOk("GetState after the cancelled Create", p.client.getState({}))).state;
         if (state === State.STATE_NONE_UNSPECIFIED) await ctx.pause(50);
       }
-      const again = await outcome(drain(p.client.create({})));
+      const again = await outcome(drain(p.client.create({}), "Create after the cancelled Create"));
       const afterAgain = (await expectOk("GetState", p.client.getState({}))).state;
       const againError = again.ok ? again.value.error : again.error;
       const left = state !== State.STATE_NONE_UNSPECIFIED || againError?.code === Code.ALREADY_EXISTS;
-      if (left && !ctx.hasSlowConfig) tooFast(ctx, "Create may have finished before the cancel reached the driver");
+      if (left && atFirstEvent.ok && atFirstEvent.value.state !== State.STATE_NONE_UNSPECIFIED)
+        tooFast(
+          ctx,
+          `the machine existed already (${stateName(atFirstEvent.value.state)}) at Create's first progress event`,
+          "Create",
+        );
+      if (left && !ctx.hasSlowConfig("Create"))
+        tooFast(ctx, "Create may have finished before the cancel reached the driver", "Create");
       if (left || againError) {
         fail(
           `after Create was cancelled at its first progress event: expected state NONE and a new Create to succeed, ` +

@@ -7,6 +7,7 @@ import { ClientError } from "../host/client-error.js";
 import { statusName } from "../protocol/status.js";
 import { optionalLeftOut } from "./capability-calls.js";
 import { fail } from "./check.js";
+import { StreamBudget } from "./kept-output.js";
 
 /** A plugin's text, safe to print: quoted, control characters escaped, at most 300 characters. */
 export function quote(text: string): string {
@@ -118,11 +119,19 @@ export interface StreamOutcome<T> {
   error?: ClientError;
 }
 
-/** Reads a server stream to its end, keeping every message and the final status. */
-export async function drain<T>(stream: AsyncIterable<T>): Promise<StreamOutcome<T>> {
+/**
+ * Reads a server stream to its end, keeping every message and the final
+ * status; a stream larger than a check keeps fails the check ("stream too
+ * large", kept-output.ts) and is cancelled.
+ */
+export async function drain<T>(stream: AsyncIterable<T>, what = "a stream"): Promise<StreamOutcome<T>> {
   const messages: T[] = [];
+  const budget = new StreamBudget(what);
   try {
-    for await (const message of stream) messages.push(message);
+    for await (const message of stream) {
+      budget.add(message);
+      messages.push(message);
+    }
     return { messages };
   } catch (err) {
     if (err instanceof ClientError) return { messages, error: err };
@@ -153,7 +162,7 @@ export async function expectStreamOk<T extends { progress?: Progress | undefined
   what: string,
   stream: AsyncIterable<T>,
 ): Promise<T[]> {
-  const result = await drain(stream);
+  const result = await drain(stream, what);
   if (result.error) fail(`${what}: expected the stream to end OK, got ${describeOutcome(result.error)}`);
   const problem = progressProblem(what, result.messages);
   if (problem) fail(problem);

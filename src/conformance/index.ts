@@ -11,7 +11,7 @@ import { findPlugin, PLUGIN_PREFIX } from "../host/find-plugin.js";
 import { DEFAULT_COOKIE, type MagicCookie } from "../protocol/env.js";
 import { assertDriverName } from "../socket/socket-path.js";
 import { beforeCreateChecks } from "./before-create-checks.js";
-import { BUNDLED_PROFILES } from "./bundled-profiles.js";
+import { BUNDLED_PROFILES, type DriverProfile } from "./bundled-profiles.js";
 import type { Check, CheckResult } from "./check.js";
 import { concurrencyChecks } from "./concurrency-checks.js";
 import { createChecks } from "./create-checks.js";
@@ -55,8 +55,18 @@ export interface ConformanceOptions {
   pluginDirs?: readonly string[];
   /** Driver-specific config; the kit adds a fresh machineName and storePath per check. */
   config?: JsonObject;
-  /** Merged in where a check needs a long Create or Start; bundled drivers have their own. */
+  /** Merged in where a check acts during a long Create or Start: both slow configs at once; bundled drivers have their own. */
   slowConfig?: JsonObject;
+  /** Merged in where a check acts during a long Create; wins over slowConfig. */
+  slowCreateConfig?: JsonObject;
+  /** Merged in where a check acts during a long Start; wins over slowConfig. */
+  slowStartConfig?: JsonObject;
+  /**
+   * Processes the driver's plugins may leave running (matched against their
+   * command line), e.g. a daemon they share; bundled drivers have their own.
+   * Anything else still running after a check fails it.
+   */
+  allowRunning?: RegExp;
   /** Merged in for the secrets check, with SECRET_PLACEHOLDER where a password goes. */
   secretConfig?: JsonObject;
   /** Create flag values by name, as text (`cpus: "4"`), typed by the driver's GetCreateFlags. */
@@ -72,6 +82,12 @@ export interface ConformanceOptions {
   cookie?: MagicCookie;
   /** Extra environment for the plugin. */
   env?: Record<string, string>;
+  /**
+   * Names of this process's environment variables the plugin inherits, as
+   * launch()'s inheritEnv (e.g. LIBVIRT_DEFAULT_URI); `driverplug conformance`
+   * takes them from DRIVERPLUG_PASS_ENV, as every other command does.
+   */
+  inheritEnv?: readonly string[];
   /** Where the plugins' private socket dirs go; the host's default when unset. */
   socketBaseDir?: string;
   /** Where store dirs go; default a fresh dir under the OS temp dir, removed at the end. */
@@ -106,6 +122,23 @@ async function resolveExecutable(options: ConformanceOptions): Promise<{ name: s
   return { name: driverNameOf(executable), executable };
 }
 
+/**
+ * The slow configs of Create and Start: each its own, else the common one,
+ * else the bundled driver's. A driver whose Create is quick by nature gives
+ * only a slow Start config, and the cancelled-Create check skips instead of failing.
+ */
+function slowConfigs(
+  options: ConformanceOptions,
+  profile: DriverProfile | undefined,
+): Pick<KitSettings, "slowCreateConfig" | "slowStartConfig"> {
+  const given =
+    options.slowConfig !== undefined || options.slowCreateConfig !== undefined || options.slowStartConfig !== undefined;
+  const common = options.slowConfig ?? (given ? undefined : profile?.slowConfig);
+  const create = options.slowCreateConfig ?? common;
+  const start = options.slowStartConfig ?? common;
+  return { ...(create ? { slowCreateConfig: create } : {}), ...(start ? { slowStartConfig: start } : {}) };
+}
+
 /** Runs the kit against one driver; resolves with the report (it never throws for a failing check). */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
   const { name, executable } = await resolveExecutable(options);
@@ -119,7 +152,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     name,
     executable,
     config: options.config ?? {},
-    ...((options.slowConfig ?? profile?.slowConfig) ? { slowConfig: options.slowConfig ?? profile!.slowConfig! } : {}),
+    ...slowConfigs(options, profile),
     ...((options.secretConfig ?? profile?.secretConfig)
       ? { secretConfig: options.secretConfig ?? profile!.secretConfig! }
       : {}),
@@ -129,6 +162,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     stepTimeoutMs: options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
     cookie: options.cookie ?? DEFAULT_COOKIE,
     env: options.env ?? {},
+    inheritEnv: options.inheritEnv ?? [],
+    ...((options.allowRunning ?? profile?.allowRunning)
+      ? { allowRunning: options.allowRunning ?? profile!.allowRunning! }
+      : {}),
     workDir,
     ...(options.socketBaseDir !== undefined ? { socketBaseDir: options.socketBaseDir } : {}),
   };

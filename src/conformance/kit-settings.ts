@@ -13,12 +13,14 @@ export interface KitSettings {
   /** Driver-specific config; the kit adds machineName and storePath. */
   config: JsonObject;
   /**
-   * Merged in for the checks that need a long Create or Start (Kill during
-   * Start, deadlines, cancel): a config that makes them last a few seconds.
-   * Without it those checks run with the plain config and skip when the
-   * operation finished before they could act.
+   * Merged in for the check that acts during a long Create (a cancelled
+   * Create): a config that makes Create last a few seconds. Without it that
+   * check runs with the plain config and skips when Create finished before it
+   * could act.
    */
-  slowConfig?: JsonObject;
+  slowCreateConfig?: JsonObject;
+  /** The same for the checks that act during a long Start (Kill during Start, queries, deadlines). */
+  slowStartConfig?: JsonObject;
   /**
    * Merged in for the secrets check: a config holding a secret, written with
    * the placeholder SECRET_PLACEHOLDER where the kit puts a fresh random one.
@@ -35,6 +37,14 @@ export interface KitSettings {
   cookie: MagicCookie;
   /** Extra environment for the plugin. */
   env: Record<string, string>;
+  /**
+   * Processes a plugin may leave running after its check (matched against
+   * their command line): a daemon the driver starts to share between its
+   * plugins, as libvirt's session daemon. Anything else left is a failure.
+   */
+  allowRunning?: RegExp;
+  /** Names of the kit's own environment variables the plugin inherits besides launch()'s allowlist (the CLI's DRIVERPLUG_PASS_ENV). */
+  inheritEnv: readonly string[];
   /** Where each check's store dir is made. */
   workDir: string;
   /** Where the plugins' private socket dirs are made; the host's default when unset. */
@@ -46,3 +56,6 @@ export const SECRET_PLACEHOLDER = "${SECRET}";
 
 export const DEFAULT_REPEAT = 2;
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
+
+/** Which long operation a check acts during, and so which slow config it takes. */
+export type SlowOperation = "Create" | "Start";

@@ -180,10 +180,10 @@ export const lifecycleChecks: readonly Check[] = [
     alone: true,
     async run(ctx) {
       const p = await ctx.created();
-      await ctx.setConfig(p, { slow: true });
-      const op = new InFlight((o) => p.client.start({}, o));
+      await ctx.setConfig(p, { slow: "Start" });
+      const op = new InFlight((o) => p.client.start({}, o), {}, "Start");
       await awaitFirstEvent(ctx, op, "Start");
-      if (op.ended) tooFast(ctx, "Start finished before Kill could be sent");
+      if (op.ended) tooFast(ctx, "Start finished before Kill could be sent", "Start");
       await expectOk("Kill during Start", p.client.kill({}));
       await op.done;
       const after = await settledState(
@@ -191,8 +191,8 @@ export const lifecycleChecks: readonly Check[] = [
         () => p.client.getState({}),
         ctx.settings.stepTimeoutMs,
       );
-      if (after === State.STATE_RUNNING && !op.error && !ctx.hasSlowConfig)
-        tooFast(ctx, "Start may have finished before Kill reached the driver");
+      if (after === State.STATE_RUNNING && !op.error && !ctx.hasSlowConfig("Start"))
+        tooFast(ctx, "Start may have finished before Kill reached the driver", "Start");
       expectState(
         `GetState after Kill during Start (Start ended ${op.error ? op.error.codeName : "OK"})`,
         after,

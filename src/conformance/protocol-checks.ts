@@ -254,7 +254,7 @@ async function exitsWithItsHost(ctx: CheckContext): Promise<void> {
   });
   let pidText = "";
   (host.stdio[3] as Readable).setEncoding("utf8").on("data", (d: string) => (pidText += d));
-  const view = new RawPlugin(host);
+  const view = new RawPlugin(host, ctx.left);
   ctx.defer(`kill stand-in host pid ${host.pid}`, () => view.kill());
   const line = await view.firstLine(ctx.settings.stepTimeoutMs);
   const pid = Number(pidText.trim());

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { PLUGIN_PROTOCOL_VERSIONS, PLUGIN_UNIX_SOCKET_DIR } from "../protocol/env.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import type { CheckContext } from "./check-context.js";
+import { endLeftGroup, signalGroup } from "../host/process-group.js";
+import type { LeftProcesses } from "./left-processes.js";
 
 /** Variables a host sets for its plugin; inherited ones would change what the check tests. */
 const PROTOCOL_ENV = [
@@ -36,7 +38,15 @@ export class RawPlugin {
   readonly exited: Promise<void>;
   private readonly lineWaiters: (() => void)[] = [];
 
-  constructor(readonly child: ChildProcess) {
+  /**
+   * `left`: where leftovers are noted (the check's). `group`: the child leads
+   * its own process group (spawnRaw's plugins), which kill() ends with it.
+   */
+  constructor(
+    readonly child: ChildProcess,
+    private readonly left?: LeftProcesses,
+    private readonly group = false,
+  ) {
     child.stdout!.setEncoding("utf8").on("data", (d: string) => {
       if (this.stdout.length < MAX_KEPT) this.stdout += d;
       for (const w of this.lineWaiters.splice(0)) w();
@@ -68,7 +78,11 @@ export class RawPlugin {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const nl = this.stdout.indexOf("\n");
-      if (nl >= 0) return this.stdout.slice(0, nl);
+      if (nl >= 0) {
+        // Up and serving: what it started meanwhile is noted while it is still its parent.
+        this.left?.note(this.pid);
+        return this.stdout.slice(0, nl);
+      }
       if (this.exit || Date.now() >= deadline) return undefined;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
@@ -96,9 +110,14 @@ export class RawPlugin {
   }
 
   async kill(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill("SIGKILL");
-    await this.exited;
+    this.left?.note(this.pid);
+    if (!this.exit) {
+      // Unreaped, the plugin holds its group id: the whole group goes with it.
+      if (this.group && this.pid > 0) signalGroup(this.pid, "SIGKILL");
+      else this.child.kill("SIGKILL");
+      await this.exited;
+    }
+    if (this.group && this.pid > 0) this.left?.endedByHost(await endLeftGroup(this.pid, 0));
   }
 }
 
@@ -118,8 +137,10 @@ export function spawnRaw(ctx: CheckContext, options: RawSpawnOptions): RawPlugin
   const child = spawn(ctx.settings.executable, [], {
     env: pluginEnv(ctx, options),
     stdio: ["pipe", "pipe", "pipe"],
+    // Its own process group, as launch() gives a plugin: what it leaves is found and ended.
+    detached: true,
   });
-  const plugin = new RawPlugin(child);
+  const plugin = new RawPlugin(child, ctx.left, true);
   ctx.defer(`kill plugin pid ${plugin.pid}`, () => plugin.kill());
   return plugin;
 }

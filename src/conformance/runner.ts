@@ -12,6 +12,7 @@ import { capabilityName, optionalLeftOut } from "./capability-calls.js";
 import { CheckContext } from "./check-context.js";
 import { typedFlagValues } from "./flag-values.js";
 import { KitPlugin } from "./kit-plugin.js";
+import { LeftProcesses } from "./left-processes.js";
 import type { KitSettings } from "./kit-settings.js";
 
 export interface RunOptions {
@@ -41,6 +42,9 @@ export interface ConformanceReport {
   interrupted: boolean;
 }
 
+/** How long a plugin's leftover may take to end by itself after the check's cleanup (a VM still powering off). */
+const LEFT_GRACE_MS = 2000;
+
 /** Checks a run goes past after this long, so one stuck check cannot stall the kit (each call also has its deadline). */
 function checkTimeoutMs(settings: KitSettings): number {
   return settings.stepTimeoutMs * 4 + 10_000;
@@ -49,8 +53,10 @@ function checkTimeoutMs(settings: KitSettings): number {
 /** GetInfo and GetCreateFlags from one plugin launched before the checks. */
 async function readDriver(settings: KitSettings): Promise<DriverInfo> {
   let plugin: KitPlugin | undefined;
+  // Not a check: what this plugin leaves is ended, and the checks, which launch the same plugin, report it.
+  const left = new LeftProcesses();
   try {
-    plugin = await KitPlugin.launch(settings);
+    plugin = await KitPlugin.launch(settings, {}, left);
     const info = await plugin.client.getInfo({});
     const flags = await plugin.client.getCreateFlags({}).then(
       (r) => r.flags,
@@ -66,6 +72,7 @@ async function readDriver(settings: KitSettings): Promise<DriverInfo> {
     return { ok: false, error: (err as Error).message };
   } finally {
     await plugin?.close();
+    await left.report(LEFT_GRACE_MS, settings.allowRunning);
   }
 }
 
@@ -161,7 +168,7 @@ async function runOne(
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
-  const ctx = new CheckContext(settings, driver, machineName, storePath, ac.signal);
+  const ctx = new CheckContext(settings, checkId(check), driver, machineName, storePath, ac.signal);
   let status: CheckResult["status"] = "PASS";
   let message: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -194,6 +201,13 @@ async function runOne(
     message = `cleanup failed: ${problems.join("; ")}`;
   } else if (problems.length > 0) {
     message = `${message}; cleanup failed too: ${problems.join("; ")}`;
+  }
+  // Once its machine is removed and its plugins closed, nothing of the check may still run.
+  const left = await ctx.left.report(LEFT_GRACE_MS, settings.allowRunning);
+  if (left.length > 0) {
+    const said = `the driver left ${left.length} process${left.length === 1 ? "" : "es"} running after its plugins were closed and its machine removed (the kit ended them): ${left.join(", ")}`;
+    message = status === "FAIL" ? `${message}; ${said}` : said;
+    status = "FAIL";
   }
   if (keep && status === "FAIL") {
     message = `${message} (store kept: ${storePath})`;

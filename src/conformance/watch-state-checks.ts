@@ -1,10 +1,11 @@
 // WatchState (when advertised): the current state first, then every change
 // in order, and the stream ends when the host cancels it.
 import { Capability, State } from "../../generated/driverplug/driver/v1/driver.js";
-import { fail, type Check } from "./check.js";
+import { CheckFailed, fail, type Check } from "./check.js";
 import type { CheckContext } from "./check-context.js";
 import { expectOk, expectStreamOk, stateName, TRANSITIONAL } from "./expectations.js";
 import type { DriverClient } from "./kit-plugin.js";
+import { StreamBudget } from "./kept-output.js";
 
 const WATCH = [Capability.CAPABILITY_WATCH_STATE];
 
@@ -19,8 +20,10 @@ class Watcher {
   constructor(ctx: CheckContext, client: DriverClient) {
     ctx.defer("cancel WatchState", async () => this.ac.abort());
     void (async () => {
+      const budget = new StreamBudget("WatchState");
       try {
         for await (const m of client.watchState({}, { signal: this.ac.signal })) {
+          budget.add(m);
           this.seen.push(m.state);
           this.wake();
         }
@@ -40,6 +43,8 @@ class Watcher {
   async waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
+      // A flood of states ended the stream: that is the check's failure, said as such.
+      if (this.error instanceof CheckFailed) throw this.error;
       if (this.ended || Date.now() > deadline) return predicate();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, Math.min(200, deadline - Date.now())));

@@ -118,7 +118,8 @@ export async function launch<S extends ServiceDefinitionShape>(
   try {
     const env = pluginEnv(options, versions, privateDir, gid);
     if (clientCert) env[PLUGIN_CLIENT_CERT] = clientCert.certPem;
-    child = spawn(executable, options.args ?? [], { env, stdio: ["pipe", "pipe", "pipe"] });
+    // Detached: the plugin leads a process group of its own, which close() ends with it (process-group.ts).
+    child = spawn(executable, options.args ?? [], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
   } catch (err) {
     await removePrivateDir(privateDir);
     throw new LaunchError("spawn-failed", `cannot start plugin ${name} (${executable}): ${(err as Error).message}`, {
@@ -127,7 +128,7 @@ export async function launch<S extends ServiceDefinitionShape>(
   }
   // Until a handle owns it, a host exit must still take the child down.
   const killNow = () => {
-    child.kill("SIGKILL");
+    proc.signal("SIGKILL");
     removePrivateDirSync(privateDir);
   };
   const unguard = guardPlugin({ killNow, close: async () => killNow() });
@@ -191,9 +192,12 @@ export async function launch<S extends ServiceDefinitionShape>(
     return handle;
   } catch (err) {
     pin?.release();
-    child.kill("SIGKILL");
+    proc.signal("SIGKILL");
     // A child that never started (spawn error) may never emit 'exit'.
-    if (child.pid !== undefined) await proc.exited;
+    if (child.pid !== undefined) {
+      await proc.exited;
+      await proc.endLeftovers(0);
+    }
     child.stdin!.destroy();
     await removePrivateDir(privateDir);
     unguard();

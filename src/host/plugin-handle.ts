@@ -11,6 +11,7 @@ import type { CallDefaults } from "./call-options.js";
 import { ClientError } from "./client-error.js";
 import { guardPlugin } from "./host-exit-guard.js";
 import type { PluginExit, PluginProcess } from "./plugin-process.js";
+import type { GroupMember } from "./process-group.js";
 import { removePrivateDir, removePrivateDirSync } from "./private-socket-dir.js";
 import type { ReattachRecord } from "./reattach-record.js";
 import { machineClient } from "./machine-client.js";
@@ -67,6 +68,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
   private readonly inflight = new Set<(details: string) => void>();
   private readonly unguard: () => void;
   private closing: Promise<void> | undefined;
+  private left: readonly GroupMember[] = [];
 
   constructor(private readonly parts: HandleParts<S>) {
     this.name = parts.name;
@@ -86,6 +88,15 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
   /** True once the plugin's process is known to be gone. */
   get gone(): boolean {
     return this.process.gone();
+  }
+
+  /**
+   * After close(): the processes found in the plugin's process group once the
+   * plugin was gone (children it left running), which close() then ended.
+   * Empty for a plugin that cleaned up after itself, and for reattached plugins.
+   */
+  get leftBehind(): readonly GroupMember[] {
+    return this.left;
   }
 
   /** How the plugin's process ended, once it has (launched plugins only). */
@@ -177,6 +188,9 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     this.onDeath();
     this.channel.close();
     this.parts.unpin?.();
+    // After the plugin's own stop path: what it left in its group is ended (before its output is drained,
+    // which a leftover holding the pipes would otherwise hold up).
+    if (this.process.endLeftovers) this.left = Object.freeze(await this.process.endLeftovers(termGraceMs));
     await this.parts.release?.();
     await (this.parts.removeDir ?? (() => removePrivateDir(this.record.privateDir)))();
     this.unguard();

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { processStartTime } from "./socket-holder.js";
 import type { StderrTail } from "./stderr-tail.js";
+import { endLeftGroup, groupHasMembers, signalGroup, type GroupMember } from "./process-group.js";
 
 export interface PluginExit {
   code: number | null;
@@ -25,6 +26,11 @@ export interface PluginProcess {
   noteClosedByHost(): void;
   /** The exit code or signal, when known (only for a child this host launched). */
   readonly exit: PluginExit | undefined;
+  /**
+   * Once the process is gone: ends what it left in its process group
+   * (process-group.ts) and says what that was. Only for a launched plugin.
+   */
+  endLeftovers?(termGraceMs: number): Promise<GroupMember[]>;
 }
 
 export function describeExit(exit: PluginExit): string {
@@ -32,7 +38,11 @@ export function describeExit(exit: PluginExit): string {
   return `exited with code ${exit.code}`;
 }
 
-/** A child this host launched: 'exit' tells us of its death with no delay. */
+/**
+ * A child this host launched, leading its own process group: 'exit' tells us
+ * of its death with no delay. SIGKILL goes to the whole group; SIGTERM to the
+ * plugin alone, whose own stop path ends its children.
+ */
 export class ChildPluginProcess implements PluginProcess {
   readonly pid: number;
   private exitInfo: PluginExit | undefined;
@@ -74,7 +84,19 @@ export class ChildPluginProcess implements PluginProcess {
   }
 
   signal(sig: NodeJS.Signals): void {
-    if (!this.exitInfo) this.child.kill(sig);
+    if (this.exitInfo) {
+      // The plugin is reaped: its group id is safe to signal only while the group has members.
+      if (sig === "SIGKILL" && this.pid > 0 && groupHasMembers(this.pid)) signalGroup(this.pid, sig);
+      return;
+    }
+    // Not yet reaped, the plugin holds its group id: nothing else can have it.
+    if (sig === "SIGKILL" && this.pid > 0 && signalGroup(this.pid, sig)) return;
+    this.child.kill(sig);
+  }
+
+  async endLeftovers(termGraceMs: number): Promise<GroupMember[]> {
+    await this.exited;
+    return this.pid > 0 ? endLeftGroup(this.pid, termGraceMs) : [];
   }
 
   noteClosedByHost(): void {

@@ -33,7 +33,7 @@ describe("hints", () => {
     const r = await box.run(["rm", "m1"], LAB);
     expect(r.code).toBe(4);
     expect(r.stderr).toBe(
-      `driverplug: cannot remove machine "m1": the lab machine is running; stop it first (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
+      `driverplug: Remove failed (FAILED_PRECONDITION): the lab machine is running; stop it first (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
     );
     expect(repeatedPhrases(r.stderr)).toEqual([]);
     await expectOk(box, ["rm", "--force", "m1"], LAB);

@@ -5,6 +5,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FIXTURES } from "../plugin/spawn-plugin.js";
 import { expectOk, Sandbox, type Result } from "./driverplug-process.js";
 
 const MISBEHAVING = resolve(fileURLToPath(new URL("../fixtures/plugins/misbehaving-driver.mjs", import.meta.url)));
@@ -147,8 +148,98 @@ describe("failures under --json and exit codes", () => {
       ["4", "FAILED_PRECONDITION"],
       ["5", "DRIVER_ERROR"],
       ["6", "UNAVAILABLE"],
+      ["7", "RESOURCE_EXHAUSTED"],
       ["130", "INTERRUPTED"],
     ])
       expect(help).toMatch(new RegExp(`^  ${code} +${name} +\\S`, "m"));
+  });
+});
+
+describe("under --json stderr is one JSON object, whatever happens", () => {
+  const SILENT = join(FIXTURES, "silent-driver.mjs");
+  const HOLLOW = join(FIXTURES, "empty-config-driver.mjs");
+
+  it("a Ctrl-C: the interrupted object, and no text line before it", async () => {
+    const env = {
+      DRIVERPLUG_PLUGIN_DIRS: await box.installPlugin("silent", SILENT),
+      DRIVERPLUG_PASS_ENV: "FIXTURE_SILENT",
+      FIXTURE_SILENT: "start",
+    };
+    await expectOk(box, ["create", "--driver", "silent", "m1"], env);
+    const start = box.start(["start", "m1", "--json"], env);
+    // Its plugin is up and it holds the machine's lock: Start is under way.
+    while ((await box.pluginDirs()).length === 0 || !(await box.locks()).includes("m1.lock"))
+      await new Promise((r) => setTimeout(r, 50));
+    start.child.kill("SIGINT");
+    const r = await start.done;
+    expect(failure(r, 130)).toMatchObject({ code: "INTERRUPTED", machine: "m1", message: expect.any(String) });
+    expect(r.stderr).not.toContain("stopping cleanly");
+    expect(await box.pluginDirs()).toEqual([]);
+  });
+
+  it("rm of a running machine: the hint in its own field, the machine named once in the message", async () => {
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
+    await expectOk(box, ["start", "m1"]);
+    const error = failure(await box.run(["rm", "m1", "--json"]), 4);
+    expect(error).toMatchObject({
+      code: "FAILED_PRECONDITION",
+      machine: "m1",
+      hint: 'run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it',
+    });
+    expect(error.message).toMatch(/^Remove failed \(FAILED_PRECONDITION\): /);
+    expect(error.message).not.toContain("driverplug stop");
+    expect(error.message.split('"m1"')).toHaveLength(2);
+    // People read the hint after the message.
+    const text = await box.run(["rm", "m1"]);
+    expect(text.stderr).toBe(`driverplug: ${error.message} (${error.hint})\n`);
+  });
+
+  it("a driver returning an unusable config at create is the driver's fault (exit 5), not an unexpected error", async () => {
+    const env = { DRIVERPLUG_PLUGIN_DIRS: await box.installPlugin("hollow", HOLLOW) };
+    const error = failure(await box.run(["create", "--driver", "hollow", "m1", "--json"], env), 5);
+    expect(error).toMatchObject({ code: "DRIVER_ERROR", machine: "m1" });
+    expect(error.message).toMatch(/^driver "hollow" returned an unusable config \(.+\); nothing was stored/);
+    const text = await box.run(["create", "--driver", "hollow", "m1"], env);
+    expect(text.code).toBe(5);
+    expect(text.stderr).not.toContain("unexpected error");
+    expect(await box.machines()).toEqual([]);
+  });
+
+  it("the plugins' warnings and errors (a stack among them) and Node's warnings go into the object's logs", async () => {
+    const warn = join(box.root, "warn.cjs");
+    await writeFile(warn, 'setImmediate(() => process.emitWarning("a warning of the CLI process"));\n');
+    const env = {
+      DRIVERPLUG_PLUGIN_DIRS: await box.installPlugin("silent", SILENT),
+      DRIVERPLUG_PASS_ENV: "FIXTURE_SILENT",
+      FIXTURE_SILENT: "start",
+    };
+    await expectOk(box, ["create", "--driver", "silent", "m1"], env);
+    const started = await box.run(["start", "m1", "--json", "--timeout", "6"], {
+      ...env,
+      NODE_OPTIONS: `--require ${warn}`,
+    });
+    const error = failure(started, 5) as JsonError["error"] & {
+      logs: { level: string; source: string; message: string }[];
+    };
+    expect(started.stderr).not.toMatch(/\(node:\d+\)|WARN|Warning:/);
+    expect(error.logs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ level: "warn", source: "silent", message: "start ended unanswered" }),
+        expect.objectContaining({ level: "warn", source: "node", message: "a warning of the CLI process" }),
+      ]),
+    );
+    // An unexpected exception in the driver: its stack is logged at error, and kept in the object only.
+    await expectOk(box, ["start", "m1"], { ...env, FIXTURE_SILENT: "" });
+    const ip = await box.run(["ip", "m1", "--json"], env);
+    const ipError = failure(ip, 5) as JsonError["error"] & {
+      logs: { level: string; message: string; fields: object }[];
+    };
+    expect(ipError.code).toBe("INTERNAL");
+    const logged = JSON.stringify(ipError.logs);
+    expect(logged).toContain("boom from the driver's GetIP");
+    expect(logged).toMatch(/at .*silent-driver\.mjs/);
+    expect(ip.stderr).not.toMatch(/^\[silent/m);
+    // Without --json the same records are lines, as before.
+    expect((await box.run(["ip", "m1"], env)).stderr).toMatch(/^\[silent silent\] ERROR /m);
   });
 });

@@ -82,7 +82,7 @@ describe("driverplug lifecycle on the fake driver", () => {
     const refused = await box.run(["rm", "m1"]);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(
-      /^driverplug: cannot remove machine "m1": .* \(run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it\)\n$/,
+      /^driverplug: Remove failed \(FAILED_PRECONDITION\): .* \(run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it\)\n$/,
     );
     expect(await box.machines()).toEqual(["m1"]);
     const forced = await box.run(["rm", "--force", "m1"]);

@@ -2,7 +2,7 @@
 // first), each test with its own store and its own plugin socket base dir so
 // the test can check that nothing is left in either.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +48,15 @@ export class Sandbox {
 
   start(args: readonly string[], extraEnv: Record<string, string> = {}): Running {
     return new Running(spawn(DRIVERPLUG, args, { env: this.env(extraEnv), stdio: ["ignore", "pipe", "pipe"] }));
+  }
+
+  /** The sandbox's own plugin folder (for DRIVERPLUG_PLUGIN_DIRS), holding `driverplug-driver-<name>` running `fixture`. */
+  async installPlugin(name: string, fixture: string): Promise<string> {
+    const dir = join(this.root, "plugins");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, `driverplug-driver-${name}`);
+    await writeFile(path, `#!/bin/sh\nexec '${fixture}' "$@"\n`, { mode: 0o755 });
+    return dir;
   }
 
   configPath(machine: string): string {

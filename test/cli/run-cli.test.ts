@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ClientError } from "../../src/host/client-error.js";
 import { LaunchError } from "../../src/host/launch-error.js";
 import { CliError } from "../../src/cli/cli-error.js";
-import { describeFailure } from "../../src/cli/error-message.js";
+import { describeFailure, failureText } from "../../src/cli/error-message.js";
 import { createDriverArg, jsonArg, machineArg } from "../../src/cli/run-cli.js";
 
 describe("createDriverArg", () => {
@@ -38,11 +38,14 @@ describe("describeFailure", () => {
       code: "INVALID_ARGUMENT",
     });
   });
-  it("adds a hint where the code implies one", () => {
+  it("adds a hint where the code implies one: in its own field, after the message for people", () => {
     const err = new ClientError("/driverplug.driver.v1.DriverService/GetUrl", Code.UNIMPLEMENTED, "no URL");
-    expect(describeFailure(err, false).message).toBe(
-      "GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)",
-    );
+    const failure = describeFailure(err, false);
+    expect(failure).toMatchObject({
+      message: "GetUrl failed (UNIMPLEMENTED): no URL",
+      hint: "this driver does not support it",
+    });
+    expect(failureText(failure)).toBe("GetUrl failed (UNIMPLEMENTED): no URL (this driver does not support it)");
   });
   it("keeps a CliError's message and exit code", () => {
     expect(describeFailure(new CliError("bad name", 2), false)).toEqual({
@@ -52,7 +55,7 @@ describe("describeFailure", () => {
     });
   });
   it("points a missing plugin at driverplug's plugin dirs variable", () => {
-    expect(describeFailure(new LaunchError("not-found", 'driver plugin "x" not found'), false).message).toMatch(
+    expect(failureText(describeFailure(new LaunchError("not-found", 'driver plugin "x" not found'), false))).toMatch(
       /\$DRIVERPLUG_PLUGIN_DIRS/,
     );
   });
@@ -74,6 +77,7 @@ describe("machineArg and jsonArg", () => {
   it("finds the machine of a machine command before parsing, past options", () => {
     expect(machineArg(["status", "m1"])).toBe("m1");
     expect(machineArg(["--lock-timeout", "5", "stop", "--json", "m2"])).toBe("m2");
+    expect(machineArg(["start", "--timeout", "5", "m4"])).toBe("m4");
     expect(machineArg(["config", "set", "m3", "cpus", "4"])).toBe("m3");
     expect(machineArg(["ls"])).toBeUndefined();
     expect(machineArg(["create", "--driver", "fake", "m1"])).toBeUndefined();

@@ -2,6 +2,8 @@
 // test/fixtures/conformance) fail, on the check that names their defect,
 // with a message saying what was expected and what came back; the checks
 // next to it still pass.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { checkId, formatResult, runConformance, SECRET_PLACEHOLDER } from "../../src/conformance/index.js";
 import { brokenPlugin, KitSandbox, resultLines } from "./kit-sandbox.js";
@@ -90,6 +92,14 @@ const CASES: Case[] = [
     passes: [],
   },
   {
+    defect: "startok",
+    focus: /^hygiene > status/,
+    fails: "hygiene > status messages carry no stack traces",
+    // A clean failure naming the call, not the kit's own "Error: no error" and its stack.
+    says: "Start before Create: expected an error (this check reads its message), got OK",
+    passes: [],
+  },
+  {
     defect: "secret",
     focus: /^hygiene/,
     fails: "hygiene > secrets never reach the plugin's logs",
@@ -131,6 +141,7 @@ describe("each broken plugin fails on the check that names its defect", () => {
         const failing = byId.get(c.fails);
         expect(failing?.status, lines.join("\n")).toBe("FAIL");
         expect(failing?.message).toContain(c.says);
+        expect(failing?.message).not.toMatch(/the check itself failed|\n\s+at /);
         for (const id of c.passes) expect(byId.get(id)?.status, `${id}\n${lines.join("\n")}`).toBe("PASS");
       },
       120_000,
@@ -182,3 +193,64 @@ test("--json prints the report as one JSON document, with the failure's message"
     await kit.dispose();
   }
 }, 120_000);
+
+describe("a driver whose Create is quick by nature and whose Start is slow", () => {
+  const CANCELLED_CREATE = "Create > a cancelled Create leaves no machine behind";
+  const KILL_DURING_START = "lifecycle > Kill during Start leaves it STOPPED";
+  const run = (options: { slowConfig?: Record<string, unknown>; slowStartConfig?: Record<string, unknown> }) =>
+    runConformance({
+      plugin: brokenPlugin("quickcreate"),
+      focus: /^Create > a cancelled|^lifecycle > Kill during Start/,
+      stepTimeoutMs: 20_000,
+      ...options,
+    });
+
+  test("with only a slow Start config: the cancelled-Create check skips, saying what would make it run, and Kill during Start runs", async () => {
+    const report = await run({ slowStartConfig: { stepDelayMs: 400 } });
+    const byId = new Map(report.results.map((r) => [checkId(r), r]));
+    expect(byId.get(CANCELLED_CREATE)).toMatchObject({
+      status: "SKIP",
+      message: expect.stringContaining("give a slow Create config (--slow-create-config, or --slow-config"),
+    });
+    expect(byId.get(KILL_DURING_START)?.status, JSON.stringify(report.results)).toBe("PASS");
+  }, 120_000);
+
+  test("with one slow config for both: the failure says exactly which option to drop or which check to skip", async () => {
+    const report = await run({ slowConfig: { stepDelayMs: 400 } });
+    const byId = new Map(report.results.map((r) => [checkId(r), r]));
+    const cancelled = byId.get(CANCELLED_CREATE);
+    expect(cancelled?.status).toBe("FAIL");
+    // Which of the two the kit saw first depends on the race between the cancel and the stream's end.
+    expect(cancelled?.message).toMatch(
+      /^(Create ended OK before the cancel reached it|the machine existed already \(STOPPED\) at Create's first progress event), even with the slow Create config: /,
+    );
+    expect(cancelled?.message).toContain("give no slow Create config (--slow-create-config, not --slow-config)");
+    expect(cancelled?.message).toContain(`--skip "^Create > a cancelled Create leaves no machine behind$"`);
+    expect(byId.get(KILL_DURING_START)?.status).toBe("PASS");
+  }, 120_000);
+
+  test("driverplug conformance takes --slow-start-config and --slow-create-config", async () => {
+    const kit = await KitSandbox.create();
+    try {
+      const slow = join(kit.box.root, "slow.json");
+      await writeFile(slow, '{"stepDelayMs": 400}');
+      const r = await kit.run([
+        "--plugin",
+        brokenPlugin("quickcreate"),
+        "--focus",
+        "^Create > a cancelled|^lifecycle > Kill during Start",
+        "--slow-start-config",
+        slow,
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(resultLines(r.stdout)).toEqual([
+        ["SKIP", CANCELLED_CREATE],
+        ["PASS", KILL_DURING_START],
+      ]);
+      const help = await kit.run(["--help"]);
+      expect(help.stdout).toContain("--slow-create-config <file.json>");
+    } finally {
+      await kit.dispose();
+    }
+  }, 120_000);
+});

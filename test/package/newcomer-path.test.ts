@@ -6,7 +6,7 @@
 // (--prefer-offline); the package itself is the tarball of this checkout.
 import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packRepository, type PackedPackage } from "./packed-package.js";
@@ -86,8 +86,9 @@ describe("the newcomer's path", () => {
     expect(r.stderr).toMatch(/^driverplug: invalid driver name "Mini Driver": use 1 to 32 lowercase letters/);
   });
 
-  it("new-driver writes a project that installs, builds, passes its own tests and bundles", async () => {
-    const made = await driverplug(["new-driver", "mini", "--driverplug", `file:${pkg.tarball}`]);
+  it("new-driver, with no flags, writes a project that installs driverplug from where it came, builds, passes its own tests and bundles", async () => {
+    // The driverplug dependency is the tarball this project installed it from, not a registry range that does not exist.
+    const made = await driverplug(["new-driver", "mini"]);
     expect(made.stdout).toContain("Wrote the mini driver project in driverplug-driver-mini.");
     expect((await readdir(driver)).sort()).toEqual([
       ".gitignore",
@@ -100,8 +101,10 @@ describe("the newcomer's path", () => {
     ]);
     expect((await stat(join(driver, "bin", "driverplug-driver-mini"))).mode & 0o111).toBe(0o111);
     const manifest = JSON.parse(await readFile(join(driver, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
     };
+    expect(manifest.dependencies).toEqual({ driverplug: `file:${relative(driver, pkg.tarball)}` });
     expect(Object.keys(manifest.devDependencies).sort()).toEqual(["@types/node", "esbuild", "typescript"]);
     await sh(driver, "npm", ["install", "--prefer-offline"]);
     await sh(driver, "npm", ["run", "build"]);
@@ -117,6 +120,23 @@ describe("the newcomer's path", () => {
       "driverplug-driver-mini.cjs",
     ]);
   }, 600_000);
+
+  it("new-driver says at once what to pass when npm kept no record of where driverplug came from", async () => {
+    // As a global install leaves it: no lockfile names the package's origin.
+    const locks = [join(project, "package-lock.json"), join(project, "node_modules", ".package-lock.json")];
+    const saved = await Promise.all(locks.map((l) => readFile(l)));
+    await Promise.all(locks.map((l) => rm(l)));
+    try {
+      const r = await failing(["new-driver", "other"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /^driverplug: npm left no record of where this driverplug \S+ \(.+\) came from .*: pass --driverplug <spec>, e\.g\. --driverplug \^\S+ \(the npm registry\), --driverplug file:<path>\/driverplug-\S+\.tgz \(a tarball\)/,
+      );
+      expect(await readdir(project)).not.toContain("driverplug-driver-other");
+    } finally {
+      await Promise.all(locks.map((l, i) => writeFile(l, saved[i]!)));
+    }
+  });
 
   it("new-driver will not write into a folder that has files", async () => {
     const r = await failing(["new-driver", "mini"]);
@@ -147,7 +167,7 @@ describe("the newcomer's path", () => {
     expect((await driverplug(["status", "m1"])).stdout).toBe("Running\n");
     const refused = await failing(["rm", "m1"]);
     expect(refused.stderr).toBe(
-      `driverplug: cannot remove machine "m1": machine "m1" is running; stop it before removing it (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
+      `driverplug: Remove failed (FAILED_PRECONDITION): machine "m1" is running; stop it before removing it (run "driverplug stop m1", then rm again, or "driverplug rm --force m1" to kill it and remove it)\n`,
     );
     await driverplug(["stop", "m1"]);
     expect((await driverplug(["status", "m1"])).stdout).toBe("Stopped\n");

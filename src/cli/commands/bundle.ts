@@ -3,13 +3,16 @@
 // work is done by the package's scripts/bundle-plugin.mjs in a Node process of
 // its own: it needs esbuild, the driver project's dev dependency, which cannot
 // be bundled into the CLI, and the CLI's bundle cannot import() at run time.
+// The output folder must be the user's alone (own-folder.ts), and every file
+// goes through the project's atomic writer (unguessable temp name, O_EXCL).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { println } from "../cli-context.js";
-import { CliError, EXIT_USAGE } from "../cli-error.js";
+import { CliError, EXIT_PRECONDITION, EXIT_USAGE } from "../cli-error.js";
+import { ensureOwnFolder, FolderRefused } from "../../fs/own-folder.js";
 import { findPackageRoot } from "../../fs/package-root.js";
 
 function checkCookie(text: string): string {
@@ -30,6 +33,12 @@ export function bundleCommand(ctx: () => CliContext): Command {
     .option("--cookie <KEY=VALUE>", "the plugin's magic cookie, when it is not driverplug's default")
     .action(async (entry: string, out: string, opts: { cache: boolean; cookie?: string }) => {
       const c = ctx();
+      // The plugin executable is run later as the user: nobody else may be able to swap it in the meantime.
+      await ensureOwnFolder(dirname(resolve(out)), "output folder").catch((err: unknown) => {
+        if (err instanceof FolderRefused)
+          throw new CliError(`bundle: ${err.message}`, err.notAFolder ? EXIT_USAGE : EXIT_PRECONDITION);
+        throw err;
+      });
       const args = [join(findPackageRoot(), "scripts", "bundle-plugin.mjs"), entry, out];
       if (!opts.cache) args.push("--no-cache");
       if (opts.cookie !== undefined) args.push(`--cookie=${checkCookie(opts.cookie)}`);

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
+import { timeoutOption } from "../command-timeout.js";
 import { checkMachineName } from "../machine-name.js";
 import { parseJsonObjectArg } from "../json-object-arg.js";
 import { decodeConfig, encodeConfig, withMachine } from "../machine-session.js";
@@ -25,13 +26,19 @@ function exampleField(config: Record<string, unknown>): string {
   return field === undefined ? '{"field": "value"}' : JSON.stringify({ [field]: config[field] }).replace(/:/, ": ");
 }
 
-async function update(c: CliContext, name: string, changes: Record<string, unknown>, json: boolean): Promise<void> {
-  const config = await withMachine(c, name, { mutating: true }, async (m) => {
+async function update(
+  c: CliContext,
+  name: string,
+  changes: Record<string, unknown>,
+  opts: { json?: boolean; timeout: number },
+): Promise<void> {
+  const config = await withMachine(c, name, { mutating: true, timeoutMs: opts.timeout * 1000 }, async (m) => {
     const next = { ...m.record.config, ...changes };
-    await m.client.updateConfig({ configJson: encodeConfig(next) }, { signal: m.signal });
-    return decodeConfig((await m.client.getConfig({}, { signal: m.signal })).configJson, m.record.driver);
+    await m.client.updateConfig({ configJson: encodeConfig(next) }, m.call);
+    return decodeConfig((await m.client.getConfig({}, m.call)).configJson, m.record.driver);
   });
-  if (json) printJson(c.io, { machine: name, action: "config update", changed: Object.keys(changes), config });
+  if (opts.json === true)
+    printJson(c.io, { machine: name, action: "config update", changed: Object.keys(changes), config });
   else println(c.io, `Machine ${JSON.stringify(name)} updated.`);
 }
 
@@ -43,12 +50,13 @@ export function configCommand(ctx: () => CliContext): Command {
     .argument("<machine>", "the machine's name")
     .argument("[field]", "a top-level field, e.g. cpus")
     .option("--json", "print JSON (the default for the whole config)")
-    .action(async (machine: string, field: string | undefined, opts: { json?: boolean }) => {
+    .addOption(timeoutOption("query"))
+    .action(async (machine: string, field: string | undefined, opts: { json?: boolean; timeout: number }) => {
       const c = ctx();
       const name = checkMachineName(machine);
       // The driver is the authority on its config: ask it rather than read the file.
-      const current = await withMachine(c, name, { mutating: false }, async (m) => {
-        const { configJson } = await m.client.getConfig({}, { signal: m.signal });
+      const current = await withMachine(c, name, { mutating: false, timeoutMs: opts.timeout * 1000 }, async (m) => {
+        const { configJson } = await m.client.getConfig({}, m.call);
         return decodeConfig(configJson, m.record.driver);
       });
       if (field === undefined) return printJson(c.io, current);
@@ -69,8 +77,9 @@ export function configCommand(ctx: () => CliContext): Command {
     .argument("<field>", "a top-level field, e.g. cpus")
     .argument("<value>", 'the new value: JSON (4, true, ["a","b"]) or plain text')
     .option("--json", "print what was done and the new config as JSON")
-    .action(async (machine: string, field: string, value: string, opts: { json?: boolean }) => {
-      await update(ctx(), checkMachineName(machine), { [field]: parseValue(value) }, opts.json === true);
+    .addOption(timeoutOption("change"))
+    .action(async (machine: string, field: string, value: string, opts: { json?: boolean; timeout: number }) => {
+      await update(ctx(), checkMachineName(machine), { [field]: parseValue(value) }, opts);
     });
   config
     .command("update")
@@ -79,27 +88,30 @@ export function configCommand(ctx: () => CliContext): Command {
     .argument("[json]", `the fields to change, e.g. '{"cpus": 4, "memoryMiB": 4096}'`)
     .option("--file <path>", "read the JSON object from a file instead")
     .option("--json", "print what was done and the new config as JSON")
-    .action(async (machine: string, json: string | undefined, opts: { file?: string; json?: boolean }) => {
-      const name = checkMachineName(machine);
-      if ((json === undefined) === (opts.file === undefined))
-        throw new CliError(
-          "config update needs the JSON object either as an argument or with --file <path>, not both",
-          EXIT_USAGE,
+    .addOption(timeoutOption("change"))
+    .action(
+      async (machine: string, json: string | undefined, opts: { file?: string; json?: boolean; timeout: number }) => {
+        const name = checkMachineName(machine);
+        if ((json === undefined) === (opts.file === undefined))
+          throw new CliError(
+            "config update needs the JSON object either as an argument or with --file <path>, not both",
+            EXIT_USAGE,
+          );
+        const c = ctx();
+        const text = json ?? (await readFile(opts.file!, "utf8"));
+        const record = await c.store.read(name);
+        await update(
+          c,
+          name,
+          parseJsonObjectArg(
+            text,
+            json === undefined ? opts.file! : "the argument",
+            exampleField(record.config),
+            record.driver,
+          ),
+          opts,
         );
-      const c = ctx();
-      const text = json ?? (await readFile(opts.file!, "utf8"));
-      const record = await c.store.read(name);
-      await update(
-        c,
-        name,
-        parseJsonObjectArg(
-          text,
-          json === undefined ? opts.file! : "the argument",
-          exampleField(record.config),
-          record.driver,
-        ),
-        opts.json === true,
-      );
-    });
+      },
+    );
   return config;
 }

@@ -7,6 +7,7 @@ import type { CreateFlag, FlagValue } from "../../../generated/driverplug/driver
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_USAGE } from "../cli-error.js";
+import { CommandDeadline, timeoutFailure, timeoutOption } from "../command-timeout.js";
 import { driverFlagOptions } from "../create-flags.js";
 import { parseJsonObjectArg } from "../json-object-arg.js";
 import type { DriverHandle } from "../driver-launcher.js";
@@ -24,7 +25,7 @@ export interface PreparedDriver {
 }
 
 /** create's own long options; a driver flag may not reuse them. */
-export const CREATE_OWN_OPTIONS: readonly string[] = ["driver", "config", "help", "json", "lock-timeout"];
+export const CREATE_OWN_OPTIONS: readonly string[] = ["driver", "config", "help", "json", "lock-timeout", "timeout"];
 
 export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | undefined): Command {
   const cmd = new Command("create")
@@ -34,7 +35,8 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       new Option("--driver <name>", "the driver that creates and runs the machine, e.g. fake").makeOptionMandatory(),
     )
     .option("--config <json>", `driver config fields to start from, before the flags, as a JSON object`)
-    .option("--json", "print what was done and the machine's state as JSON (no progress lines)");
+    .option("--json", "print what was done and the machine's state as JSON (no progress lines)")
+    .addOption(timeoutOption("change"));
   if (prepared === undefined) {
     cmd.addHelpText(
       "after",
@@ -61,7 +63,10 @@ export function createCommand(ctx: () => CliContext, prepared: PreparedDriver | 
       opts.config === undefined
         ? {}
         : parseJsonObjectArg(String(opts.config), "--config", exampleConfig(prepared.flags), prepared.handle.driver);
-    await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env), opts.json === true);
+    await createMachine(c, name, prepared.handle, base, driverFlags!.collect(opts, c.io.env), {
+      json: opts.json === true,
+      timeoutMs: Number(opts.timeout) * 1000,
+    });
   });
   return cmd;
 }
@@ -84,7 +89,7 @@ async function createMachine(
   driver: DriverHandle,
   base: Record<string, unknown>,
   values: Record<string, FlagValue>,
-  json: boolean,
+  { json, timeoutMs }: { json: boolean; timeoutMs: number },
 ): Promise<void> {
   const { store, io } = ctx;
   const lock = await lockMachine(store, name, {
@@ -92,41 +97,48 @@ async function createMachine(
     command: ctx.commandLine,
     signal: ctx.signal,
   });
+  // The driver's time counts from here (the lock may have been a wait of its own).
+  const deadline = new CommandDeadline(timeoutMs);
   // A lock lost while held stops the create (see machine-lock.ts).
-  const signal = AbortSignal.any([ctx.signal, lock.lost]);
+  const signal = deadline.signal(AbortSignal.any([ctx.signal, lock.lost]));
+  const call = { signal, deadline: deadline.date };
+  const wait = ctx.waitNotice(timeoutMs);
   let created = false;
   try {
     const storePath = await store.createDir(name);
     try {
       const client = driver.client;
-      await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, { signal });
+      await client.setConfig({ configJson: encodeConfig({ ...base, machineName: name, storePath }) }, call);
       // SetConfigFromFlags is optional for a driver that takes no flags.
-      const applied = await optionalCall(client.setConfigFromFlags({ values }, { signal }));
+      const applied = await optionalCall(client.setConfigFromFlags({ values }, call));
       if (applied === unimplemented && Object.keys(values).length > 0)
         throw new CliError(
           `driver ${JSON.stringify(driver.driver)} declares create flags but does not implement SetConfigFromFlags to take them`,
         );
       // PreCreateCheck is optional: a driver without it has nothing to check.
-      await optionalCall(client.preCreateCheck({}, { signal }));
+      await optionalCall(client.preCreateCheck({}, call));
       if (!json)
         io.stderr.write(`Creating machine ${JSON.stringify(name)} with driver ${JSON.stringify(driver.driver)}...\n`);
       const view = json ? silentProgress : progressView(io.stderr);
+      wait.writeThrough((line) => view.interject(line));
       try {
-        for await (const event of client.create({}, { signal })) {
+        for await (const event of client.create({}, call)) {
+          wait.heard();
           if (event.progress) view.show(event.progress);
         }
       } finally {
         view.done();
       }
-      const config = decodeConfig((await client.getConfig({}, { signal })).configJson, driver.driver);
+      const config = decodeConfig((await client.getConfig({}, call)).configJson, driver.driver);
       lock.assertHeld();
       await store.write(name, { driver: driver.driver, config });
       created = true;
       if (json) {
-        const { state } = await client.getState({}, { signal });
+        const { state } = await client.getState({}, call);
         printJson(io, { machine: name, driver: driver.driver, action: "create", state: stateName(state), storePath });
       } else println(io, `Machine ${JSON.stringify(name)} created (driver ${driver.driver}, store ${storePath}).`);
     } finally {
+      wait.stop();
       if (!created) {
         // The driver may still be cleaning up a cancelled Create in the directory: stop it first.
         await driver.close();
@@ -136,7 +148,7 @@ async function createMachine(
     }
   } catch (err) {
     lock.assertHeld();
-    throw err;
+    throw timeoutFailure(err, deadline, { driver: driver.driver, machine: name }) ?? err;
   } finally {
     await lock.release();
   }

@@ -3,6 +3,7 @@
 // --json, which prints what was done and the machine's final state).
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
+import { timeoutOption } from "../command-timeout.js";
 import { printJson, println } from "../cli-context.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine, type MachineSession } from "../machine-session.js";
@@ -19,8 +20,12 @@ interface Lifecycle {
 
 async function startWithProgress(m: MachineSession, ctx: CliContext, quiet: boolean): Promise<void> {
   const view = quiet ? silentProgress : progressView(ctx.io.stderr);
+  m.wait.writeThrough((line) => view.interject(line));
   try {
-    for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
+    for await (const event of m.client.start({}, m.call)) {
+      m.wait.heard();
+      if (event.progress) view.show(event.progress);
+    }
   } finally {
     view.done();
   }
@@ -36,16 +41,16 @@ const COMMANDS: readonly Lifecycle[] = [
   {
     name: "stop",
     description: "stop a machine gracefully (does nothing if it is stopped)",
-    run: async (m) => void (await m.client.stop({}, { signal: m.signal })),
+    run: async (m) => void (await m.client.stop({}, m.call)),
     done: "stopped",
   },
   {
     name: "restart",
     description: "stop a machine, then start it",
     async run(m, ctx, quiet) {
-      if ((await optionalCall(m.client.restart({}, { signal: m.signal }))) === unimplemented) {
+      if ((await optionalCall(m.client.restart({}, m.call))) === unimplemented) {
         // A driver without Restart: the contract lets the host stop, then start.
-        await m.client.stop({}, { signal: m.signal });
+        await m.client.stop({}, m.call);
         await startWithProgress(m, ctx, quiet);
       }
     },
@@ -54,7 +59,7 @@ const COMMANDS: readonly Lifecycle[] = [
   {
     name: "kill",
     description: "stop a machine at once, from any state",
-    run: async (m) => void (await m.client.kill({}, { signal: m.signal })),
+    run: async (m) => void (await m.client.kill({}, m.call)),
     done: "killed",
   },
 ];
@@ -65,13 +70,14 @@ export function lifecycleCommands(ctx: () => CliContext): Command[] {
       .description(spec.description)
       .argument("<machine>", "the machine's name")
       .option("--json", "print what was done and the final state as JSON (no progress lines)")
-      .action(async (machine: string, opts: { json?: boolean }) => {
+      .addOption(timeoutOption("change"))
+      .action(async (machine: string, opts: { json?: boolean; timeout: number }) => {
         const c = ctx();
         const name = checkMachineName(machine);
         const json = opts.json === true;
-        await withMachine(c, name, { mutating: true }, async (m) => {
+        await withMachine(c, name, { mutating: true, timeoutMs: opts.timeout * 1000 }, async (m) => {
           await spec.run(m, c, json);
-          const { state } = await m.client.getState({}, { signal: m.signal });
+          const { state } = await m.client.getState({}, m.call);
           if (json)
             printJson(c.io, { machine: name, driver: m.record.driver, action: spec.name, state: stateName(state) });
           else println(c.io, `Machine ${JSON.stringify(name)} ${spec.done} (state: ${stateName(state)}).`);

@@ -6,7 +6,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { State } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
-import { describeFailure } from "../error-message.js";
+import { LS_TIMEOUT_S } from "../command-timeout.js";
+import { describeFailure, failureText } from "../error-message.js";
 import { isMachineLocked } from "../machine-lock.js";
 import { withMachine } from "../machine-session.js";
 import { TurnTimeout } from "../plugin-pool.js";
@@ -32,7 +33,7 @@ export function lsCommand(ctx: () => CliContext): Command {
   return new Command("ls")
     .description("list the machines with their driver, state and IP")
     .option("--json", "print JSON")
-    .option("--timeout <seconds>", "how long to wait for each machine's driver", parseSeconds, 10)
+    .option("--timeout <seconds>", "how long to wait for each machine's driver", parseSeconds, LS_TIMEOUT_S)
     .action(async (opts: { json?: boolean; timeout: number }) => {
       const c = ctx();
       const names = await c.store.list();
@@ -74,17 +75,22 @@ async function machineRow(c: CliContext, name: string, timeoutMs: number): Promi
     // Read up front so a driver that never starts still has its name shown.
     driver = (await c.store.read(name)).driver;
     return await withMachine(c, name, { mutating: false, timeoutMs }, async (m) => {
-      const { state } = await m.client.getState({}, { signal: m.signal });
-      const ip =
-        state === State.STATE_RUNNING
-          ? (await m.client.getIp({}, { signal: m.signal }).catch(() => ({ ip: "-" }))).ip
-          : "-";
+      const { state } = await m.client.getState({}, m.call);
+      const ip = state === State.STATE_RUNNING ? (await m.client.getIp({}, m.call).catch(() => ({ ip: "-" }))).ip : "-";
       return { name, driver, state: stateName(state), ip };
     });
   } catch (err) {
     if (c.signal.aborted) throw err;
-    if (err instanceof TurnTimeout)
-      return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: err.message };
-    return { name, driver, state: stateName(State.STATE_ERROR), ip: "-", error: describeFailure(err, false).message };
+    // withMachine says which call went unanswered; the table's column is short.
+    const timedOut = err instanceof TurnTimeout ? err : err instanceof Error ? err.cause : undefined;
+    if (timedOut instanceof TurnTimeout)
+      return { name, driver, state: stateName(State.STATE_TIMEOUT), ip: "-", error: timedOut.message };
+    return {
+      name,
+      driver,
+      state: stateName(State.STATE_ERROR),
+      ip: "-",
+      error: failureText(describeFailure(err, false)),
+    };
   }
 }

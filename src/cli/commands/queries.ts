@@ -2,6 +2,7 @@
 // lock (they change nothing) and each has --json.
 import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
+import { timeoutOption } from "../command-timeout.js";
 import { printJson, println } from "../cli-context.js";
 import { printable } from "../../host/printable-text.js";
 import { checkMachineName } from "../machine-name.js";
@@ -21,7 +22,7 @@ const QUERIES: readonly Query[] = [
     name: "status",
     description: "show a machine's state (Running, Stopped...)",
     async fetch(m) {
-      const { state } = await m.client.getState({}, { signal: m.signal });
+      const { state } = await m.client.getState({}, m.call);
       return { name: m.name, driver: m.record.driver, state: stateName(state) };
     },
     text: (a) => String(a.state),
@@ -29,20 +30,20 @@ const QUERIES: readonly Query[] = [
   {
     name: "ip",
     description: "show a running machine's IP address",
-    fetch: async (m) => ({ name: m.name, ip: (await m.client.getIp({}, { signal: m.signal })).ip }),
+    fetch: async (m) => ({ name: m.name, ip: (await m.client.getIp({}, m.call)).ip }),
     text: (a) => String(a.ip),
   },
   {
     name: "url",
     description: "show a running machine's service URL",
-    fetch: async (m) => ({ name: m.name, url: (await m.client.getUrl({}, { signal: m.signal })).url }),
+    fetch: async (m) => ({ name: m.name, url: (await m.client.getUrl({}, m.call)).url }),
     text: (a) => String(a.url),
   },
   {
     name: "ssh-info",
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
-      const info = await m.client.getSshInfo({}, { signal: m.signal });
+      const info = await m.client.getSshInfo({}, m.call);
       const j = info.jump;
       const through = j ? { through: `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}` } : {};
       return {
@@ -71,9 +72,11 @@ export function queryCommands(ctx: () => CliContext): Command[] {
       .description(q.description)
       .argument("<machine>", "the machine's name")
       .option("--json", "print JSON")
-      .action(async (machine: string, opts: { json?: boolean }) => {
+      .addOption(timeoutOption("query"))
+      .action(async (machine: string, opts: { json?: boolean; timeout: number }) => {
         const c = ctx();
-        const answer = await withMachine(c, checkMachineName(machine), { mutating: false }, q.fetch);
+        const session = { mutating: false, timeoutMs: opts.timeout * 1000 };
+        const answer = await withMachine(c, checkMachineName(machine), session, q.fetch);
         if (opts.json === true) printJson(c.io, answer);
         // The answers are the driver's text: one value per line, nothing raw.
         else

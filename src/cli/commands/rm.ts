@@ -7,7 +7,9 @@ import { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { printJson, println } from "../cli-context.js";
 import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "../cli-error.js";
+import { timeoutOption } from "../command-timeout.js";
 import { ClientError } from "../../host/client-error.js";
+import { printable } from "../../host/printable-text.js";
 import { lockMachine } from "../machine-lock.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine } from "../machine-session.js";
@@ -18,7 +20,8 @@ export function rmCommand(ctx: () => CliContext): Command {
     .argument("<machine>", "the machine's name")
     .option("-f, --force", "kill the machine first if it is running")
     .option("--json", "print what was done as JSON")
-    .action(async (machine: string, opts: { force?: boolean; json?: boolean }) => {
+    .addOption(timeoutOption("change"))
+    .action(async (machine: string, opts: { force?: boolean; json?: boolean; timeout: number }) => {
       const c = ctx();
       const name = checkMachineName(machine);
       if (!(await c.store.hasConfig(name))) {
@@ -30,16 +33,18 @@ export function rmCommand(ctx: () => CliContext): Command {
         await removeLeftover(c, name, opts.json === true);
         return;
       }
-      await withMachine(c, name, { mutating: true }, async (m) => {
-        if (opts.force === true) await m.client.kill({}, { signal: m.signal });
+      await withMachine(c, name, { mutating: true, timeoutMs: opts.timeout * 1000 }, async (m) => {
+        if (opts.force === true) await m.client.kill({}, m.call);
         try {
-          await m.client.remove({}, { signal: m.signal });
+          await m.client.remove({}, m.call);
         } catch (err) {
           if (err instanceof ClientError && err.code === Code.FAILED_PRECONDITION) {
-            throw new CliError(
-              `cannot remove machine ${JSON.stringify(name)}: ${err.details} (run "driverplug stop ${name}", then rm again, or "driverplug rm --force ${name}" to kill it and remove it)`,
-              EXIT_PRECONDITION,
-            );
+            // The driver's message names the machine already (and --json has it in "machine").
+            throw new CliError(`Remove failed (FAILED_PRECONDITION): ${printable(err.details)}`, EXIT_PRECONDITION, {
+              hint: `run "driverplug stop ${name}", then rm again, or "driverplug rm --force ${name}" to kill it and remove it`,
+              code: err.codeName,
+              cause: err,
+            });
           }
           throw err;
         }

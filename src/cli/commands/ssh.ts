@@ -11,6 +11,7 @@ import { isAbsolute, join } from "node:path";
 import { Command } from "commander";
 import type { CliContext, Io } from "../cli-context.js";
 import { CliError, ExitWith } from "../cli-error.js";
+import { timeoutOption } from "../command-timeout.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine } from "../machine-session.js";
 
@@ -134,12 +135,12 @@ export function sshCommand(ctx: () => CliContext): Command {
     .description("open an SSH session to a running machine, or run a command in it (after --)")
     .argument("<machine>", "the machine's name")
     .argument("[command...]", "the command to run, after --; none opens a shell")
-    .action(async (machine: string, command: string[]) => {
+    .addOption(timeoutOption("query"))
+    .action(async (machine: string, command: string[], opts: { timeout: number }) => {
       const c = ctx();
       const name = checkMachineName(machine);
-      const info = await withMachine(c, name, { mutating: false }, (m) =>
-        m.client.getSshInfo({}, { signal: m.signal }),
-      );
+      const session = { mutating: false, timeoutMs: opts.timeout * 1000 };
+      const info = await withMachine(c, name, session, (m) => m.client.getSshInfo({}, m.call));
       const args = sshArgs(name, info, join(c.store.machineDir(name), KNOWN_HOSTS_FILE), command);
       const code = await runSsh(c.io, args);
       if (code !== 0) throw new ExitWith(code);
