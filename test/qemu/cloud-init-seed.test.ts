@@ -7,7 +7,7 @@ import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeSeed, metaData, userData } from "../../src/drivers/qemu/cloud-init-seed.js";
+import { makeSeed, metaData, userData } from "../../src/drivers/guest/cloud-init-seed.js";
 
 let dir: string;
 beforeEach(async () => {

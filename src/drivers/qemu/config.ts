@@ -4,7 +4,7 @@
 // when QEMU later fails to bind.
 import { isAbsolute } from "node:path";
 import { type SharedDir, invalidArgument } from "../../plugin/index.js";
-import type { AcceleratorChoice } from "./accelerator.js";
+import type { AcceleratorChoice } from "../guest/accelerator.js";
 import { socketPathProblem } from "./machine-files.js";
 
 export interface QemuConfig {

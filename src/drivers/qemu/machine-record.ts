@@ -3,7 +3,7 @@
 // ready). Its presence is what "the machine exists" means. It holds no state:
 // running or not is read from the system each time.
 import { promises as fs } from "node:fs";
-import type { Readiness } from "./bundle.js";
+import type { Readiness } from "../guest/bundle.js";
 
 export interface MachineRecord {
   name: string;

@@ -3,7 +3,7 @@
 // directory; values inside QEMU's comma-separated options have their commas
 // doubled, QEMU's own escape, so a path can never inject an option.
 import type { SharedDir } from "../../plugin/index.js";
-import type { Accelerator } from "./accelerator.js";
+import type { Accelerator } from "../guest/accelerator.js";
 import type { MachineFiles } from "./machine-files.js";
 
 export interface ArgvInput {

@@ -19,15 +19,18 @@ import {
 } from "../../plugin/index.js";
 import { SocketDirError } from "../../socket/private-dir.js";
 import { SocketFileError } from "../../socket/socket-file.js";
-import { AcceleratorError, chooseAccelerator } from "./accelerator.js";
-import { watchBoot } from "./boot-watch.js";
-import { BundleError, bundleLabel, loadBundle } from "./bundle.js";
-import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "./cloud-init-seed.js";
+import { AcceleratorError, chooseAccelerator } from "../guest/accelerator.js";
+import { watchBoot } from "../guest/boot-watch.js";
+import { FileConsole } from "../guest/console-source.js";
+import { SocketReadyPort } from "../guest/readiness.js";
+import { sshAnswers } from "../guest/ssh-probe.js";
+import { BundleError, bundleLabel, loadBundle } from "../guest/bundle.js";
+import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "../guest/cloud-init-seed.js";
 import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
-import { makeDisk } from "./disk-image.js";
+import { makeDisk } from "../guest/disk-image.js";
 import { applyFlags, createFlags } from "./flags.js";
-import { pickFreePort } from "./free-port.js";
-import { findExecutable } from "./host-tools.js";
+import { pickFreePort } from "../guest/free-port.js";
+import { findExecutable } from "../guest/host-tools.js";
 import { MachineFiles, SOCKETS } from "./machine-files.js";
 import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
 import { pidfileStatus } from "./pidfile-lock.js";
@@ -35,7 +38,7 @@ import { processGone, sigkill, waitGone } from "./process-exit.js";
 import { buildQemuArgv, kernelCmdline } from "./qemu-argv.js";
 import { launchQemu, LaunchError } from "./qemu-launch.js";
 import { qmpOnce } from "./qmp-client.js";
-import { makeSshKey } from "./ssh-key.js";
+import { makeSshKey } from "../guest/ssh-key.js";
 import { StateFeed } from "./state-feed.js";
 import { observeVm } from "./vm-state.js";
 
@@ -368,11 +371,13 @@ export class QemuDriver implements Driver {
       this.feed.publish();
       yield progress({ step: "launch", message: `QEMU running (pid ${pid}), SSH on 127.0.0.1:${port}`, percent: 20 });
       const launched = pid;
+      const sshPort = port;
       const boot = watchBoot({
-        serialLogPath: files.path("serialLog"),
-        readySocketPath: files.socket("ready"),
+        console: new FileConsole(files.path("serialLog")),
+        ready: record.readiness === "virtio-serial" ? new SocketReadyPort(files.socket("ready")) : undefined,
         readiness: record.readiness,
-        sshPort: port,
+        sshWhere: `127.0.0.1:${sshPort}`,
+        sshAnswers: () => sshAnswers(sshPort),
         timeoutMs: config.bootTimeoutMs,
         signal,
         alive: async () => !(await processGone(launched)),

@@ -1,5 +1,5 @@
 // The host programs the qemu driver runs (QEMU, qemu-img, ssh-keygen, an ISO
-// maker), found on PATH or given as absolute paths, and run with bounded
+// The host programs the drivers run (QEMU, qemu-img, ssh-keygen, an ISO
 // output so a failure's message can quote what the tool said.
 import { execFile } from "node:child_process";
 import { constants, promises as fs } from "node:fs";

@@ -1,4 +1,4 @@
-// A bundle: the directory a qemu machine is made from. Its bundle.json names
+// A bundle: the directory a machine (qemu or libvirt) is made from. Its bundle.json names
 // the kernel, initrd and kernel command line (a direct-kernel guest), or a
 // qcow2 base image (a disk-image guest, booted by its own bootloader and given
 // its SSH key by a cloud-init NoCloud seed), plus the SSH user and how the

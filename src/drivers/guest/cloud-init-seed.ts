@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { findExecutable, runTool } from "./host-tools.js";
-import { READY_LINE } from "./boot-watch.js";
+import { READY_LINE } from "./readiness.js";
 
 export interface SeedInput {
   machineName: string;

@@ -1,0 +1,24 @@
+// Whether an SSH server answers at a TCP address: it must send "SSH-" first.
+// User-mode networking accepts a connection even with nobody behind the
+// forward, so a successful connect alone proves nothing.
+import { connect } from "node:net";
+
+export function sshAnswers(port: number, timeoutMs = 2_000, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let got = "";
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      got += chunk;
+      if (got.length >= 4) done(got.startsWith("SSH-"));
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}
