@@ -10,7 +10,7 @@ import { mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statS
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseManifest } from "../../src/drivers/qemu/bundle.js";
+import { parseManifest } from "../../src/drivers/guest/bundle.js";
 import {
   buildDebianImage,
   debianImage,
