@@ -22,9 +22,12 @@
 # kept in the cache too, so a rebuild downloads only what changed.
 #
 # Usage: build-image.sh [--tuning tuned|untuned]
-#   tuned (the default) boots quickly under TCG (a small initramfs, a trimmed
-#   cloud-init, units a headless VM does not need masked, no GRUB menu);
-#   untuned keeps Debian's defaults, for comparing boot times.
+#   tuned (the default) boots quickly under TCG: no GRUB menu, an initramfs
+#   with only the disk drivers, cloud-init trimmed to a NoCloud seed (one SSH
+#   host key type, one Python start-up less per boot), the root partition
+#   grown by systemd instead of cloud-init, and units and drivers a headless
+#   VM does not need masked (rootfs-tuned/, customize.sh). untuned keeps
+#   Debian's defaults, to compare boot times with.
 #
 # Environment:
 #   DRIVERPLUG_DEBIAN_CACHE  the cache directory
@@ -78,9 +81,10 @@ mirrors=(
 )
 # What is installed on top of the Essential set and apt. The rest of a
 # "standard" system (man pages, editors, firmware) a test VM does without.
-packages="linux-image-amd64 initramfs-tools zstd systemd systemd-sysv systemd-resolved udev dbus
-  cloud-init cloud-guest-utils openssh-server sudo netbase iproute2 e2fsprogs fdisk procps ca-certificates"
-packages=$(echo $packages)
+packages=(
+  linux-image-amd64 initramfs-tools zstd systemd systemd-sysv systemd-resolved udev dbus
+  cloud-init cloud-guest-utils openssh-server sudo netbase iproute2 e2fsprogs fdisk procps ca-certificates
+)
 disk_gib=2
 
 # --- the key -----------------------------------------------------------------
@@ -94,7 +98,7 @@ resolve() {
 }
 closure=$({
   resolve dist-upgrade
-  resolve install $packages
+  resolve install "${packages[@]}"
 } | LC_ALL=C sort -u)
 [ -n "$closure" ] || die "apt resolved no packages: run 'apt-get update' (as root) and retry"
 kernel_pkg=$(echo "$closure" | sed -n 's/^\(linux-image-[0-9][^=]*-amd64\)=.*/\1/p' | head -n 1)
@@ -151,9 +155,11 @@ dpkgopts+=("--dpkgopt=path-include=/usr/share/doc/*/copyright" "--dpkgopt=path-i
 # install; in a private mount namespace those mounts end with it, even when
 # it is killed. dpkg's per-package lines are left out of the progress.
 debs="$cache/debs"
+# (The hooks are shell code mmdebstrap runs with the tree as $1: single quotes.)
+# shellcheck disable=SC2016
 unshare --mount --propagation private mmdebstrap --mode=root --variant=apt --skip=essential/unlink \
   --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
-  --include="${packages// /,}" \
+  --include="$(IFS=,; echo "${packages[*]}")" \
   "${dpkgopts[@]}" \
   --setup-hook='mkdir -p "$1/var/cache/apt/archives" && { cp -al "'"$debs"'/." "$1/var/cache/apt/archives/" 2>/dev/null || cp -a "'"$debs"'/." "$1/var/cache/apt/archives/"; }' \
   --essential-hook='bash "'"$here"'/customize.sh" pre "$1" '"$tuning $root_uuid"' "'"$here"'"' \
@@ -167,8 +173,8 @@ bash "$here/customize.sh" post "$root" "$tuning" "$root_uuid" "$here"
 
 # --- the disk ----------------------------------------------------------------
 # GPT: BIOS boot partition 14 (GRUB's core image), EFI system partition 15,
-# root 1 last so growpart can extend it to the end of a bigger disk (the
-# layout of Debian's own cloud images).
+# root 1 last, so it can grow to the end of a bigger disk (the layout of
+# Debian's own cloud images).
 raw="$work/disk.raw"
 truncate -s "${disk_gib}G" "$raw"
 esp_start=4096 esp_sectors=131072
@@ -185,9 +191,9 @@ mke2fs -q -F -t ext4 -L root -U "$root_uuid" -E "offset=$((root_start * 512)),no
 # Both boot loaders carry every module they need and a first config that finds
 # the root file system by UUID; they then read /boot/grub/grub.cfg there.
 sed -e "s/@ROOT_UUID@/$root_uuid/g" -e '/^#/d' -e '/^$/d' "$here/grub/early.cfg" >"$work/early.cfg"
-grub_modules="part_gpt ext2 search search_fs_uuid configfile normal linux echo test serial terminal"
-grub-mkimage -O x86_64-efi -o "$work/BOOTX64.EFI" -c "$work/early.cfg" -p /boot/grub $grub_modules fat efi_gop
-grub-mkimage -O i386-pc -o "$work/core.img" -c "$work/early.cfg" -p /boot/grub $grub_modules biosdisk
+grub_modules=(part_gpt ext2 search search_fs_uuid configfile normal linux echo test serial terminal)
+grub-mkimage -O x86_64-efi -o "$work/BOOTX64.EFI" -c "$work/early.cfg" -p /boot/grub "${grub_modules[@]}" fat efi_gop
+grub-mkimage -O i386-pc -o "$work/core.img" -c "$work/early.cfg" -p /boot/grub "${grub_modules[@]}" biosdisk
 
 # (mkfs.vfat warns that the file is bigger than the file system: it is meant to be.)
 mkfs.vfat -F 32 -s 1 -n ESP --offset "$esp_start" "$raw" "$((esp_sectors / 2))" >"$work/mkfs.log" 2>&1 ||
