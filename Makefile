@@ -1,16 +1,18 @@
 # driverplug: every task CI runs has a target here.
-.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest demo-qemu
+.PHONY: setup generate check-generated lint format typecheck build test check bench clean guest guest-debian demo-qemu
 
 BIN := node_modules/.bin
 
 # The README's set-up command: the Debian packages the interop, VM and
-# libvirt tests need (a no-op when they are there), the qemu test guest, the npm packages
-# from the lockfile, the build.
+# libvirt tests need (a no-op when they are there), the qemu test guest and
+# the Debian cloud image, the npm packages from the lockfile, the build.
 setup:
 	sh test/interop/install-deps.sh
 	sh scripts/install-qemu-deps.sh
 	sh scripts/install-libvirt-deps.sh
+	sh scripts/guest-debian/install-deps.sh
 	$(MAKE) --no-print-directory guest
+	$(MAKE) --no-print-directory guest-debian
 	npm ci
 	$(MAKE) build
 
@@ -18,6 +20,14 @@ setup:
 # a cache keyed by their versions; the last line printed is the bundle's path.
 guest:
 	@bash scripts/guest/build-guest.sh
+
+# The Debian cloud image (docs/qemu.md): bookworm from Debian packages, booted
+# by firmware (BIOS or UEFI) like a published cloud image, built as root into
+# a cache keyed by the package versions; the last line printed is the image's
+# path. TUNING=untuned keeps Debian's defaults, to compare boot times with.
+TUNING ?= tuned
+guest-debian:
+	@bash scripts/guest-debian/build-image.sh --tuning $(TUNING)
 
 # A real VM's life through the CLI (create, start, ssh, stop, rm), each step
 # timed, on the test guest; checks that nothing of it is left.
