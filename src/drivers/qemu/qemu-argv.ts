@@ -4,7 +4,10 @@
 // doubled, QEMU's own escape, so a path can never inject an option.
 import type { SharedDir } from "../../plugin/index.js";
 import type { Accelerator } from "../guest/accelerator.js";
+import type { Ovmf } from "../guest/firmware.js";
+import type { GuestNetwork } from "./config.js";
 import type { MachineFiles } from "./machine-files.js";
+import { CONSOLE_CHARDEV, RINGBUF_BYTES } from "./ringbuf-console.js";
 
 export interface ArgvInput {
   machineName: string;
@@ -13,6 +16,9 @@ export interface ArgvInput {
   cpus: number;
   memoryMiB: number;
   sshPort: number;
+  network: GuestNetwork;
+  /** UEFI boot: OVMF's code (the machine's variable store is its efiVars file). BIOS (SeaBIOS) when absent. */
+  uefi?: Ovmf;
   /** Direct kernel boot: the kernel, initrd and command line (with the driver's dp.* additions). */
   kernel?: { kernelPath: string; initrdPath?: string; cmdline: string };
   /** A cloud-init NoCloud seed image attached read-only (disk-image bundles). */
@@ -23,6 +29,16 @@ export interface ArgvInput {
 /** QEMU's escape for a value inside "a=b,c=d" options. */
 export function optValue(value: string): string {
   return value.replaceAll(",", ",,");
+}
+
+/**
+ * The TCG translation cache for a guest of `memoryMiB`: a quarter of its
+ * memory, between 64 and 512 MiB. QEMU's own default (1 GiB on 64-bit hosts,
+ * lima's 512 MiB) is filled by a real distribution's boot and made a 512 MiB
+ * guest cost about 900 MB on the host.
+ */
+export function tbSizeMiB(memoryMiB: number): number {
+  return Math.min(512, Math.max(64, Math.floor(memoryMiB / 4)));
 }
 
 /** The guest kernel's command line: the bundle's own, plus the SSH key and host name for the guest's init. */
@@ -39,9 +55,9 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `guest=${optValue(input.machineName)}`,
     "-machine",
     "q35",
-    // lima's TCG tuning: one host thread per vCPU and a 512 MiB translation cache.
+    // TCG: one host thread per vCPU, and a translation cache sized to the guest.
     "-accel",
-    input.accel === "kvm" ? "kvm" : "tcg,thread=multi,tb-size=512",
+    input.accel === "kvm" ? "kvm" : `tcg,thread=multi,tb-size=${tbSizeMiB(input.memoryMiB)}`,
     "-cpu",
     input.accel === "kvm" ? "host" : "max",
     "-smp",
@@ -53,18 +69,26 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     "-display",
     "none",
   ];
+  if (input.uefi) {
+    argv.push(
+      "-drive",
+      `if=pflash,format=raw,unit=0,readonly=on,file=${optValue(input.uefi.code)}`,
+      "-drive",
+      `if=pflash,format=raw,unit=1,file=${optValue(files.path("efiVars"))}`,
+    );
+  }
   if (input.kernel) {
     argv.push("-kernel", input.kernel.kernelPath);
     if (input.kernel.initrdPath) argv.push("-initrd", input.kernel.initrdPath);
     argv.push("-append", input.kernel.cmdline);
   }
   argv.push(
-    // Serial console: a socket to attach to, and a log the driver reads boot progress from.
+    // Serial console: a ring buffer of fixed size in QEMU; Start drains it through the console monitor.
     "-chardev",
-    `socket,id=ser0,path=${sock("serial")},server=on,wait=off,logfile=${optValue(files.path("serialLog"))}`,
+    `ringbuf,id=${CONSOLE_CHARDEV},size=${RINGBUF_BYTES}`,
     "-serial",
-    "chardev:ser0",
-    // Two monitors: QMP serves one client per socket, and the state watcher keeps one.
+    `chardev:${CONSOLE_CHARDEV}`,
+    // Three monitors: QMP serves one client per socket; the state watcher and the console drain keep one each.
     "-chardev",
     `socket,id=qmp0,path=${sock("qmp")},server=on,wait=off`,
     "-mon",
@@ -73,15 +97,21 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `socket,id=qmp1,path=${sock("qmpWatch")},server=on,wait=off`,
     "-mon",
     "chardev=qmp1,mode=control",
-    // User-mode networking: the guest reaches out; only its SSH is forwarded, on 127.0.0.1.
+    "-chardev",
+    `socket,id=qmp2,path=${sock("console")},server=on,wait=off`,
+    "-mon",
+    "chardev=qmp2,mode=control",
+    // User-mode networking, its SSH forwarded from 127.0.0.1. Isolated (restrict=on): the guest reaches
+    // nothing outside itself, not the host's loopback (10.0.2.2) nor the internet; the forward still works.
     "-netdev",
-    `user,id=n0,hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
+    `user,id=n0${input.network === "isolated" ? ",restrict=on" : ""},hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
     "-device",
     "virtio-net-pci,netdev=n0",
     "-drive",
     `file=${optValue(files.path("disk"))},if=none,id=d0,format=qcow2,discard=unmap`,
     "-device",
-    "virtio-blk-pci,drive=d0",
+    // Firmware boots this disk first (a direct kernel boot's loader takes boot index 0 itself).
+    input.kernel ? "virtio-blk-pci,drive=d0" : "virtio-blk-pci,drive=d0,bootindex=0",
   );
   if (input.seedPath) {
     argv.push(
