@@ -76,7 +76,7 @@ describe("the create flags", () => {
       "stop-timeout",
     ]);
     expect(flags.network!.defaultValue?.kind).toEqual({ $case: "stringValue", value: "isolated" });
-    expect(flags["boot-timeout"]!.defaultValue?.kind).toEqual({ $case: "intValue", value: 900n });
+    expect(flags["boot-timeout"]!.defaultValue?.kind).toEqual({ $case: "intValue", value: 540n });
     expect(flags.cpus!.envVar).toBe("DRIVERPLUG_QEMU_CPUS");
     expect(flags.accel!.defaultValue?.kind).toEqual({ $case: "stringValue", value: "auto" });
   });

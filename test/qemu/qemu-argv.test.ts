@@ -59,6 +59,7 @@ describe("the QEMU command line", () => {
       "socket,id=qmp1,path=/store/machines/vm1/vm/qmp-watch.sock,server=on,wait=off",
       "socket,id=qmp2,path=/store/machines/vm1/vm/qmp-con.sock,server=on,wait=off",
       "socket,id=rdy,path=/store/machines/vm1/vm/ready.sock,server=on,wait=off",
+      "socket,id=sshc,path=/store/machines/vm1/vm/ssh.sock,server=on,wait=off",
     ]);
     expect(values(argv, "-serial")).toEqual(["chardev:ser0"]);
     expect(values(argv, "-mon")).toEqual([
@@ -71,6 +72,7 @@ describe("the QEMU command line", () => {
       "file=/store/machines/vm1/vm/disk.qcow2,if=none,id=d0,format=qcow2,discard=unmap",
     ]);
     expect(values(argv, "-device")).toContain("virtserialport,chardev=rdy,name=dp.ready");
+    expect(values(argv, "-device")).toContain("virtserialport,chardev=sshc,name=dp.ssh");
     // Never daemonized by QEMU itself (its daemon forces umask 027), never a second display or default devices.
     expect(argv).not.toContain("-daemonize");
     expect(argv).toEqual(expect.arrayContaining(["-nodefaults", "-no-user-config", "-no-reboot"]));

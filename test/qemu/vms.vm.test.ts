@@ -185,7 +185,7 @@ describe("qemu machines", () => {
       expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
       expect((await fs.stat(key)).mode & 0o777).toBe(0o600);
       const sockets = (await fs.readdir(dir)).filter((n) => n.endsWith(".sock")).sort();
-      expect(sockets).toEqual(["qmp-con.sock", "qmp-watch.sock", "qmp.sock", "ready.sock"]);
+      expect(sockets).toEqual(["qmp-con.sock", "qmp-watch.sock", "qmp.sock", "ready.sock", "ssh.sock"]);
       for (const s of sockets) {
         const st = await fs.lstat(join(dir, s));
         expect(st.isSocket()).toBe(true);

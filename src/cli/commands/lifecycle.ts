@@ -20,7 +20,10 @@ interface Lifecycle {
 async function startWithProgress(m: MachineSession, ctx: CliContext, quiet: boolean): Promise<void> {
   const view = quiet ? silentProgress : progressView(ctx.io.stderr);
   try {
-    for await (const event of m.client.start({}, { signal: m.signal })) if (event.progress) view.show(event.progress);
+    // No deadline of the CLI's own: a driver bounds its Start (the qemu driver's --boot-timeout may
+    // rightly pass the host's 10-minute default for a cloud image under TCG); Ctrl-C cancels it.
+    for await (const event of m.client.start({}, { signal: m.signal, timeoutMs: 0 }))
+      if (event.progress) view.show(event.progress);
   } finally {
     view.done();
   }

@@ -43,7 +43,14 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, { signal: m.signal });
-      return { name: m.name, hostname: info.hostname, port: info.port, username: info.username, keyPath: info.keyPath };
+      return {
+        name: m.name,
+        hostname: info.hostname,
+        port: info.port,
+        username: info.username,
+        keyPath: info.keyPath,
+        unixSocketPath: info.unixSocketPath,
+      };
     },
     text: (a) =>
       [
@@ -51,6 +58,7 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
+        ...(a.unixSocketPath ? [`Socket:   ${String(a.unixSocketPath)} (SSH for the owner only)`] : []),
       ].join("\n"),
   },
 ];

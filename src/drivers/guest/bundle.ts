@@ -23,7 +23,15 @@ export interface BundleManifest {
   readiness: Readiness;
   /** A qcow2 or raw base image the machine's disk is layered on (a backing file). */
   disk?: string;
+  /**
+   * "virtio-serial": the guest also serves SSH on the virtio-serial port named
+   * dp.ssh (an SSH server in inetd mode per connection), which the host exposes
+   * as a socket only the machine's owner can open. Absent: SSH over TCP only.
+   */
+  sshChannel?: SshChannel;
 }
+
+export type SshChannel = "virtio-serial";
 
 export interface Bundle {
   dir: string;
@@ -42,7 +50,17 @@ export class BundleError extends Error {
 export const BUNDLE_MANIFEST = "bundle.json";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-const KNOWN_FIELDS = new Set(["name", "version", "kernel", "initrd", "cmdline", "sshUser", "readiness", "disk"]);
+const KNOWN_FIELDS = new Set([
+  "name",
+  "version",
+  "kernel",
+  "initrd",
+  "cmdline",
+  "sshUser",
+  "readiness",
+  "disk",
+  "sshChannel",
+]);
 
 /** "name-version", what GetBundleName answers. */
 export function bundleLabel(manifest: BundleManifest): string {
@@ -100,7 +118,12 @@ export function parseManifest(text: string, where: string): BundleManifest {
     throw new BundleError(
       `${where}: field "readiness" must be "virtio-serial" or "ssh", got ${JSON.stringify(readiness)}`,
     );
-  return { name, version, kernel, initrd, cmdline, sshUser, readiness, disk };
+  const sshChannel = m.sshChannel;
+  if (sshChannel !== undefined && sshChannel !== "virtio-serial")
+    throw new BundleError(
+      `${where}: field "sshChannel" must be "virtio-serial" (or left out), got ${JSON.stringify(sshChannel)}`,
+    );
+  return { name, version, kernel, initrd, cmdline, sshUser, readiness, disk, sshChannel };
 }
 
 /** Bounds on what a bundle may hold: bundle.json is read into memory, the kernel and initrd are copied. */

@@ -9,10 +9,12 @@
 // anew at each Start, so what can change between boots (the shared
 // directories) is always current. That script waits, in the background so the
 // boot never waits on it, until cloud-init's last stage is done, mounts the
-// shares at their targets (9p) and, once the SSH server listens, writes the
-// readiness line to the dp.ready virtio-serial port and the console. The
-// port's write waits for the host to connect, so it runs apart with a time
-// limit: nothing blocks when nobody listens.
+// shares at their targets (9p), and once the SSH server listens serves SSH on
+// the dp.ssh virtio-serial port too (ssh-relay-script.ts: sshd -i per session;
+// the host end is a socket only the machine's owner can open) and writes the
+// readiness line to the dp.ready port and the console.
+// A port's write waits for the host to connect, so the readiness write runs
+// apart with a time limit: nothing blocks when nobody listens.
 //
 // Made with whichever of Debian's ISO tools is installed (genisoimage,
 // mkisofs or xorriso); PreCreateCheck says which package to install when none is.
@@ -21,6 +23,7 @@ import { join } from "node:path";
 import type { SharedDir } from "../../plugin/index.js";
 import { findExecutable, runTool } from "./host-tools.js";
 import { READY_LINE } from "./readiness.js";
+import { SSH_RELAY_SCRIPT, SSH_RELAY_SOURCE } from "./ssh-relay-script.js";
 
 export interface SeedInput {
   machineName: string;
@@ -116,6 +119,12 @@ ${mounts.join("\n")}
   until grep -qE '^ *[0-9]+: [0-9A-F]+:0016 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null || [ "$n" -ge 600 ]; do
     sleep 0.5; n=$((n + 1))
   done
+  # SSH for the machine's owner over dp.ssh (sshd -i per session, run by the seed's relay).
+  if [ -e /dev/virtio-ports/dp.ssh ] && [ -x /usr/sbin/sshd ] && command -v python3 >/dev/null; then
+    python3 ${SEED_MOUNT}/${SSH_RELAY_SCRIPT} &
+  else
+    say "no SSH over dp.ssh (it needs python3 and /usr/sbin/sshd)"
+  fi
   say "${READY_LINE}"
   [ ! -e /dev/ttyS0 ] || echo "${READY_LINE}" >/dev/ttyS0 2>/dev/null
   # Blocks until the host end is connected: apart, and given up after an hour.
@@ -154,12 +163,13 @@ export async function makeSeed(path: string, input: SeedInput, signal?: AbortSig
     await fs.writeFile(join(staging, "user-data"), userData(input), { mode: 0o600, flag: "wx" });
     await fs.writeFile(join(staging, "meta-data"), metaData(input), { mode: 0o600, flag: "wx" });
     await fs.writeFile(join(staging, BOOT_SCRIPT), bootScript(input), { mode: 0o600, flag: "wx" });
+    await fs.writeFile(join(staging, SSH_RELAY_SCRIPT), SSH_RELAY_SOURCE, { mode: 0o600, flag: "wx" });
     await runTool(
       tool.path,
       [
         ...tool.args,
         ...["-quiet", "-output", temp, "-volid", "cidata", "-joliet", "-rock"],
-        ...["user-data", "meta-data", BOOT_SCRIPT],
+        ...["user-data", "meta-data", BOOT_SCRIPT, SSH_RELAY_SCRIPT],
       ],
       { cwd: staging, signal },
     );

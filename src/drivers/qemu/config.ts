@@ -47,10 +47,12 @@ export type GuestNetwork = "isolated" | "nat";
 
 /**
  * Start to ready of a real cloud image under TCG on a loaded 2-core host took
- * up to 264 s (cloud-init's Python dominates); 900 s leaves room for a slower
- * day. A guest that is ready sooner is never held back by it.
+ * up to 264 s (cloud-init's Python dominates); 540 s leaves twice that, and
+ * ends before a host's default 10-minute deadline for Start, so the error is
+ * the driver's (with the boot phase and the console's last lines). A guest
+ * that is ready sooner is never held back by it.
  */
-export const DEFAULT_BOOT_TIMEOUT_MS = 900_000;
+export const DEFAULT_BOOT_TIMEOUT_MS = 540_000;
 
 export const CONFIG_DEFAULTS: Readonly<Omit<QemuConfig, "machineName" | "storePath">> = Object.freeze({
   bundlePath: "",

@@ -1,6 +1,6 @@
 // The files of one qemu machine: a single 0700 directory under the machine's
 // store path holding its disk, SSH key, pidfile, logs and every socket (QMP,
-// the event watcher's QMP, the console's QMP, readiness). The directory is
+// the event watcher's QMP, the console's QMP, readiness, SSH). The directory is
 // checked as a plugin's socket directory is (owner, mode, no symlink, safe
 // ancestors), and every socket path must fit a Unix socket address.
 import { promises as fs } from "node:fs";
@@ -34,6 +34,8 @@ export const SOCKETS = {
   /** A third monitor, which Start's boot watch holds to drain the console's ring buffer. */
   console: "qmp-con.sock",
   ready: "ready.sock",
+  /** The guest's SSH server over the dp.ssh virtio-serial port: only the owner can open it. */
+  ssh: "ssh.sock",
 } as const;
 
 /**

@@ -5,7 +5,7 @@
 // system each time.
 import { constants, promises as fs } from "node:fs";
 import { writeFileAtomic } from "../../fs/atomic-write.js";
-import type { Readiness } from "../guest/bundle.js";
+import type { Readiness, SshChannel } from "../guest/bundle.js";
 import type { ImageFormat } from "../guest/disk-image.js";
 
 import type { Firmware } from "../guest/firmware.js";
@@ -24,6 +24,8 @@ export interface MachineRecord {
   firmware?: Firmware;
   /** The image the disk is layered on, as checked at Create; checked again before each Start. */
   baseImage?: { path: string; format: ImageFormat };
+  /** The guest serves SSH on the dp.ssh port too (ssh.sock on the host, the owner's only). */
+  sshChannel?: SshChannel;
   /** The seed's instance id: the same for the machine's whole life. */
   instanceId?: string;
   /**

@@ -5,7 +5,7 @@
 // bundle, images standing alone (no backing or data file). A refusal is a
 // SourceError with a message that names the file and the fix.
 import { basename } from "node:path";
-import { BundleError, bundleLabel, loadBundle, type Bundle, type Readiness } from "../guest/bundle.js";
+import { BundleError, bundleLabel, loadBundle, type Bundle, type Readiness, type SshChannel } from "../guest/bundle.js";
 import { checkBaseImage, ImageRefusal, type BaseImage } from "../guest/disk-image.js";
 import type { QemuConfig } from "./config.js";
 
@@ -13,9 +13,16 @@ export class SourceError extends Error {
   override name = "SourceError";
 }
 
+interface SourceCommon {
+  label: string;
+  sshUser: string;
+  readiness: Readiness;
+  sshChannel?: SshChannel;
+}
+
 export type MachineSource =
-  | { kind: "bundle"; bundle: Bundle; label: string; sshUser: string; readiness: Readiness; image?: BaseImage }
-  | { kind: "image"; label: string; sshUser: string; readiness: Readiness; image: BaseImage };
+  | (SourceCommon & { kind: "bundle"; bundle: Bundle; image?: BaseImage })
+  | (SourceCommon & { kind: "image"; image: BaseImage });
 
 export const NO_SOURCE =
   "no bundle or image given: pass --image <file> (a qcow2 or raw cloud image) or --bundle <dir> (a directory with a bundle.json, e.g. from `make guest`)";
@@ -51,6 +58,8 @@ export async function loadSource(config: QemuConfig, signal?: AbortSignal): Prom
     label: bundleLabel(bundle.manifest),
     sshUser: bundle.manifest.sshUser,
     readiness: bundle.manifest.readiness,
+    // A bundle's disk image gets the seed, which serves SSH on the port.
+    sshChannel: bundle.disk && !bundle.kernelPath ? "virtio-serial" : bundle.manifest.sshChannel,
     image: bundle.disk,
   };
 }

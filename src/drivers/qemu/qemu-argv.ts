@@ -129,6 +129,11 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `socket,id=rdy,path=${sock("ready")},server=on,wait=off`,
     "-device",
     "virtserialport,chardev=rdy,name=dp.ready",
+    // SSH for the owner only: a guest that serves SSH on dp.ssh is reached through this 0600 socket.
+    "-chardev",
+    `socket,id=sshc,path=${sock("ssh")},server=on,wait=off`,
+    "-device",
+    "virtserialport,chardev=sshc,name=dp.ssh",
   );
   input.sharedDirs.forEach((dir, i) => {
     const ro = dir.readOnly ? ",readonly=on" : "";

@@ -31,7 +31,7 @@ import { findExecutable } from "../guest/host-tools.js";
 import { SocketReadyPort } from "../guest/readiness.js";
 import { FileRefusal } from "../guest/regular-file.js";
 import { makeSshKey } from "../guest/ssh-key.js";
-import { sshAnswers } from "../guest/ssh-probe.js";
+import { sshAnswers, sshAnswersOnSocket } from "../guest/ssh-probe.js";
 import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
 import { applyFlags, createFlags } from "./flags.js";
 import { MachineFiles, SOCKETS } from "./machine-files.js";
@@ -175,6 +175,7 @@ export class QemuDriver implements Driver {
         bundleName: source.label,
         sshUser: source.sshUser,
         readiness: source.readiness,
+        ...(source.sshChannel ? { sshChannel: source.sshChannel } : {}),
       };
       if (source.kind === "bundle" && source.bundle.kernelPath) {
         yield progress({ step: "kernel", message: "Copying the kernel and initrd", percent: 35 });
@@ -323,6 +324,7 @@ export class QemuDriver implements Driver {
       port: record.sshPort ?? this.config!.sshPort,
       username: record.sshUser,
       keyPath: this.files!.path("key"),
+      unixSocketPath: record.sshChannel ? this.files!.socket("ssh") : "",
     };
   }
 
@@ -430,13 +432,15 @@ export class QemuDriver implements Driver {
       yield progress({ step: "launch", message: `QEMU running (pid ${pid}), SSH on 127.0.0.1:${port}`, percent: 20 });
       const launched = pid;
       const sshPort = port;
+      // The owner's way in when the guest serves it (immune to other users' connections to the TCP port).
+      const sshSocket = record.sshChannel ? files.socket("ssh") : undefined;
       const boot = watchBoot({
         console: new RingbufConsole(files.socket("console"), files.path("serialLog")),
         ready: record.readiness === "virtio-serial" ? new SocketReadyPort(files.socket("ready")) : undefined,
         readiness: record.readiness,
         firstPhase: record.kernelCmdline ? "kernel" : "firmware",
-        sshWhere: `127.0.0.1:${sshPort}`,
-        sshAnswers: () => sshAnswers(sshPort),
+        sshWhere: sshSocket ?? `127.0.0.1:${sshPort}`,
+        sshAnswers: () => (sshSocket ? sshAnswersOnSocket(sshSocket) : sshAnswers(sshPort)),
         timeoutMs: config.bootTimeoutMs,
         signal,
         alive: async () => !(await processGone(launched)),

@@ -498,6 +498,15 @@ export interface GetSSHInfoResponse {
   port: number;
   username: string;
   keyPath: string;
+  /**
+   * An absolute path of a Unix socket on the host that carries the machine's
+   * SSH server: connect to it and speak SSH over the stream (OpenSSH:
+   * ProxyCommand; Go's x/crypto/ssh: dial "unix"). Only the machine's owner
+   * can connect to it, where hostname:port (a TCP port on 127.0.0.1) is open
+   * to every local user. Empty when the driver has none. When set, hosts
+   * should prefer it; hostname and port stay valid for hosts that cannot.
+   */
+  unixSocketPath: string;
 }
 
 export interface GetBundleNameRequest {
@@ -3645,7 +3654,7 @@ export const GetSSHInfoRequest: MessageFns<GetSSHInfoRequest> = {
 };
 
 function createBaseGetSSHInfoResponse(): GetSSHInfoResponse {
-  return { hostname: "", port: 0, username: "", keyPath: "" };
+  return { hostname: "", port: 0, username: "", keyPath: "", unixSocketPath: "" };
 }
 
 export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
@@ -3661,6 +3670,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     }
     if (message.keyPath !== "") {
       writer.uint32(34).string(message.keyPath);
+    }
+    if (message.unixSocketPath !== "") {
+      writer.uint32(42).string(message.unixSocketPath);
     }
     return writer;
   },
@@ -3710,6 +3722,14 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
             message.keyPath = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.unixSocketPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3732,6 +3752,11 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
         : isSet(object.key_path)
         ? globalThis.String(object.key_path)
         : "",
+      unixSocketPath: isSet(object.unixSocketPath)
+        ? globalThis.String(object.unixSocketPath)
+        : isSet(object.unix_socket_path)
+        ? globalThis.String(object.unix_socket_path)
+        : "",
     };
   },
 
@@ -3749,6 +3774,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     if (message.keyPath !== "") {
       obj.keyPath = message.keyPath;
     }
+    if (message.unixSocketPath !== "") {
+      obj.unixSocketPath = message.unixSocketPath;
+    }
     return obj;
   },
 
@@ -3761,6 +3789,7 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     message.port = object.port ?? 0;
     message.username = object.username ?? "";
     message.keyPath = object.keyPath ?? "";
+    message.unixSocketPath = object.unixSocketPath ?? "";
     return message;
   },
 };
