@@ -23,7 +23,7 @@ export const PHASE_TITLE: Readonly<Record<BootPhase, string>> = {
 
 const SIGNS: ReadonlyArray<[BootPhase, RegExp]> = [
   ["cloud-init", /cloud-init\[\d+\]|Cloud-init v\. \d/],
-  ["systemd", /systemd\[1\]|Welcome to .+!|\[\s*OK\s*\]|Reached target |Started .+\.(service|target)/],
+  ["systemd", /systemd\[1\]|Welcome to (?!GRUB).+!|\[\s*OK\s*\]|Reached target |Started .+\.(service|target)/],
   [
     "kernel",
     /Linux version \d|^\[\s*\d+\.\d{6}\]|Decompressing Linux|EFI stub|Loading Linux |Run \/init as init process/,

@@ -36,11 +36,13 @@ export async function loadSource(config: QemuConfig, signal?: AbortSignal): Prom
       if (err instanceof ImageRefusal) throw new SourceError(err.message);
       throw err;
     }
+    // The seed signals readiness and serves SSH on the dp.ssh port.
     return {
       kind: "image",
       label: imageLabel(config.imagePath),
       sshUser: config.sshUser,
       readiness: "virtio-serial",
+      sshChannel: "virtio-serial",
       image,
     };
   }
