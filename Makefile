@@ -3,12 +3,13 @@
 
 BIN := node_modules/.bin
 
-# The README's set-up command: the Debian packages the interop and VM tests
-# need (a no-op when they are there), the qemu test guest, the npm packages
+# The README's set-up command: the Debian packages the interop, VM and
+# libvirt tests need (a no-op when they are there), the qemu test guest, the npm packages
 # from the lockfile, the build.
 setup:
 	sh test/interop/install-deps.sh
 	sh scripts/install-qemu-deps.sh
+	sh scripts/install-libvirt-deps.sh
 	$(MAKE) --no-print-directory guest
 	npm ci
 	$(MAKE) build

@@ -7,6 +7,8 @@ const VM_TESTS = "test/**/*.vm.test.ts";
 
 export default defineConfig({
   test: {
+    // Stops the libvirt daemons the libvirt tests started, however the run ends.
+    globalSetup: ["test/libvirt/global-daemon.ts"],
     // Tests start real plugin processes; two cores run two files at a time.
     pool: "forks",
     maxWorkers: 2,

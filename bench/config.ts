@@ -15,6 +15,8 @@ export interface BenchConfig {
   /** Each round boots the guest twice (driverplug, by hand): about 30 s under TCG. */
   qemu: { rounds: number; getStateCalls: number };
   cloudImage: { rounds: number };
+  /** Each round boots the guest twice (libvirt, qemu driver): about 40 s under TCG. */
+  libvirt: { rounds: number; getStateCalls: number };
 }
 
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -32,6 +34,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         cli: { rounds: 5, lsCounts: [1, 20, 100, 500], lsRounds: 2 },
         qemu: { rounds: 1, getStateCalls: 50 },
         cloudImage: { rounds: 1 },
+        libvirt: { rounds: 1, getStateCalls: 50 },
       }
     : {
         quick,
@@ -45,5 +48,6 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         cli: { rounds: 11, lsCounts: [1, 20, 100, 500], lsRounds: 4 },
         qemu: { rounds: 5, getStateCalls: 200 },
         cloudImage: { rounds: 2 },
+        libvirt: { rounds: 3, getStateCalls: 200 },
       };
 }

@@ -35,6 +35,7 @@ import { runInflight, runPayload, runStream } from "./suites/throughput.js";
 import { runUnary } from "./suites/unary.js";
 import { runQemuVm } from "./suites/qemu-vm.js";
 import { runCloudImage } from "./suites/cloud-image.js";
+import { runLibvirtVm } from "./suites/libvirt-vm.js";
 import { checkTargets } from "./targets.js";
 import { fileURLToPath } from "node:url";
 
@@ -320,6 +321,17 @@ async function cloudImage(s: Sections): Promise<void> {
   await runCloudImage(images, s.dir, s.config.cloudImage, s.results);
 }
 
+async function libvirtVm(s: Sections): Promise<void> {
+  let bundle = process.env.DRIVERPLUG_TEST_GUEST ?? "";
+  if (bundle === "") {
+    const script = fileURLToPath(new URL("../../scripts/guest/build-guest.sh", import.meta.url));
+    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    bundle = out.trim().split("\n").pop() ?? "";
+  }
+  log("libvirt VM: the libvirt driver's Start, GetState and WatchState vs the qemu driver, and GetState over qemu+ssh");
+  await runLibvirtVm(bundle, s.dir, s.config.libvirt, s.results);
+}
+
 async function main(): Promise<void> {
   const config = benchConfig();
   const results = new Results();
@@ -333,6 +345,7 @@ async function main(): Promise<void> {
     ["CLI and many machines", cliAndManyMachines],
     ["qemu VM", qemuVm],
     ["cloud image", cloudImage],
+    ["libvirt VM", libvirtVm],
     [
       "conformance kit",
       async (s) => {

@@ -1,5 +1,5 @@
 // `make build`'s bundle step: the bundled drivers' plugin executables (fake,
-// qemu) and the driverplug CLI as code-cached bundles in dist/bundle/
+// qemu, libvirt) and the driverplug CLI as code-cached bundles in dist/bundle/
 // (bundle-plugin.mjs), run by bin/driverplug-driver-<name> and bin/driverplug.
 // No source maps: the package ships these bundles, and their maps would point
 // at node_modules sources that are not there (and weigh several MB); the code
@@ -21,6 +21,14 @@ const qemu = await bundlePlugin({
   sourcemap: false,
 });
 await writeCodeCache(qemu);
+const libvirt = await bundlePlugin({
+  entry: root("src/drivers/libvirt/main.ts"),
+  out: root("dist/bundle/driverplug-driver-libvirt"),
+  sourcemap: false,
+  // The session daemon lock's OFD-lock addon (prebuilt .node files): loaded from node_modules.
+  external: ["fs-native-extensions"],
+});
+await writeCodeCache(libvirt);
 const cli = await bundlePlugin({
   entry: root("src/cli/main.ts"),
   out: root("dist/bundle/driverplug"),

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { findPackageRoot } from "../fs/package-root.js";
 
-export const BUNDLED_DRIVERS: readonly string[] = Object.freeze(["fake", "qemu"]);
+export const BUNDLED_DRIVERS: readonly string[] = Object.freeze(["fake", "qemu", "libvirt"]);
 
 /** The executable of a bundled driver, or undefined when `name` is not bundled. */
 export function bundledDriverPath(name: string): string | undefined {

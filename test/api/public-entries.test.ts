@@ -76,6 +76,9 @@ describe("drivers in the repository", () => {
       join(REPO, "examples", "minimal-driver.ts"),
       ...(await readdir(join(REPO, "src", "drivers", "fake"))).map((f) => join(REPO, "src", "drivers", "fake", f)),
       ...(await readdir(join(REPO, "src", "drivers", "qemu"))).map((f) => join(REPO, "src", "drivers", "qemu", f)),
+      ...(await readdir(join(REPO, "src", "drivers", "libvirt"), { recursive: true }))
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(REPO, "src", "drivers", "libvirt", f)),
     ];
     for (const file of files) {
       const text = await readFile(file, "utf8");

@@ -92,6 +92,34 @@ describe("sshArgs", () => {
     expect(sshArgs("vm1", { ...info, hostname: "vm1.local" }, "/kh", []).at(-1)).toBe("vm1.local");
   });
 
+  it("goes through the driver's SSH jump with a ProxyCommand of checked words and the jump's pinned key", () => {
+    const jump = {
+      hostname: "hv.example",
+      port: 2222,
+      username: "lv",
+      keyPath: "/k/id",
+      knownHostsPath: "/m/lv/known_hosts",
+    };
+    const args = sshArgs("vm1", { ...info, jump }, "/kh", ["true"]);
+    expect(args.slice(0, 2)).toEqual([
+      "-o",
+      "ProxyCommand=ssh -o BatchMode=yes -o ConnectTimeout=30 -o LogLevel=ERROR -o StrictHostKeyChecking=yes " +
+        "-o UserKnownHostsFile=/m/lv/known_hosts -o GlobalKnownHostsFile=/dev/null -i /k/id -o IdentitiesOnly=yes " +
+        "-p 2222 -l lv -W %h:%p -- hv.example",
+    ]);
+    expect(args.slice(-3)).toEqual(["--", "127.0.0.1", "true"]);
+  });
+
+  it.each([
+    ["jump hostname", { hostname: "-oProxyCommand=x" }],
+    ["jump username", { username: "a b" }],
+    ["jump key path", { keyPath: "/k/$(touch x)" }],
+    ["jump known_hosts path", { knownHostsPath: "/a b/kh" }],
+  ])("refuses a %s that the ProxyCommand's shell would read", (what, bad) => {
+    const jump = { hostname: "hv", port: 22, username: "lv", keyPath: "", knownHostsPath: "", ...bad };
+    expect(() => sshArgs("vm1", { ...info, jump }, "/kh", [])).toThrow(new RegExp(`unusable ${what}`));
+  });
+
   it.each([
     ["username", { username: "-oProxyCommand=touch /tmp/pwned" }, /unusable username "-oProxyCommand/],
     ["username", { username: "root@evil" }, /unusable username/],

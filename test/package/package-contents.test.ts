@@ -38,8 +38,10 @@ describe("npm pack of a clean checkout", () => {
       "dist/bundle/driverplug.bundle.cjs",
       "dist/bundle/driverplug.cjs",
       "dist/bundle/driverplug-driver-fake.bundle.cjs",
+      "dist/bundle/driverplug-driver-libvirt.bundle.cjs",
       "bin/driverplug",
       "bin/driverplug-driver-fake",
+      "bin/driverplug-driver-libvirt",
       "scripts/bundle-plugin.mjs",
       "scripts/code-cache-runner.cjs",
     ])
@@ -104,8 +106,8 @@ describe("npm pack of a clean checkout", () => {
       for (const file of [entry.types, entry.default]) expect(paths, file).toContain(file.replace(/^\.\//, ""));
   });
 
-  // Most of it is the three code-cached bundles (the CLI, the fake and qemu
-  // drivers), about 300 kB each packed: each holds grpc-js and its dependencies.
+  // Most of it is the four code-cached bundles (the CLI, the fake, qemu and
+  // libvirt drivers), about 300 kB each packed: each holds grpc-js and its dependencies.
   it("stays small: under 2 MB packed", () => {
     expect(pkg.size).toBeLessThan(2_000_000);
   });

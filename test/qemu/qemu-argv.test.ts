@@ -6,7 +6,8 @@
 // option can be injected, and the kernel command line carrying the key and
 // host name.
 import { describe, expect, it } from "vitest";
-import { buildQemuArgv, kernelCmdline, optValue, tbSizeMiB, type ArgvInput } from "../../src/drivers/qemu/qemu-argv.js";
+import { kernelCmdline } from "../../src/drivers/guest/kernel-cmdline.js";
+import { buildQemuArgv, optValue, tbSizeMiB, type ArgvInput } from "../../src/drivers/qemu/qemu-argv.js";
 import { MachineFiles } from "../../src/drivers/qemu/machine-files.js";
 
 const files = new MachineFiles("/store/machines/vm1");

@@ -43,13 +43,16 @@ const QUERIES: readonly Query[] = [
     description: "show how to reach a running machine over SSH",
     async fetch(m) {
       const info = await m.client.getSshInfo({}, { signal: m.signal });
+      const j = info.jump;
+      const through = j ? { through: `${j.username ? `${j.username}@` : ""}${j.hostname}:${j.port || 22}` } : {};
       return {
         name: m.name,
         hostname: info.hostname,
         port: info.port,
         username: info.username,
         keyPath: info.keyPath,
-        unixSocketPath: info.unixSocketPath,
+        ...through,
+        ...(info.unixSocketPath ? { unixSocketPath: info.unixSocketPath } : {}),
       };
     },
     text: (a) =>
@@ -58,6 +61,7 @@ const QUERIES: readonly Query[] = [
         `Port:     ${String(a.port)}`,
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
+        ...(a.through ? [`Through:  ${String(a.through)} (SSH jump)`] : []),
         ...(a.unixSocketPath ? [`Socket:   ${String(a.unixSocketPath)} (SSH for the owner only)`] : []),
       ].join("\n"),
   },

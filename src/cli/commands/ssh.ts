@@ -17,16 +17,25 @@ import type { CliContext, Io } from "../cli-context.js";
 import { CliError, ExitWith } from "../cli-error.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine } from "../machine-session.js";
-import { proxyCommand } from "../ssh-proxy.js";
+import { proxyCommand as socketProxyCommand } from "../ssh-proxy.js";
 
 export const KNOWN_HOSTS_FILE = "ssh_known_hosts";
+
+export interface SshJump {
+  hostname: string;
+  port: number;
+  username: string;
+  keyPath: string;
+  knownHostsPath: string;
+}
 
 export interface SshInfo {
   hostname: string;
   port: number;
   username: string;
   keyPath: string;
-  /** A Unix socket carrying the SSH server; "" for none. */
+  jump?: SshJump | undefined;
+  /** A Unix socket on this host carrying the SSH server; "" for none. */
   unixSocketPath?: string;
 }
 
@@ -34,6 +43,12 @@ export interface SshInfo {
 export const CONTROL_SOCKET = "ssh-mux";
 /** ssh binds the ControlPath with a 17-character temporary suffix first; sun_path holds 103 bytes on macOS. */
 const CONTROL_PATH_MAX = 103 - 17;
+
+/**
+ * Paths that go into the jump's ProxyCommand, which ssh runs through a shell:
+ * only characters no shell reads specially.
+ */
+const PLAIN_PATH = /^\/[A-Za-z0-9._/+-]+$/;
 
 // The plugin's answer becomes ssh's arguments, so it is untrusted input: a
 // username or hostname starting with "-" would be read as an ssh option.
@@ -54,12 +69,13 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
   const socket = info.unixSocketPath ?? "";
   if (socket !== "" && (!isAbsolute(socket) || /[\n\r\0]/.test(socket))) throw bad("Unix socket path", socket);
   const host = info.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (socket !== "" && info.jump) throw bad("Unix socket path (with a jump host)", socket);
   const control = join(dirname(knownHosts), CONTROL_SOCKET);
   const viaSocket =
     socket === ""
       ? []
       : [
-          ...["-o", `ProxyCommand=${proxyCommand(socket)}`],
+          ...["-o", `ProxyCommand=${socketProxyCommand(socket)}`],
           ...(Buffer.byteLength(control) <= CONTROL_PATH_MAX
             ? [
                 "-o",
@@ -71,8 +87,10 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
               ]
             : []),
         ];
+  const jump = info.jump ? [`-o`, `ProxyCommand=${proxyCommand(info.jump, bad)}`] : [];
   return [
     ...viaSocket,
+    ...jump,
     ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
     ...["-p", String(info.port), "-l", info.username],
     // A guest that accepts the connection but never answers fails in 30 s.
@@ -84,6 +102,37 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
     host,
     ...command,
   ];
+}
+
+/**
+ * ssh to the jump host with its pinned known_hosts (strict: a changed key is
+ * refused, with ssh's message naming the file), forwarding stdio to the guest.
+ */
+function proxyCommand(jump: SshJump, bad: (what: string, value: unknown) => CliError): string {
+  if (!HOSTNAME.test(jump.hostname) || jump.hostname.startsWith("-")) throw bad("jump hostname", jump.hostname);
+  if (!Number.isInteger(jump.port) || jump.port < 0 || jump.port > 65535) throw bad("jump port", jump.port);
+  if (jump.username !== "" && !USERNAME.test(jump.username)) throw bad("jump username", jump.username);
+  for (const [what, path] of [
+    ["jump key path", jump.keyPath],
+    ["jump known_hosts path", jump.knownHostsPath],
+  ] as const) {
+    if (path !== "" && !PLAIN_PATH.test(path)) throw bad(what, path);
+  }
+  const words = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR"];
+  if (jump.knownHostsPath !== "")
+    words.push(
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${jump.knownHostsPath}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+    );
+  if (jump.keyPath !== "") words.push("-i", jump.keyPath, "-o", "IdentitiesOnly=yes");
+  words.push("-p", String(jump.port || 22));
+  if (jump.username !== "") words.push("-l", jump.username);
+  words.push("-W", "%h:%p", "--", jump.hostname.replace(/^\[(.*)\]$/, "$1"));
+  return words.join(" ");
 }
 
 /** Runs ssh; resolves with its exit code (128 + n when a signal ended it). */

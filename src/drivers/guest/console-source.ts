@@ -101,3 +101,66 @@ export class FileConsole implements ConsoleSource {
     return tailLines(await readTail(this.path));
   }
 }
+
+/** How much console text a StreamConsole holds for a reader that is behind; older lines are dropped. */
+const STREAM_BACKLOG_LINES = 2000;
+const STREAM_TAIL_LINES = 5;
+
+/**
+ * Console lines from a stream of chunks (libvirt's console over its
+ * connection, so it works when the hypervisor is another host). The stream is
+ * read as it comes; newLines() hands out what arrived since the last look,
+ * bounded, and close() ends the stream.
+ */
+export class StreamConsole implements ConsoleSource {
+  private pending: string[] = [];
+  private partial = "";
+  private last: string[] = [];
+  sawReady = false;
+  private ended: unknown;
+
+  constructor(
+    chunks: AsyncIterable<Buffer>,
+    private readonly onClose: () => void = () => undefined,
+  ) {
+    void this.follow(chunks);
+  }
+
+  private async follow(chunks: AsyncIterable<Buffer>): Promise<void> {
+    try {
+      for await (const chunk of chunks) this.take(chunk.toString("latin1"));
+    } catch (err) {
+      this.ended = err;
+    }
+  }
+
+  private take(text: string): void {
+    const joined = this.partial + text;
+    if (joined.includes(READY_LINE)) this.sawReady = true;
+    const lines = joined.split(/\r?\n/);
+    this.partial = (lines.pop() ?? "").slice(-4096);
+    for (const line of lines) {
+      this.pending.push(line);
+      const clean = cleanConsoleLine(line);
+      if (clean !== "") this.last = [...this.last.slice(-(STREAM_TAIL_LINES - 1)), clean];
+    }
+    if (this.pending.length > STREAM_BACKLOG_LINES) this.pending.splice(0, this.pending.length - STREAM_BACKLOG_LINES);
+  }
+
+  async newLines(): Promise<string[]> {
+    return this.pending.splice(0);
+  }
+
+  /** Why the stream ended early (the connection dropped), if it did. */
+  get failure(): unknown {
+    return this.ended;
+  }
+
+  async tail(): Promise<string> {
+    return this.last.length === 0 ? "(nothing)" : this.last.join(" | ");
+  }
+
+  close(): void {
+    this.onClose();
+  }
+}

@@ -43,3 +43,34 @@ export class SocketReadyPort implements ReadySource {
     this.socket?.destroy();
   }
 }
+
+/** The readiness port as a stream of chunks (libvirt's channel over its connection). */
+export class StreamReadyPort implements ReadySource {
+  seen = false;
+  private received = "";
+
+  constructor(
+    chunks: AsyncIterable<Buffer>,
+    private readonly onClose: () => void = () => undefined,
+  ) {
+    void this.follow(chunks);
+  }
+
+  private async follow(chunks: AsyncIterable<Buffer>): Promise<void> {
+    try {
+      for await (const chunk of chunks) {
+        this.received = (this.received + chunk.toString("latin1")).slice(-256);
+        if (this.received.includes(READY_LINE)) {
+          this.seen = true;
+          return;
+        }
+      }
+    } catch {
+      // The stream broke: the console's copy of the line, or SSH, still tells.
+    }
+  }
+
+  close(): void {
+    this.onClose();
+  }
+}

@@ -41,12 +41,6 @@ export function tbSizeMiB(memoryMiB: number): number {
   return Math.min(512, Math.max(64, Math.floor(memoryMiB / 4)));
 }
 
-/** The guest kernel's command line: the bundle's own, plus the SSH key and host name for the guest's init. */
-export function kernelCmdline(bundleCmdline: string, publicKeyLine: string, machineName: string): string {
-  const key = Buffer.from(publicKeyLine.trim(), "utf8").toString("base64");
-  return `${bundleCmdline.trim()} dp.authorized_key=${key} dp.hostname=${machineName}`.trim();
-}
-
 export function buildQemuArgv(input: ArgvInput): string[] {
   const { files } = input;
   const sock = (name: Parameters<MachineFiles["socket"]>[0]) => optValue(files.socket(name));

@@ -39,10 +39,12 @@ import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js
 import { imageLabel, loadSource, SourceError, type MachineSource } from "./machine-source.js";
 import { pidfileStatus, processExists } from "./pidfile-lock.js";
 import { processGone, sigkill, waitGone } from "./process-exit.js";
-import { buildQemuArgv, kernelCmdline } from "./qemu-argv.js";
+import { buildQemuArgv } from "./qemu-argv.js";
+import { kernelCmdline } from "../guest/kernel-cmdline.js";
 import { launchQemu, LaunchError } from "./qemu-launch.js";
 import { qmpOnce } from "./qmp-client.js";
 import { RingbufConsole } from "./ringbuf-console.js";
+import { stateWord } from "../guest/state-word.js";
 import { StateFeed } from "./state-feed.js";
 import { observeVm } from "./vm-state.js";
 
@@ -583,27 +585,6 @@ export class QemuDriver implements Driver {
         `machine "${config.machineName}" is ${stateWord(now.state)}, so it has no ${what}; start it first`,
       );
     return { pid: now.pid, record };
-  }
-}
-
-function stateWord(state: State): string {
-  switch (state) {
-    case State.STATE_RUNNING:
-      return "running";
-    case State.STATE_PAUSED:
-      return "paused";
-    case State.STATE_STARTING:
-      return "starting";
-    case State.STATE_STOPPING:
-      return "stopping";
-    case State.STATE_STOPPED:
-      return "stopped";
-    case State.STATE_SAVED:
-      return "saved";
-    case State.STATE_ERROR:
-      return "in an error state";
-    default:
-      return "in an unknown state";
   }
 }
 

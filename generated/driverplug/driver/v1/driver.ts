@@ -494,10 +494,23 @@ export interface GetSSHInfoRequest {
 }
 
 export interface GetSSHInfoResponse {
+  /**
+   * Where the guest's SSH server is, as seen from this host, or from `jump`
+   * when it is set (then usually 127.0.0.1 on the hypervisor host).
+   */
   hostname: string;
   port: number;
   username: string;
   keyPath: string;
+  /**
+   * Set when the machine runs on another host whose guest ports are reached
+   * through SSH to that host (as `ssh -J`), for example a libvirt hypervisor
+   * behind a qemu+ssh URI. Hosts that do not know this field connect to
+   * hostname:port directly, which fails rather than reaching the wrong host.
+   */
+  jump:
+    | SSHJump
+    | undefined;
   /**
    * An absolute path of a Unix socket on the host that carries the machine's
    * SSH server: connect to it and speak SSH over the stream (OpenSSH:
@@ -507,6 +520,22 @@ export interface GetSSHInfoResponse {
    * should prefer it; hostname and port stay valid for hosts that cannot.
    */
   unixSocketPath: string;
+}
+
+/** An SSH host to hop through to reach a guest. */
+export interface SSHJump {
+  hostname: string;
+  /** 0 means 22. */
+  port: number;
+  /** Empty: the local user's name, as ssh defaults. */
+  username: string;
+  /** Empty: ssh's own default keys. */
+  keyPath: string;
+  /**
+   * A known_hosts file holding the jump host's pinned key; host key checking
+   * against it is strict (a changed key is refused). Empty: ssh's own files.
+   */
+  knownHostsPath: string;
 }
 
 export interface GetBundleNameRequest {
@@ -3654,7 +3683,7 @@ export const GetSSHInfoRequest: MessageFns<GetSSHInfoRequest> = {
 };
 
 function createBaseGetSSHInfoResponse(): GetSSHInfoResponse {
-  return { hostname: "", port: 0, username: "", keyPath: "", unixSocketPath: "" };
+  return { hostname: "", port: 0, username: "", keyPath: "", jump: undefined, unixSocketPath: "" };
 }
 
 export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
@@ -3671,8 +3700,11 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     if (message.keyPath !== "") {
       writer.uint32(34).string(message.keyPath);
     }
+    if (message.jump !== undefined) {
+      SSHJump.encode(message.jump, writer.uint32(42).fork()).join();
+    }
     if (message.unixSocketPath !== "") {
-      writer.uint32(42).string(message.unixSocketPath);
+      writer.uint32(50).string(message.unixSocketPath);
     }
     return writer;
   },
@@ -3727,6 +3759,14 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
               break;
             }
 
+            message.jump = SSHJump.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
             message.unixSocketPath = reader.string();
             continue;
           }
@@ -3752,6 +3792,7 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
         : isSet(object.key_path)
         ? globalThis.String(object.key_path)
         : "",
+      jump: isSet(object.jump) ? SSHJump.fromJSON(object.jump) : undefined,
       unixSocketPath: isSet(object.unixSocketPath)
         ? globalThis.String(object.unixSocketPath)
         : isSet(object.unix_socket_path)
@@ -3774,6 +3815,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     if (message.keyPath !== "") {
       obj.keyPath = message.keyPath;
     }
+    if (message.jump !== undefined) {
+      obj.jump = SSHJump.toJSON(message.jump);
+    }
     if (message.unixSocketPath !== "") {
       obj.unixSocketPath = message.unixSocketPath;
     }
@@ -3789,7 +3833,149 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     message.port = object.port ?? 0;
     message.username = object.username ?? "";
     message.keyPath = object.keyPath ?? "";
+    message.jump = (object.jump !== undefined && object.jump !== null) ? SSHJump.fromPartial(object.jump) : undefined;
     message.unixSocketPath = object.unixSocketPath ?? "";
+    return message;
+  },
+};
+
+function createBaseSSHJump(): SSHJump {
+  return { hostname: "", port: 0, username: "", keyPath: "", knownHostsPath: "" };
+}
+
+export const SSHJump: MessageFns<SSHJump> = {
+  encode(message: SSHJump, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    if (message.username !== "") {
+      writer.uint32(26).string(message.username);
+    }
+    if (message.keyPath !== "") {
+      writer.uint32(34).string(message.keyPath);
+    }
+    if (message.knownHostsPath !== "") {
+      writer.uint32(42).string(message.knownHostsPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SSHJump {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSSHJump();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyPath = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.knownHostsPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SSHJump {
+    return {
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      keyPath: isSet(object.keyPath)
+        ? globalThis.String(object.keyPath)
+        : isSet(object.key_path)
+        ? globalThis.String(object.key_path)
+        : "",
+      knownHostsPath: isSet(object.knownHostsPath)
+        ? globalThis.String(object.knownHostsPath)
+        : isSet(object.known_hosts_path)
+        ? globalThis.String(object.known_hosts_path)
+        : "",
+    };
+  },
+
+  toJSON(message: SSHJump): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.keyPath !== "") {
+      obj.keyPath = message.keyPath;
+    }
+    if (message.knownHostsPath !== "") {
+      obj.knownHostsPath = message.knownHostsPath;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SSHJump>, I>>(base?: I): SSHJump {
+    return SSHJump.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SSHJump>, I>>(object: I): SSHJump {
+    const message = createBaseSSHJump();
+    message.hostname = object.hostname ?? "";
+    message.port = object.port ?? 0;
+    message.username = object.username ?? "";
+    message.keyPath = object.keyPath ?? "";
+    message.knownHostsPath = object.knownHostsPath ?? "";
     return message;
   },
 };
