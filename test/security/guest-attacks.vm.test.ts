@@ -1,9 +1,11 @@
-// A hostile guest or bundle against the host, on real VMs (the test guest):
-// the guest tries a service that listens on the host's 127.0.0.1 only (QEMU's
-// user network maps 10.0.2.2 to it); a bundle's kernel command line carries a
-// hostfwd= text naming another port, to send `driverplug ssh` there; a guest
-// floods its console (rdinit=/bin/yes: a "y" line as fast as the serial port
-// goes). Each is blocked or bounded, with figures.
+// A hostile guest, bundle or local user against a machine, on real VMs (the
+// test guest): the guest tries a service that listens on the host's 127.0.0.1
+// only (QEMU's user network maps 10.0.2.2 to it); a bundle's kernel command
+// line carries a hostfwd= text naming another port, to send `driverplug ssh`
+// there; another uid holds idle connections to the forwarded SSH port, to
+// lock the owner out; a guest floods its console (rdinit=/bin/yes: a "y" line
+// as fast as the serial port goes). Each is blocked or bounded, with figures.
+import { spawnSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { requireVmTools, testGuest, type TestGuest } from "../guest/test-guest.js";
 import { killTestVms } from "../qemu/vm-cleanup.js";
 import { Figures } from "./figures.js";
+import { runAsOtherUser } from "./other-user.js";
 
 const figures = new Figures("guest-attacks");
 afterAll(() => figures.print());
@@ -109,6 +112,45 @@ describe("a hostile guest", () => {
     expect(nat.stdout).toContain(secret);
     figures.set("natReadSecret", nat.stdout.includes(secret) ? 1 : 0);
     await expectOk(box, ["rm", "--force", "vm1"]);
+  }, 600_000);
+});
+
+describe("another local user", () => {
+  it("cannot lock the owner out of SSH by holding idle connections to the forwarded port", async () => {
+    box = await Sandbox.create();
+    await expectOk(box, ["create", "--driver", "qemu", "--bundle", guest.dir, "--cpus", "1", "--memory", "256", "vm4"]);
+    await expectOk(box, ["start", "vm4"]);
+    const info = await expectOk(box, ["ssh-info", "vm4"]);
+    const port = Number(/Port:\s+(\d+)/.exec(info.stdout)![1]);
+    // Ten idle connections as uid 65534: every forwarded connection reaches the guest from 10.0.2.2, and the
+    // test guest's dropbear takes 5 unauthenticated connections per address.
+    const flood = runAsOtherUser<{ open: number }>(
+      `import { connect } from "node:net";
+       const socks = [];
+       for (let i = 0; i < 10; i++) { const s = connect(${port}, "127.0.0.1"); s.on("error", () => {}); socks.push(s); }
+       setTimeout(() => { console.log(JSON.stringify({ open: socks.filter((s) => !s.destroyed).length })); process.exit(0); }, 30000);`,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 8_000));
+    // The TCP port alone: refused while they are held.
+    const key = join(box.store, "machines", "vm4", "vm", "id_ed25519");
+    const tcp = spawnSync(
+      "ssh",
+      [
+        ...["-i", key, "-p", String(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"],
+        ...["-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "root@127.0.0.1", "true"],
+      ],
+      { stdio: "ignore", timeout: 30_000 },
+    );
+    figures.set("tcpOwnerRefusedDuringFlood", tcp.status === 0 ? 0 : 1);
+    // driverplug ssh: through the machine's socket, which uid 65534 cannot open.
+    const owner = await box.run(["ssh", "vm4", "--", "echo", "owner in"]);
+    figures.set("ownerInDuringFlood", owner.code === 0 ? 1 : 0);
+    expect(owner.stderr).toBe("");
+    expect(owner.stdout).toBe("owner in\n");
+    expect(info.stdout).toMatch(/Socket:\s+\S+\/vm4\/vm\/ssh\.sock \(SSH for the owner only\)/);
+    await flood;
+    await expectOk(box, ["rm", "--force", "vm4"]);
   }, 600_000);
 });
 
