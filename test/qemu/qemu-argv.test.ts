@@ -7,7 +7,8 @@
 // host name.
 import { describe, expect, it } from "vitest";
 import { kernelCmdline } from "../../src/drivers/guest/kernel-cmdline.js";
-import { buildQemuArgv, optValue, tbSizeMiB, type ArgvInput } from "../../src/drivers/qemu/qemu-argv.js";
+import { tcgCacheMiB } from "../../src/drivers/guest/accelerator.js";
+import { buildQemuArgv, optValue, type ArgvInput } from "../../src/drivers/qemu/qemu-argv.js";
 import { MachineFiles } from "../../src/drivers/qemu/machine-files.js";
 
 const files = new MachineFiles("/store/machines/vm1");
@@ -40,7 +41,7 @@ describe("the QEMU command line", () => {
   it("uses TCG with a translation cache sized to the guest and -cpu max, or KVM with -cpu host", () => {
     const tcg = buildQemuArgv(input());
     expect(values(tcg, "-accel")).toEqual(["tcg,thread=multi,tb-size=128"]);
-    expect([tbSizeMiB(128), tbSizeMiB(512), tbSizeMiB(1024), tbSizeMiB(4096), tbSizeMiB(65536)]).toEqual([
+    expect([tcgCacheMiB(128), tcgCacheMiB(512), tcgCacheMiB(1024), tcgCacheMiB(4096), tcgCacheMiB(65536)]).toEqual([
       64, 128, 256, 512, 512,
     ]);
     expect(values(tcg, "-cpu")).toEqual(["max"]);

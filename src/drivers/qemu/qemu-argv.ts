@@ -3,7 +3,7 @@
 // directory; values inside QEMU's comma-separated options have their commas
 // doubled, QEMU's own escape, so a path can never inject an option.
 import type { SharedDir } from "../../plugin/index.js";
-import type { Accelerator } from "../guest/accelerator.js";
+import { tcgCacheMiB, type Accelerator } from "../guest/accelerator.js";
 import type { Ovmf } from "../guest/firmware.js";
 import type { GuestNetwork } from "./config.js";
 import type { MachineFiles } from "./machine-files.js";
@@ -31,16 +31,6 @@ export function optValue(value: string): string {
   return value.replaceAll(",", ",,");
 }
 
-/**
- * The TCG translation cache for a guest of `memoryMiB`: a quarter of its
- * memory, between 64 and 512 MiB. QEMU's own default (1 GiB on 64-bit hosts,
- * lima's 512 MiB) is filled by a real distribution's boot and made a 512 MiB
- * guest cost about 900 MB on the host.
- */
-export function tbSizeMiB(memoryMiB: number): number {
-  return Math.min(512, Math.max(64, Math.floor(memoryMiB / 4)));
-}
-
 export function buildQemuArgv(input: ArgvInput): string[] {
   const { files } = input;
   const sock = (name: Parameters<MachineFiles["socket"]>[0]) => optValue(files.socket(name));
@@ -51,7 +41,7 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     "q35",
     // TCG: one host thread per vCPU, and a translation cache sized to the guest.
     "-accel",
-    input.accel === "kvm" ? "kvm" : `tcg,thread=multi,tb-size=${tbSizeMiB(input.memoryMiB)}`,
+    input.accel === "kvm" ? "kvm" : `tcg,thread=multi,tb-size=${tcgCacheMiB(input.memoryMiB)}`,
     "-cpu",
     input.accel === "kvm" ? "host" : "max",
     "-smp",
