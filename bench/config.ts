@@ -14,6 +14,7 @@ export interface BenchConfig {
   cli: { rounds: number; lsCounts: number[]; lsRounds: number };
   /** Each round boots the guest twice (driverplug, by hand): about 30 s under TCG. */
   qemu: { rounds: number; getStateCalls: number };
+  cloudImage: { rounds: number };
   /** Each round boots the guest twice (libvirt, qemu driver): about 40 s under TCG. */
   libvirt: { rounds: number; getStateCalls: number };
 }
@@ -32,6 +33,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         goHost: { calls: 600, rounds: 3 },
         cli: { rounds: 5, lsCounts: [1, 20, 100, 500], lsRounds: 2 },
         qemu: { rounds: 1, getStateCalls: 50 },
+        cloudImage: { rounds: 1 },
         libvirt: { rounds: 1, getStateCalls: 50 },
       }
     : {
@@ -45,6 +47,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         goHost: { calls: 3000, rounds: 7 },
         cli: { rounds: 11, lsCounts: [1, 20, 100, 500], lsRounds: 4 },
         qemu: { rounds: 5, getStateCalls: 200 },
+        cloudImage: { rounds: 2 },
         libvirt: { rounds: 3, getStateCalls: 200 },
       };
 }

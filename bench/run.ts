@@ -37,6 +37,7 @@ import { runStartup } from "./suites/startup.js";
 import { runInflight, runPayload, runStream } from "./suites/throughput.js";
 import { runUnary } from "./suites/unary.js";
 import { runQemuVm } from "./suites/qemu-vm.js";
+import { runCloudImage } from "./suites/cloud-image.js";
 import { runLibvirtVm } from "./suites/libvirt-vm.js";
 import { checkTargets } from "./targets.js";
 import { fileURLToPath } from "node:url";
@@ -406,6 +407,28 @@ async function qemuVm(s: Sections): Promise<void> {
   await runQemuVm(bundle, s.dir, s.config.qemu, s.results);
 }
 
+/** An image `make guest-debian` builds (env var first, as CI sets it), by its path on the script's last line. */
+function debianImage(envVar: string, tuning: "tuned" | "untuned"): string {
+  const given = process.env[envVar] ?? "";
+  if (given !== "") return given;
+  const script = fileURLToPath(new URL("../../scripts/guest-debian/build-image.sh", import.meta.url));
+  const out = execFileSync("bash", [script, "--tuning", tuning], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return out.trim().split("\n").pop() ?? "";
+}
+
+async function cloudImage(s: Sections): Promise<void> {
+  log("cloud image: the Debian image, tuned and untuned (make guest-debian)");
+  const images = {
+    tuned: debianImage("DRIVERPLUG_DEBIAN_IMAGE", "tuned"),
+    untuned: debianImage("DRIVERPLUG_DEBIAN_IMAGE_UNTUNED", "untuned"),
+  };
+  log("cloud image: Start through the driver vs by hand, second Start vs first, RSS, tuned vs untuned");
+  await runCloudImage(images, s.dir, s.config.cloudImage, s.results);
+}
+
 async function libvirtVm(s: Sections): Promise<void> {
   let bundle = process.env.DRIVERPLUG_TEST_GUEST ?? "";
   if (bundle === "") {
@@ -431,6 +454,7 @@ async function main(): Promise<void> {
     ["Go host interop", goInterop],
     ["CLI and many machines", cliAndManyMachines],
     ["qemu VM", qemuVm],
+    ["cloud image", cloudImage],
     ["libvirt VM", libvirtVm],
     [
       "conformance kit",

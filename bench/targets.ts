@@ -18,6 +18,8 @@ export function checkTargets(results: Results, cores: number): void {
   atMost(results, "plugin RSS serving 100 machines over 1", r("ratio.plugin_rss_100_over_1"), 1.5);
   atMost(results, "qemu Start to ready over the same qemu by hand", r("ratio.qemu_start_over_hand"), 1.1);
   atMost(results, "qemu Stop of a booted guest over powerdown-to-exit by hand", r("ratio.qemu_stop_over_hand"), 1.2);
+  atMost(results, "cloud image Start to ready over the same qemu by hand", r("ratio.cloud_start_over_hand"), 1.1);
+  atMost(results, "cloud image VM's host RSS over its guest memory", r("ratio.cloud_rss_over_guest"), 1.3);
   atMost(results, "libvirt Start to ready over the qemu driver's", r("ratio.libvirt_start_over_qemu"), 1.25);
   below(results, "libvirt GetState p50 of a running VM (local)", r("libvirt_getstate_p50_ms"), 5, "ms");
   below(results, "libvirt WatchState: outside destroy to STOPPED", r("libvirt_watch_stopped_ms"), 200, "ms");

@@ -144,7 +144,8 @@ cat >"$out/bundle.json" <<EOF
   "initrd": "initrd.img",
   "cmdline": "console=ttyS0 quiet panic=-1",
   "sshUser": "root",
-  "readiness": "virtio-serial"
+  "readiness": "virtio-serial",
+  "sshChannel": "virtio-serial"
 }
 EOF
 cat >"$out/README" <<EOF

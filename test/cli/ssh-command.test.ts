@@ -1,11 +1,16 @@
 // `driverplug ssh`: the ssh arguments made from a driver's GetSSHInfo (which
 // is untrusted plugin text), and the command's failure on a machine that is
 // not running. The session itself is tested against a real VM in test/qemu.
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sshArgs, KNOWN_HOSTS_FILE } from "../../src/cli/commands/ssh.js";
 import { CliError } from "../../src/cli/cli-error.js";
+import { proxyCommand } from "../../src/cli/ssh-proxy.js";
 import { Sandbox } from "./driverplug-process.js";
 
 const info = { hostname: "127.0.0.1", port: 40022, username: "root", keyPath: "/store/machines/vm1/id_ed25519" };
@@ -27,6 +32,58 @@ describe("sshArgs", () => {
     const args = sshArgs("vm1", { ...info, keyPath: "" }, "/kh", []);
     expect(args).not.toContain("-i");
     expect(args.slice(-2)).toEqual(["--", "127.0.0.1"]);
+  });
+
+  it("goes through the driver's Unix socket with a ProxyCommand when it gives one, sessions sharing one connection", () => {
+    const args = sshArgs(
+      "vm1",
+      { ...info, unixSocketPath: "/store/machines/vm1/vm/ssh.sock" },
+      "/store/machines/vm1/kh",
+      ["true"],
+    );
+    expect(args.slice(0, 8)).toEqual([
+      ...["-o", `ProxyCommand=${proxyCommand("/store/machines/vm1/vm/ssh.sock")}`],
+      ...["-o", "ControlMaster=auto", "-o", "ControlPath=/store/machines/vm1/ssh-mux", "-o", "ControlPersist=no"],
+    ]);
+    // A store path too long for ssh's control socket: no multiplexing, still the socket.
+    const long = `/${"s".repeat(90)}/kh`;
+    const noMux = sshArgs("vm1", { ...info, unixSocketPath: "/x/ssh.sock" }, long, []);
+    expect(noMux.some((a) => a.startsWith("ControlMaster"))).toBe(false);
+    expect(noMux[1]).toMatch(/^ProxyCommand=/);
+  });
+
+  it("writes a ProxyCommand that joins ssh to the socket, quoting the path for the shell and ssh's % tokens", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dp-proxy-"));
+    const path = join(dir, "it's 100%.sock");
+    const server = createServer((s) => {
+      s.write("SSH-2.0-test\r\n");
+      s.on("data", (d) => s.end(`echo:${d.toString()}`));
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const command = proxyCommand(path);
+      expect(command).toContain("100%%.sock");
+      // As ssh runs it: %% back to %, then `exec <command>` with /bin/sh.
+      const child = spawn("/bin/sh", ["-c", `exec ${command.replaceAll("%%", "%")}`], {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stdin.end("hello");
+      const [code] = (await once(child, "exit")) as [number];
+      expect(code).toBe(0);
+      expect(out).toBe("SSH-2.0-test\r\necho:hello");
+      // Nobody there: a clear message and ssh's failure code.
+      const missing = spawn("/bin/sh", ["-c", `exec ${proxyCommand(join(dir, "none.sock"))}`], { stdio: "pipe" });
+      let err = "";
+      missing.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      missing.stdin.end();
+      expect((await once(missing, "exit"))[0]).toBe(255);
+      expect(err).toMatch(/^driverplug ssh: cannot connect to .*none\.sock: connect ENOENT/);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("accepts an IPv6 address, brackets or not, and a DNS name", () => {
@@ -73,6 +130,8 @@ describe("sshArgs", () => {
     ["port", { port: 70000 }, /unusable port 70000/],
     ["key path", { keyPath: "relative/key" }, /unusable key path "relative\/key"/],
     ["key path", { keyPath: "/a\nb" }, /unusable key path/],
+    ["Unix socket path", { unixSocketPath: "rel.sock" }, /unusable Unix socket path "rel\.sock"/],
+    ["Unix socket path", { unixSocketPath: "/a\nProxyCommand=x" }, /unusable Unix socket path/],
   ])("refuses a driver's %s that ssh would misread (%j)", (_what, bad, message) => {
     let thrown: unknown;
     try {

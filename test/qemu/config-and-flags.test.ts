@@ -62,14 +62,21 @@ describe("the create flags", () => {
     const flags = Object.fromEntries(createFlags().map((f) => [f.name, f]));
     expect(Object.keys(flags)).toEqual([
       "bundle",
+      "image",
+      "firmware",
+      "ssh-user",
       "cpus",
       "memory",
       "disk-size",
       "accel",
       "ssh-port",
       "shared-dir",
+      "network",
+      "boot-timeout",
       "stop-timeout",
     ]);
+    expect(flags.network!.defaultValue?.kind).toEqual({ $case: "stringValue", value: "isolated" });
+    expect(flags["boot-timeout"]!.defaultValue?.kind).toEqual({ $case: "intValue", value: 540n });
     expect(flags.cpus!.envVar).toBe("DRIVERPLUG_QEMU_CPUS");
     expect(flags.accel!.defaultValue?.kind).toEqual({ $case: "stringValue", value: "auto" });
   });
@@ -141,7 +148,7 @@ describe("bundles", () => {
       );
       await expect(loadBundle(dir)).rejects.toThrow(/inside the bundle/);
       await fs.writeFile(join(dir, "bundle.json"), JSON.stringify({ name: "g", version: "1", kernel: "vmlinuz" }));
-      await expect(loadBundle(dir)).rejects.toThrow(/not a file; is the bundle complete/);
+      await expect(loadBundle(dir)).rejects.toThrow(/vmlinuz does not exist; is the bundle complete\?/);
       await fs.writeFile(join(dir, "vmlinuz"), "k");
       expect((await loadBundle(dir)).kernelPath).toBe(join(dir, "vmlinuz"));
       await expect(loadBundle(join(dir, "nope"))).rejects.toBeInstanceOf(BundleError);

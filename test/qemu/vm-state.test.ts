@@ -110,7 +110,7 @@ describe("a dead VM's files", () => {
     const stale = spawn("/usr/bin/python3", [
       "-c",
       "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])",
-      files.socket("serial"),
+      files.socket("console"),
     ]);
     await once(stale, "exit");
     const live = createServer();
@@ -118,8 +118,8 @@ describe("a dead VM's files", () => {
     try {
       const seen = await observeVm(files);
       expect(seen.state).toBe(State.STATE_STOPPED);
-      expect(seen.cleaned).toEqual(expect.arrayContaining([files.path("pidfile"), files.socket("serial")]));
-      await expect(fs.lstat(files.socket("serial"))).rejects.toThrow(/ENOENT/);
+      expect(seen.cleaned).toEqual(expect.arrayContaining([files.path("pidfile"), files.socket("console")]));
+      await expect(fs.lstat(files.socket("console"))).rejects.toThrow(/ENOENT/);
       expect((await fs.lstat(files.socket("ready"))).isSocket()).toBe(true);
     } finally {
       await new Promise<void>((r) => live.close(() => r()));

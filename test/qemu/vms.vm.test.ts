@@ -164,7 +164,7 @@ describe("qemu machines", () => {
       const start = await expectOk(b, ["start", "vm1"]);
       // Real progress, in order: launch, the serial console, readiness, SSH answering.
       expect(start.stderr).toMatch(
-        /launch: QEMU running \(pid \d+\)[\s\S]*boot: Booting[\s\S]*ready: Guest ready after[\s\S]*ssh: SSH answers/,
+        /launch: QEMU running \(pid \d+\)[\s\S]*kernel: Kernel[\s\S]*ready: Guest ready after[\s\S]*ssh: SSH answers/,
       );
       expect(start.stdout).toContain("state: Running");
       expect((await expectOk(b, ["status", "vm1"])).stdout.trim()).toBe("Running");
@@ -185,7 +185,7 @@ describe("qemu machines", () => {
       expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
       expect((await fs.stat(key)).mode & 0o777).toBe(0o600);
       const sockets = (await fs.readdir(dir)).filter((n) => n.endsWith(".sock")).sort();
-      expect(sockets).toEqual(["qmp-watch.sock", "qmp.sock", "ready.sock", "serial.sock"]);
+      expect(sockets).toEqual(["qmp-con.sock", "qmp-watch.sock", "qmp.sock", "ready.sock", "ssh.sock"]);
       for (const s of sockets) {
         const st = await fs.lstat(join(dir, s));
         expect(st.isSocket()).toBe(true);
@@ -309,7 +309,7 @@ describe("qemu machines", () => {
     async () => {
       await box();
       const { p, config } = await created("vm3");
-      const { rest } = await startUntil(p.client.start({}), /^boot:/);
+      const { rest } = await startUntil(p.client.start({}), /^kernel:/);
       const pid = (await qemuPid("vm3"))!;
       await p.client.kill({});
       expect(await processGone(pid)).toBe(true);
@@ -390,7 +390,7 @@ describe("qemu machines", () => {
     await p.client.setConfig(json(machineConfig("vm6", { bundlePath: "" })));
     const noBundle = await p.client.preCreateCheck({}).catch((e: unknown) => e);
     expect((noBundle as ClientError).code).toBe(status.FAILED_PRECONDITION);
-    expect((noBundle as ClientError).details).toMatch(/no bundle given: pass --bundle/);
+    expect((noBundle as ClientError).details).toMatch(/no bundle or image given: pass --image <file>/);
 
     // What --accel kvm gets depends on this host's KVM, judged by the same probe the driver uses.
     const kvm = judgeKvm(await readHostFacts());

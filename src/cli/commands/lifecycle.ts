@@ -22,7 +22,11 @@ async function startWithProgress(m: MachineSession, ctx: CliContext, quiet: bool
   const view = quiet ? silentProgress : progressView(ctx.io.stderr);
   m.wait.writeThrough((line) => view.interject(line));
   try {
-    for await (const event of m.client.start({}, m.call)) {
+    // Without --timeout, no deadline of the CLI's own: a driver bounds its Start (the qemu driver's
+    // --boot-timeout may rightly pass the host's 10-minute default for a cloud image under TCG);
+    // Ctrl-C cancels it.
+    const call = m.call.deadline ? m.call : { ...m.call, timeoutMs: 0 };
+    for await (const event of m.client.start({}, call)) {
       m.wait.heard();
       if (event.progress) view.show(event.progress);
     }

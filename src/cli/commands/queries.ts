@@ -53,6 +53,7 @@ const QUERIES: readonly Query[] = [
         username: info.username,
         keyPath: info.keyPath,
         ...through,
+        ...(info.unixSocketPath ? { unixSocketPath: info.unixSocketPath } : {}),
       };
     },
     text: (a) =>
@@ -62,6 +63,7 @@ const QUERIES: readonly Query[] = [
         `Username: ${String(a.username)}`,
         `Key path: ${String(a.keyPath)}`,
         ...(a.through ? [`Through:  ${String(a.through)} (SSH jump)`] : []),
+        ...(a.unixSocketPath ? [`Socket:   ${String(a.unixSocketPath)} (SSH for the owner only)`] : []),
       ].join("\n"),
   },
 ];

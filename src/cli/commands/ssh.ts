@@ -4,16 +4,21 @@
 // Host keys are remembered per machine, in a known_hosts file in the machine's
 // directory under the machine's name (so a new port keeps the entry, and
 // `driverplug rm` forgets it): the first connection records the key, a later
-// different key is refused. Never a prompt: BatchMode.
+// different key is refused. Never a prompt: BatchMode. When the driver gives
+// a Unix socket (only the machine's owner can open it), ssh goes through it
+// (ssh-proxy.ts) instead of the TCP port every local user can reach, and
+// sessions share one connection (ControlMaster), since such a socket carries
+// one at a time.
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { Command } from "commander";
 import type { CliContext, Io } from "../cli-context.js";
 import { CliError, ExitWith } from "../cli-error.js";
 import { timeoutOption } from "../command-timeout.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine } from "../machine-session.js";
+import { proxyCommand as socketProxyCommand } from "../ssh-proxy.js";
 
 export const KNOWN_HOSTS_FILE = "ssh_known_hosts";
 
@@ -31,7 +36,14 @@ export interface SshInfo {
   username: string;
   keyPath: string;
   jump?: SshJump | undefined;
+  /** A Unix socket on this host carrying the SSH server; "" for none. */
+  unixSocketPath?: string;
 }
+
+/** The multiplexing socket of a machine's sessions, next to its known_hosts. */
+export const CONTROL_SOCKET = "ssh-mux";
+/** ssh binds the ControlPath with a 17-character temporary suffix first; sun_path holds 103 bytes on macOS. */
+const CONTROL_PATH_MAX = 103 - 17;
 
 /**
  * Paths that go into the jump's ProxyCommand, which ssh runs through a shell:
@@ -55,9 +67,30 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
   if (!USERNAME.test(info.username)) throw bad("username", info.username);
   if (info.keyPath !== "" && (!isAbsolute(info.keyPath) || /[\n\r\0]/.test(info.keyPath)))
     throw bad("key path", info.keyPath);
+  const socket = info.unixSocketPath ?? "";
+  if (socket !== "" && (!isAbsolute(socket) || /[\n\r\0]/.test(socket))) throw bad("Unix socket path", socket);
   const host = info.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (socket !== "" && info.jump) throw bad("Unix socket path (with a jump host)", socket);
+  const control = join(dirname(knownHosts), CONTROL_SOCKET);
+  const viaSocket =
+    socket === ""
+      ? []
+      : [
+          ...["-o", `ProxyCommand=${socketProxyCommand(socket)}`],
+          ...(Buffer.byteLength(control) <= CONTROL_PATH_MAX
+            ? [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                `ControlPath=${control.replaceAll("%", "%%")}`,
+                "-o",
+                "ControlPersist=no",
+              ]
+            : []),
+        ];
   const jump = info.jump ? [`-o`, `ProxyCommand=${proxyCommand(info.jump, bad)}`] : [];
   return [
+    ...viaSocket,
     ...jump,
     ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
     ...["-p", String(info.port), "-l", info.username],
@@ -108,7 +141,8 @@ function runSsh(io: Io, args: readonly string[]): Promise<number> {
   const ownStdio = io.stdout === process.stdout && io.stderr === process.stderr;
   return new Promise((resolve, reject) => {
     const child = spawn("ssh", args, {
-      env: io.env,
+      // ssh runs a ProxyCommand with $SHELL: a POSIX shell reads the quoting ssh-proxy.ts writes.
+      env: { ...io.env, SHELL: "/bin/sh" },
       stdio: ownStdio ? "inherit" : ["inherit", "pipe", "pipe"],
     });
     if (!ownStdio) {

@@ -5,6 +5,7 @@
 // Disks, seed, kernel and initrd are volumes of the machine's own storage
 // pool, uploaded over the connection; console and readiness are read over it
 // too, so a remote hypervisor (qemu+ssh) works like the local one.
+import { randomBytes } from "node:crypto";
 import { EventEmitter, once } from "node:events";
 import { promises as fs } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -157,7 +158,7 @@ export class LibvirtDriver implements Driver {
     const bundle = await this.loadConfiguredBundle();
     if (!(await findExecutable("ssh-keygen")))
       throw failedPrecondition("ssh-keygen not found on PATH; install the OpenSSH client (Debian: openssh-client)");
-    if (bundle.diskPath && !(await findIsoTool()))
+    if (bundle.disk && !(await findIsoTool()))
       throw failedPrecondition(`disk-image bundles need a seed image: ${ISO_TOOL_HINT}`);
     await this.kvm(config);
     try {
@@ -222,9 +223,9 @@ export class LibvirtDriver implements Driver {
         record.hasInitrd = bundle.initrdPath !== undefined;
       }
       signal.throwIfAborted();
-      if (bundle.diskPath) {
-        yield progress({ step: "disk", message: `Uploading the base image ${bundle.diskPath}`, percent: 45 });
-        const vol = await uploadVolume(c, pool, "disk.qcow2", bundle.diskPath, signal);
+      if (bundle.disk) {
+        yield progress({ step: "disk", message: `Uploading the base image ${bundle.disk.path}`, percent: 45 });
+        const vol = await uploadVolume(c, pool, "disk.qcow2", bundle.disk.path, signal);
         await c.call(proc.storagePoolRefresh, { pool, flags: 0 });
         await c
           .call(proc.storageVolResize, { vol, capacity: BigInt(config.diskGiB * GiB), flags: 0 })
@@ -233,7 +234,17 @@ export class LibvirtDriver implements Driver {
             if (!isLibvirtError(err, VirErrorNumber.INVALID_ARG)) throw err;
           });
         yield progress({ step: "seed", message: "Making and uploading the cloud-init seed (SSH key)", percent: 65 });
-        await makeSeed(files.seed, { machineName: config.machineName, sshUser: record.sshUser, publicKey }, signal);
+        await makeSeed(
+          files.seed,
+          {
+            machineName: config.machineName,
+            sshUser: record.sshUser,
+            publicKey,
+            instanceId: randomBytes(6).toString("hex"),
+            sharedDirs: [],
+          },
+          signal,
+        );
         await uploadVolume(c, pool, "seed.iso", files.seed, signal);
         await fs.rm(files.seed, { force: true });
         record.hasSeed = true;
@@ -557,6 +568,7 @@ export class LibvirtDriver implements Driver {
         console,
         ready,
         readiness: record.readiness,
+        firstPhase: record.kernelCmdline ? "kernel" : "firmware",
         sshWhere: where,
         sshAnswers: probe,
         timeoutMs: config.bootTimeoutMs,

@@ -10,10 +10,16 @@ import { socketPathProblem } from "./machine-files.js";
 export interface QemuConfig {
   machineName: string;
   storePath: string;
-  /** The bundle directory the machine is (or will be) made from. */
+  /** The bundle directory the machine is (or will be) made from; or "" with imagePath. */
   bundlePath: string;
-  /** "name-version" of the bundle, recorded by Create. */
+  /** A disk image (qcow2 or raw) the machine is made from, booted by firmware; or "" with bundlePath. */
+  imagePath: string;
+  /** "name-version" of the bundle (or the image's file name), recorded by Create. */
   bundleName: string;
+  /** The firmware a disk image boots with: BIOS (SeaBIOS), UEFI (OVMF), or auto (BIOS when the image has MBR boot code, else UEFI). */
+  firmware: FirmwareChoice;
+  /** The user a disk image's seed creates, with the machine's key (bundles name their own). */
+  sshUser: string;
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
@@ -21,6 +27,13 @@ export interface QemuConfig {
   /** The host port forwarded to the guest's SSH; 0 = pick a free one at Create (then kept). */
   sshPort: number;
   sharedDirs: SharedDir[];
+  /**
+   * What the guest may reach through QEMU's user network: "isolated" (nothing
+   * outside itself, neither the host nor the internet; the machine's SSH
+   * forward still works) or "nat" (the internet, and every service on the
+   * host's 127.0.0.1, which the guest sees as 10.0.2.2).
+   */
+  network: GuestNetwork;
   /** How long Stop waits for the guest to power off after the ACPI button before it quits QEMU. */
   stopTimeoutMs: number;
   /** How long Start waits for the guest to be ready (TCG boots are slow on busy hosts). */
@@ -29,17 +42,33 @@ export interface QemuConfig {
   qemuBinary: string;
 }
 
+export type FirmwareChoice = "auto" | "bios" | "uefi";
+export type GuestNetwork = "isolated" | "nat";
+
+/**
+ * Start to ready of a real cloud image under TCG on a loaded 2-core host took
+ * up to 264 s (cloud-init's Python dominates); 540 s leaves twice that, and
+ * ends before a host's default 10-minute deadline for Start, so the error is
+ * the driver's (with the boot phase and the console's last lines). A guest
+ * that is ready sooner is never held back by it.
+ */
+export const DEFAULT_BOOT_TIMEOUT_MS = 540_000;
+
 export const CONFIG_DEFAULTS: Readonly<Omit<QemuConfig, "machineName" | "storePath">> = Object.freeze({
   bundlePath: "",
+  imagePath: "",
   bundleName: "",
+  firmware: "auto",
+  sshUser: "driverplug",
   cpus: 2,
   memoryMiB: 1024,
   diskGiB: 20,
   accelerator: "auto",
   sshPort: 0,
   sharedDirs: [],
+  network: "isolated",
   stopTimeoutMs: 60_000,
-  bootTimeoutMs: 300_000,
+  bootTimeoutMs: DEFAULT_BOOT_TIMEOUT_MS,
   qemuBinary: "qemu-system-x86_64",
 });
 
@@ -154,13 +183,20 @@ const FIELDS: Record<keyof QemuConfig, FieldCheck> = {
   ),
   storePath: absolutePath(),
   bundlePath: absolutePath(true),
+  imagePath: absolutePath(true),
   bundleName: text(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,128}$/, "a bundle name is name-version", true),
+  firmware: oneOf(["auto", "bios", "uefi"] as const),
+  sshUser: text(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    "a user name: lower-case letters, digits, '_' or '-', starting with a letter",
+  ),
   cpus: int(1, 64),
   memoryMiB: int(64, 1024 * 1024),
   diskGiB: int(1, 64 * 1024),
   accelerator: oneOf(["auto", "kvm", "tcg"] as const),
   sshPort: int(0, 65535),
   sharedDirs: sharedDirList,
+  network: oneOf(["isolated", "nat"] as const),
   stopTimeoutMs: int(0, 3_600_000),
   bootTimeoutMs: int(1_000, 3_600_000),
   qemuBinary: text(/^[^\0\n]+$/, "no NUL or newline characters"),
@@ -194,6 +230,10 @@ export function validateConfig(value: unknown): QemuConfig {
     out[field] = check(v, field);
   }
   const config = out as unknown as QemuConfig;
+  if (config.bundlePath !== "" && config.imagePath !== "")
+    throw invalidArgument(
+      `config fields "bundlePath" and "imagePath" are both set; a machine is made from a bundle or from an image, not both`,
+    );
   const tooLong = socketPathProblem(config.storePath);
   if (tooLong) throw invalidArgument(`config field "storePath": ${tooLong}`);
   return config;

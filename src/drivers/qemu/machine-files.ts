@@ -1,6 +1,6 @@
 // The files of one qemu machine: a single 0700 directory under the machine's
 // store path holding its disk, SSH key, pidfile, logs and every socket (QMP,
-// the event watcher's QMP, serial console, readiness). The directory is
+// the event watcher's QMP, the console's QMP, readiness, SSH). The directory is
 // checked as a plugin's socket directory is (owner, mode, no symlink, safe
 // ancestors), and every socket path must fit a Unix socket address.
 import { promises as fs } from "node:fs";
@@ -21,6 +21,7 @@ export const FILES = {
   kernel: "vmlinuz",
   initrd: "initrd.img",
   seed: "seed.iso",
+  efiVars: "efivars.fd",
   pidfile: "qemu.pid",
   qemuLog: "qemu.log",
   serialLog: "serial.log",
@@ -30,8 +31,11 @@ export const SOCKETS = {
   qmp: "qmp.sock",
   /** A second monitor: QMP serves one client per socket, and the state watcher holds its connection. */
   qmpWatch: "qmp-watch.sock",
-  serial: "serial.sock",
+  /** A third monitor, which Start's boot watch holds to drain the console's ring buffer. */
+  console: "qmp-con.sock",
   ready: "ready.sock",
+  /** The guest's SSH server over the dp.ssh virtio-serial port: only the owner can open it. */
+  ssh: "ssh.sock",
 } as const;
 
 /**
@@ -42,10 +46,62 @@ export const QEMU_SOCKET_PATH_MAX_BYTES = 107;
 
 const LONGEST_SOCKET = Object.values(SOCKETS).reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
 
+/** Create builds a machine in `vm.creating-<pid>-<random>` and renames it to `vm` once complete. */
+const STAGING_PREFIX = `${MACHINE_DIR_NAME}.creating-`;
+
 export class MachineFiles {
   readonly dir: string;
-  constructor(readonly storePath: string) {
-    this.dir = join(storePath, MACHINE_DIR_NAME);
+  constructor(
+    readonly storePath: string,
+    dir?: string,
+  ) {
+    this.dir = dir ?? join(storePath, MACHINE_DIR_NAME);
+  }
+
+  /** A fresh private directory (0700, checked) for Create to build the machine in. */
+  async makeStaging(): Promise<MachineFiles> {
+    const dir = await fs.mkdtemp(join(this.storePath, `${STAGING_PREFIX}${process.pid}-`));
+    await checkPrivateDir(dir);
+    return new MachineFiles(this.storePath, dir);
+  }
+
+  /**
+   * Makes a complete staging directory the machine's: renamed to `vm` in one
+   * step, so the machine exists whole or not at all. False when `vm` exists.
+   */
+  async commit(staging: MachineFiles): Promise<boolean> {
+    try {
+      await fs.rename(staging.dir, this.dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST") return false;
+      throw err;
+    }
+  }
+
+  /**
+   * What interrupted Creates left: staging directories whose Create's process
+   * is gone, and a machine directory without a record (made by an older
+   * driver, which built in place) in which no QEMU runs. Removes them and
+   * returns their paths.
+   */
+  async removeLeftovers(alive: (pid: number) => boolean, vmRuns: () => Promise<boolean>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await fs.readdir(this.storePath).catch(() => [] as string[])) {
+      if (!name.startsWith(STAGING_PREFIX)) continue;
+      const pid = Number(/^(\d+)-/.exec(name.slice(STAGING_PREFIX.length))?.[1]);
+      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
+      if (pid === process.pid) continue;
+      await fs.rm(join(this.storePath, name), { recursive: true, force: true });
+      removed.push(join(this.storePath, name));
+    }
+    const st = await fs.lstat(this.dir).catch(() => undefined);
+    if (st?.isDirectory() && !(await this.exists()) && !(await vmRuns())) {
+      await this.removeAll();
+      removed.push(this.dir);
+    }
+    return removed;
   }
 
   path(file: keyof typeof FILES): string {
@@ -99,6 +155,13 @@ export class MachineFiles {
 
   async removeAll(): Promise<void> {
     await fs.rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** The machine's directory and every staging directory (Remove: nothing of the machine stays). */
+  async removeEverything(): Promise<void> {
+    for (const name of await fs.readdir(this.storePath).catch(() => [] as string[]))
+      if (name.startsWith(STAGING_PREFIX)) await fs.rm(join(this.storePath, name), { recursive: true, force: true });
+    await this.removeAll();
   }
 }
 

@@ -3,8 +3,11 @@
 // directory; values inside QEMU's comma-separated options have their commas
 // doubled, QEMU's own escape, so a path can never inject an option.
 import type { SharedDir } from "../../plugin/index.js";
-import type { Accelerator } from "../guest/accelerator.js";
+import { tcgCacheMiB, type Accelerator } from "../guest/accelerator.js";
+import type { Ovmf } from "../guest/firmware.js";
+import type { GuestNetwork } from "./config.js";
 import type { MachineFiles } from "./machine-files.js";
+import { CONSOLE_CHARDEV, RINGBUF_BYTES } from "./ringbuf-console.js";
 
 export interface ArgvInput {
   machineName: string;
@@ -13,6 +16,9 @@ export interface ArgvInput {
   cpus: number;
   memoryMiB: number;
   sshPort: number;
+  network: GuestNetwork;
+  /** UEFI boot: OVMF's code (the machine's variable store is its efiVars file). BIOS (SeaBIOS) when absent. */
+  uefi?: Ovmf;
   /** Direct kernel boot: the kernel, initrd and command line (with the driver's dp.* additions). */
   kernel?: { kernelPath: string; initrdPath?: string; cmdline: string };
   /** A cloud-init NoCloud seed image attached read-only (disk-image bundles). */
@@ -33,9 +39,9 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `guest=${optValue(input.machineName)}`,
     "-machine",
     "q35",
-    // lima's TCG tuning: one host thread per vCPU and a 512 MiB translation cache.
+    // TCG: one host thread per vCPU, and a translation cache sized to the guest.
     "-accel",
-    input.accel === "kvm" ? "kvm" : "tcg,thread=multi,tb-size=512",
+    input.accel === "kvm" ? "kvm" : `tcg,thread=multi,tb-size=${tcgCacheMiB(input.memoryMiB)}`,
     "-cpu",
     input.accel === "kvm" ? "host" : "max",
     "-smp",
@@ -47,18 +53,26 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     "-display",
     "none",
   ];
+  if (input.uefi) {
+    argv.push(
+      "-drive",
+      `if=pflash,format=raw,unit=0,readonly=on,file=${optValue(input.uefi.code)}`,
+      "-drive",
+      `if=pflash,format=raw,unit=1,file=${optValue(files.path("efiVars"))}`,
+    );
+  }
   if (input.kernel) {
     argv.push("-kernel", input.kernel.kernelPath);
     if (input.kernel.initrdPath) argv.push("-initrd", input.kernel.initrdPath);
     argv.push("-append", input.kernel.cmdline);
   }
   argv.push(
-    // Serial console: a socket to attach to, and a log the driver reads boot progress from.
+    // Serial console: a ring buffer of fixed size in QEMU; Start drains it through the console monitor.
     "-chardev",
-    `socket,id=ser0,path=${sock("serial")},server=on,wait=off,logfile=${optValue(files.path("serialLog"))}`,
+    `ringbuf,id=${CONSOLE_CHARDEV},size=${RINGBUF_BYTES}`,
     "-serial",
-    "chardev:ser0",
-    // Two monitors: QMP serves one client per socket, and the state watcher keeps one.
+    `chardev:${CONSOLE_CHARDEV}`,
+    // Three monitors: QMP serves one client per socket; the state watcher and the console drain keep one each.
     "-chardev",
     `socket,id=qmp0,path=${sock("qmp")},server=on,wait=off`,
     "-mon",
@@ -67,15 +81,21 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `socket,id=qmp1,path=${sock("qmpWatch")},server=on,wait=off`,
     "-mon",
     "chardev=qmp1,mode=control",
-    // User-mode networking: the guest reaches out; only its SSH is forwarded, on 127.0.0.1.
+    "-chardev",
+    `socket,id=qmp2,path=${sock("console")},server=on,wait=off`,
+    "-mon",
+    "chardev=qmp2,mode=control",
+    // User-mode networking, its SSH forwarded from 127.0.0.1. Isolated (restrict=on): the guest reaches
+    // nothing outside itself, not the host's loopback (10.0.2.2) nor the internet; the forward still works.
     "-netdev",
-    `user,id=n0,hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
+    `user,id=n0${input.network === "isolated" ? ",restrict=on" : ""},hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
     "-device",
     "virtio-net-pci,netdev=n0",
     "-drive",
     `file=${optValue(files.path("disk"))},if=none,id=d0,format=qcow2,discard=unmap`,
     "-device",
-    "virtio-blk-pci,drive=d0",
+    // Firmware boots this disk first (a direct kernel boot's loader takes boot index 0 itself).
+    input.kernel ? "virtio-blk-pci,drive=d0" : "virtio-blk-pci,drive=d0,bootindex=0",
   );
   if (input.seedPath) {
     argv.push(
@@ -93,6 +113,11 @@ export function buildQemuArgv(input: ArgvInput): string[] {
     `socket,id=rdy,path=${sock("ready")},server=on,wait=off`,
     "-device",
     "virtserialport,chardev=rdy,name=dp.ready",
+    // SSH for the owner only: a guest that serves SSH on dp.ssh is reached through this 0600 socket.
+    "-chardev",
+    `socket,id=sshc,path=${sock("ssh")},server=on,wait=off`,
+    "-device",
+    "virtserialport,chardev=sshc,name=dp.ssh",
   );
   input.sharedDirs.forEach((dir, i) => {
     const ro = dir.readOnly ? ",readonly=on" : "";

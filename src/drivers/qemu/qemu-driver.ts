@@ -19,33 +19,46 @@ import {
 } from "../../plugin/index.js";
 import { SocketDirError } from "../../socket/private-dir.js";
 import { SocketFileError } from "../../socket/socket-file.js";
+import { randomBytes } from "node:crypto";
 import { AcceleratorError, chooseAccelerator } from "../guest/accelerator.js";
 import { watchBoot } from "../guest/boot-watch.js";
-import { FileConsole } from "../guest/console-source.js";
-import { SocketReadyPort } from "../guest/readiness.js";
-import { sshAnswers } from "../guest/ssh-probe.js";
-import { BundleError, bundleLabel, loadBundle } from "../guest/bundle.js";
+import { BundleError, copyBundleFile } from "../guest/bundle.js";
 import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "../guest/cloud-init-seed.js";
-import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
-import { makeDisk } from "../guest/disk-image.js";
-import { applyFlags, createFlags } from "./flags.js";
+import { checkBaseImage, ImageRefusal, makeDisk } from "../guest/disk-image.js";
+import { chooseFirmware, findOvmf, OVMF_HINT } from "../guest/firmware.js";
 import { pickFreePort } from "../guest/free-port.js";
 import { findExecutable } from "../guest/host-tools.js";
+import { SocketReadyPort } from "../guest/readiness.js";
+import { FileRefusal } from "../guest/regular-file.js";
+import { makeSshKey } from "../guest/ssh-key.js";
+import { sshAnswers, sshAnswersOnSocket } from "../guest/ssh-probe.js";
+import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
+import { applyFlags, createFlags } from "./flags.js";
 import { MachineFiles, SOCKETS } from "./machine-files.js";
 import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
-import { pidfileStatus } from "./pidfile-lock.js";
+import { imageLabel, loadSource, SourceError, type MachineSource } from "./machine-source.js";
+import { pidfileStatus, processExists } from "./pidfile-lock.js";
 import { processGone, sigkill, waitGone } from "./process-exit.js";
 import { buildQemuArgv } from "./qemu-argv.js";
 import { kernelCmdline } from "../guest/kernel-cmdline.js";
 import { launchQemu, LaunchError } from "./qemu-launch.js";
 import { qmpOnce } from "./qmp-client.js";
-import { makeSshKey } from "../guest/ssh-key.js";
+import { RingbufConsole } from "./ringbuf-console.js";
 import { stateWord } from "../guest/state-word.js";
 import { StateFeed } from "./state-feed.js";
 import { observeVm } from "./vm-state.js";
 
 /** Fields fixed at Create: the disk and files were made from them. */
-const IMMUTABLE: ReadonlyArray<keyof QemuConfig> = ["machineName", "storePath", "bundlePath", "bundleName", "diskGiB"];
+const IMMUTABLE: ReadonlyArray<keyof QemuConfig> = [
+  "machineName",
+  "storePath",
+  "bundlePath",
+  "imagePath",
+  "bundleName",
+  "diskGiB",
+  "firmware",
+  "sshUser",
+];
 const PORT_ATTEMPTS = 5;
 /** After QMP quit, and after SIGKILL: how long QEMU gets to be gone. */
 const QUIT_WAIT_MS = 10_000;
@@ -109,11 +122,11 @@ export class QemuDriver implements Driver {
     return {};
   }
 
-  async preCreateCheck() {
+  async preCreateCheck(_request: unknown, ctx?: CallContext) {
     const config = this.requireConfig();
     if (await this.files!.exists())
       throw failedPrecondition(`machine "${config.machineName}" already exists in ${this.files!.dir}`);
-    const bundle = await this.loadConfiguredBundle();
+    const source = await this.loadConfiguredSource(ctx?.signal);
     const missing: string[] = [];
     for (const tool of [config.qemuBinary, "qemu-img", "ssh-keygen"]) {
       if (!(await findExecutable(tool))) missing.push(tool);
@@ -122,8 +135,9 @@ export class QemuDriver implements Driver {
       throw failedPrecondition(
         `${missing.join(", ")} not found on PATH; install them (Debian: apt-get install --no-install-recommends qemu-system-x86 qemu-utils openssh-client)`,
       );
-    if (bundle.diskPath && !(await findIsoTool()))
-      throw failedPrecondition(`disk-image bundles need a seed image: ${ISO_TOOL_HINT}`);
+    if (source.image && !(await findIsoTool()))
+      throw failedPrecondition(`disk images need a cloud-init seed: ${ISO_TOOL_HINT}`);
+    if (source.image && config.firmware === "uefi" && !(await findOvmf())) throw failedPrecondition(OVMF_HINT);
     await this.accelerator(config);
     return {};
   }
@@ -133,66 +147,94 @@ export class QemuDriver implements Driver {
     const files = this.files!;
     if (await files.exists()) throw alreadyExists(`machine "${config.machineName}" already exists in ${files.dir}`);
     this.creating = true;
-    let made = false;
+    let staging: MachineFiles | undefined;
     try {
-      yield progress({ step: "check", message: "Checking the bundle", percent: 5 });
-      const bundle = await this.loadConfiguredBundle();
+      yield progress({ step: "check", message: "Checking the bundle or image", percent: 5 });
+      const source = await this.loadConfiguredSource(signal);
       await this.accelerator(config);
+      let leftovers: string[];
       try {
-        await files.ensureDir();
+        leftovers = await files.removeLeftovers(
+          processExists,
+          async () => (await observeVm(files)).state !== State.STATE_STOPPED,
+        );
+        staging = await files.makeStaging();
       } catch (err) {
         if (err instanceof SocketDirError) throw failedPrecondition(err.message);
         throw err;
       }
+      if (leftovers.length > 0)
+        yield progress({
+          step: "check",
+          message: `Removed what an interrupted Create of this machine left in ${leftovers.join(", ")}`,
+          percent: 8,
+        });
       signal.throwIfAborted();
       yield progress({ step: "key", message: "Making the SSH key (ed25519)", percent: 20 });
-      const publicKey = await makeSshKey(files.path("key"), `driverplug-${config.machineName}`, signal);
+      const publicKey = await makeSshKey(staging.path("key"), `driverplug-${config.machineName}`, signal);
       const record: MachineRecord = {
         name: config.machineName,
-        bundleName: bundleLabel(bundle.manifest),
-        sshUser: bundle.manifest.sshUser,
-        readiness: bundle.manifest.readiness,
+        bundleName: source.label,
+        sshUser: source.sshUser,
+        readiness: source.readiness,
+        ...(source.sshChannel ? { sshChannel: source.sshChannel } : {}),
       };
-      if (bundle.kernelPath) {
+      if (source.kind === "bundle" && source.bundle.kernelPath) {
         yield progress({ step: "kernel", message: "Copying the kernel and initrd", percent: 35 });
-        await fs.copyFile(bundle.kernelPath, files.path("kernel"));
-        if (bundle.initrdPath) await fs.copyFile(bundle.initrdPath, files.path("initrd"));
-        record.kernelCmdline = kernelCmdline(bundle.manifest.cmdline, publicKey, config.machineName);
-        record.hasInitrd = bundle.initrdPath !== undefined;
+        await copyBundleFile(source.bundle, "kernel", staging.path("kernel"), signal);
+        if (source.bundle.initrdPath) await copyBundleFile(source.bundle, "initrd", staging.path("initrd"), signal);
+        record.kernelCmdline = kernelCmdline(source.bundle.manifest.cmdline, publicKey, config.machineName);
+        record.hasInitrd = source.bundle.initrdPath !== undefined;
       }
       signal.throwIfAborted();
       yield progress({
         step: "disk",
-        message: bundle.diskPath
-          ? `Making a ${config.diskGiB} GiB disk on the base image ${bundle.diskPath}`
+        message: source.image
+          ? `Making a ${config.diskGiB} GiB disk on the base image ${source.image.path} (never written)`
           : `Making a ${config.diskGiB} GiB disk`,
         percent: 55,
       });
-      await makeDisk(files.path("disk"), config.diskGiB, bundle.diskPath, signal);
-      if (bundle.diskPath) {
-        yield progress({ step: "seed", message: "Making the cloud-init seed (SSH key)", percent: 70 });
-        await makeSeed(
-          files.path("seed"),
-          { machineName: config.machineName, sshUser: record.sshUser, publicKey },
-          signal,
-        );
+      await makeDisk(staging.path("disk"), config.diskGiB, source.image, signal);
+      if (source.image) {
+        record.baseImage = { path: source.image.path, format: source.image.format };
+        if (!record.kernelCmdline) {
+          const { firmware, why } = await chooseFirmware(config.firmware, source.image, staging.dir, signal);
+          record.firmware = firmware;
+          if (firmware === "uefi") {
+            const ovmf = await findOvmf();
+            if (!ovmf) throw failedPrecondition(`${why}, so it boots with UEFI; ${OVMF_HINT}`);
+            await fs.copyFile(ovmf.vars, staging.path("efiVars"));
+          }
+          yield progress({
+            step: "firmware",
+            message: `Booting by ${firmware === "bios" ? "BIOS (SeaBIOS)" : "UEFI (OVMF)"}: ${why}`,
+            percent: 65,
+          });
+        }
+        yield progress({ step: "seed", message: "Making the cloud-init seed (user, SSH key, host name)", percent: 70 });
+        record.instanceId = randomBytes(6).toString("hex");
         record.hasSeed = true;
+        await this.writeSeed(staging, record, publicKey, config, signal);
       }
       signal.throwIfAborted();
       const sshPort = config.sshPort === 0 ? await pickFreePort() : config.sshPort;
       record.sshPort = sshPort;
       yield progress({ step: "port", message: `SSH will be forwarded from 127.0.0.1:${sshPort}`, percent: 85 });
       // The tools made their files under the plugin's umask: the directory is private, the files are too.
-      for (const file of ["disk", "kernel", "initrd", "publicKey", "seed"] as const)
-        await fs.chmod(files.path(file), 0o600).catch(() => undefined);
-      await writeRecord(files.path("record"), record);
-      made = true;
+      for (const file of ["disk", "kernel", "initrd", "publicKey", "seed", "efiVars"] as const)
+        await fs.chmod(staging.path(file), 0o600).catch(() => undefined);
+      await writeRecord(staging.path("record"), record);
+      if (!(await files.commit(staging)))
+        throw alreadyExists(
+          `machine "${config.machineName}" already exists in ${files.dir} (another Create finished first)`,
+        );
+      staging = undefined;
       this.config = { ...config, bundleName: record.bundleName, sshPort };
       this.feed.publish();
       yield progress({ step: "done", message: `Machine "${config.machineName}" created (stopped)`, percent: 100 });
     } catch (err) {
       // Leave no half-made machine behind.
-      if (!made) await files.removeAll();
+      if (staging) await staging.removeAll();
       throw mapError(err);
     } finally {
       this.creating = false;
@@ -243,7 +285,7 @@ export class QemuDriver implements Driver {
     const config = this.requireConfig();
     const files = this.files!;
     if (!(await files.exists())) {
-      await files.removeAll();
+      if (!this.creating) await files.removeEverything();
       return {};
     }
     const { state } = await observeVm(files);
@@ -251,7 +293,7 @@ export class QemuDriver implements Driver {
       throw failedPrecondition(
         `machine "${config.machineName}" is ${stateWord(state)}; stop or kill it before removing it`,
       );
-    await files.removeAll();
+    await files.removeEverything();
     this.feed.publish(State.STATE_NONE_UNSPECIFIED);
     return {};
   }
@@ -277,19 +319,22 @@ export class QemuDriver implements Driver {
   }
 
   async getSshInfo() {
-    const { pid, record } = await this.requireRunning("SSH access");
+    const { record } = await this.requireRunning("SSH access");
     return {
       hostname: "127.0.0.1",
-      port: (await livePort(pid)) ?? this.config!.sshPort,
+      // The port this driver wrote down before launching QEMU with it, never text from QEMU's command line.
+      port: record.sshPort ?? this.config!.sshPort,
       username: record.sshUser,
       keyPath: this.files!.path("key"),
+      unixSocketPath: record.sshChannel ? this.files!.socket("ssh") : "",
     };
   }
 
   async getBundleName() {
     const config = this.requireConfig();
     if (config.bundleName !== "") return { bundleName: config.bundleName };
-    return { bundleName: bundleLabel((await this.loadConfiguredBundle()).manifest) };
+    if (config.imagePath !== "") return { bundleName: imageLabel(config.imagePath) };
+    return { bundleName: (await this.loadConfiguredSource()).label };
   }
 
   async getSharedDirs() {
@@ -321,10 +366,24 @@ export class QemuDriver implements Driver {
     this.setTransient(State.STATE_STARTING);
     let pid: number | undefined;
     try {
+      const uefi = record.firmware === "uefi" ? await findOvmf() : undefined;
+      if (record.firmware === "uefi" && !uefi)
+        throw failedPrecondition(`machine "${config.machineName}" boots with UEFI; ${OVMF_HINT}`);
+      if (record.baseImage) await this.recheckBaseImage(record, signal);
+      if (record.hasSeed) {
+        if (!record.instanceId) record.instanceId = randomBytes(6).toString("hex");
+        const publicKey = (await fs.readFile(files.path("publicKey"), "utf8")).trim();
+        await this.writeSeed(files, record, publicKey, config, signal);
+      }
       yield progress({ step: "launch", message: `Launching QEMU (${note})`, percent: 10 });
       let port = config.sshPort !== 0 ? config.sshPort : (record.sshPort ?? (await pickFreePort()));
       for (let attempt = 1; ; attempt++) {
         await files.removeRuntimeFiles();
+        // Written down before QEMU forwards it: the record is where GetSSHInfo reads the port.
+        if (port !== record.sshPort) {
+          record.sshPort = port;
+          await writeRecord(files.path("record"), record);
+        }
         const argv = buildQemuArgv({
           machineName: config.machineName,
           files,
@@ -332,6 +391,8 @@ export class QemuDriver implements Driver {
           cpus: config.cpus,
           memoryMiB: config.memoryMiB,
           sshPort: port,
+          network: config.network,
+          uefi,
           kernel: record.kernelCmdline
             ? {
                 kernelPath: files.path("kernel"),
@@ -361,7 +422,6 @@ export class QemuDriver implements Driver {
         }
       }
       if (port !== config.sshPort) this.config = { ...this.config!, sshPort: port };
-      if (port !== record.sshPort) await writeRecord(files.path("record"), { ...record, sshPort: port });
       // QEMU made its files under umask 0177; prove it, and that the directory is still the one checked.
       const status = await pidfileStatus(files.path("pidfile"));
       if (status.kind !== "locked" || status.pid !== pid)
@@ -374,12 +434,15 @@ export class QemuDriver implements Driver {
       yield progress({ step: "launch", message: `QEMU running (pid ${pid}), SSH on 127.0.0.1:${port}`, percent: 20 });
       const launched = pid;
       const sshPort = port;
+      // The owner's way in when the guest serves it (immune to other users' connections to the TCP port).
+      const sshSocket = record.sshChannel ? files.socket("ssh") : undefined;
       const boot = watchBoot({
-        console: new FileConsole(files.path("serialLog")),
+        console: new RingbufConsole(files.socket("console"), files.path("serialLog")),
         ready: record.readiness === "virtio-serial" ? new SocketReadyPort(files.socket("ready")) : undefined,
         readiness: record.readiness,
-        sshWhere: `127.0.0.1:${sshPort}`,
-        sshAnswers: () => sshAnswers(sshPort),
+        firstPhase: record.kernelCmdline ? "kernel" : "firmware",
+        sshWhere: sshSocket ?? `127.0.0.1:${sshPort}`,
+        sshAnswers: () => (sshSocket ? sshAnswersOnSocket(sshSocket) : sshAnswers(sshPort)),
         timeoutMs: config.bootTimeoutMs,
         signal,
         alive: async () => !(await processGone(launched)),
@@ -396,6 +459,23 @@ export class QemuDriver implements Driver {
       this.setTransient(undefined);
     }
     yield progress({ step: "ready", message: `Machine "${config.machineName}" is running`, percent: 100 });
+  }
+
+  /** The base image must still be the one checked at Create: the same real path and format, standing alone. */
+  private async recheckBaseImage(record: MachineRecord, signal: AbortSignal): Promise<void> {
+    const base = record.baseImage!;
+    let now;
+    try {
+      now = await checkBaseImage(base.path, `the machine's base image ${base.path}`, { signal });
+    } catch (err) {
+      if (err instanceof ImageRefusal)
+        throw failedPrecondition(`${err.message}; it changed since the machine was created`);
+      throw err;
+    }
+    if (now.path !== base.path || now.format !== base.format)
+      throw failedPrecondition(
+        `the machine's base image ${base.path} is now ${now.path} (${now.format}), not the ${base.format} image it was created on`,
+      );
   }
 
   private async stopMachine(signal: AbortSignal): Promise<void> {
@@ -454,18 +534,34 @@ export class QemuDriver implements Driver {
     }
   }
 
-  private async loadConfiguredBundle() {
-    const config = this.requireConfig();
-    if (config.bundlePath === "")
-      throw failedPrecondition(
-        "no bundle given: pass --bundle <dir> (a directory with a bundle.json, e.g. from `make guest`)",
-      );
+  private async loadConfiguredSource(signal?: AbortSignal): Promise<MachineSource> {
     try {
-      return await loadBundle(config.bundlePath);
+      return await loadSource(this.requireConfig(), signal);
     } catch (err) {
-      if (err instanceof BundleError) throw failedPrecondition(err.message);
+      if (err instanceof SourceError) throw failedPrecondition(err.message);
       throw err;
     }
+  }
+
+  /** The seed for this boot: the record's user and instance, the config's shares (they may have changed). */
+  private async writeSeed(
+    files: MachineFiles,
+    record: MachineRecord,
+    publicKey: string,
+    config: QemuConfig,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await makeSeed(
+      files.path("seed"),
+      {
+        machineName: config.machineName,
+        sshUser: record.sshUser,
+        publicKey,
+        instanceId: record.instanceId!,
+        sharedDirs: config.sharedDirs,
+      },
+      signal,
+    );
   }
 
   private requireConfig(): QemuConfig {
@@ -492,18 +588,17 @@ export class QemuDriver implements Driver {
   }
 }
 
-/** The SSH port the running QEMU really forwards, read from its command line. */
-async function livePort(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined;
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  const m = /hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(cmdline);
-  return m ? Number(m[1]) : undefined;
-}
-
 /** Known failures become statuses with their message; the rest stays INTERNAL. */
 function mapError(err: unknown): unknown {
   if (err instanceof DriverError) return err;
-  if (err instanceof LaunchError || err instanceof BundleError || err instanceof SocketDirError)
+  if (
+    err instanceof LaunchError ||
+    err instanceof BundleError ||
+    err instanceof SourceError ||
+    err instanceof ImageRefusal ||
+    err instanceof FileRefusal ||
+    err instanceof SocketDirError
+  )
     return failedPrecondition(err.message);
   if (err instanceof SocketFileError) return internal(`QEMU's socket is not private: ${err.message}`);
   return err;

@@ -508,7 +508,18 @@ export interface GetSSHInfoResponse {
    * behind a qemu+ssh URI. Hosts that do not know this field connect to
    * hostname:port directly, which fails rather than reaching the wrong host.
    */
-  jump: SSHJump | undefined;
+  jump:
+    | SSHJump
+    | undefined;
+  /**
+   * An absolute path of a Unix socket on the host that carries the machine's
+   * SSH server: connect to it and speak SSH over the stream (OpenSSH:
+   * ProxyCommand; Go's x/crypto/ssh: dial "unix"). Only the machine's owner
+   * can connect to it, where hostname:port (a TCP port on 127.0.0.1) is open
+   * to every local user. Empty when the driver has none. When set, hosts
+   * should prefer it; hostname and port stay valid for hosts that cannot.
+   */
+  unixSocketPath: string;
 }
 
 /** An SSH host to hop through to reach a guest. */
@@ -3672,7 +3683,7 @@ export const GetSSHInfoRequest: MessageFns<GetSSHInfoRequest> = {
 };
 
 function createBaseGetSSHInfoResponse(): GetSSHInfoResponse {
-  return { hostname: "", port: 0, username: "", keyPath: "", jump: undefined };
+  return { hostname: "", port: 0, username: "", keyPath: "", jump: undefined, unixSocketPath: "" };
 }
 
 export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
@@ -3691,6 +3702,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     }
     if (message.jump !== undefined) {
       SSHJump.encode(message.jump, writer.uint32(42).fork()).join();
+    }
+    if (message.unixSocketPath !== "") {
+      writer.uint32(50).string(message.unixSocketPath);
     }
     return writer;
   },
@@ -3748,6 +3762,14 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
             message.jump = SSHJump.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.unixSocketPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3771,6 +3793,11 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
         ? globalThis.String(object.key_path)
         : "",
       jump: isSet(object.jump) ? SSHJump.fromJSON(object.jump) : undefined,
+      unixSocketPath: isSet(object.unixSocketPath)
+        ? globalThis.String(object.unixSocketPath)
+        : isSet(object.unix_socket_path)
+        ? globalThis.String(object.unix_socket_path)
+        : "",
     };
   },
 
@@ -3791,6 +3818,9 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     if (message.jump !== undefined) {
       obj.jump = SSHJump.toJSON(message.jump);
     }
+    if (message.unixSocketPath !== "") {
+      obj.unixSocketPath = message.unixSocketPath;
+    }
     return obj;
   },
 
@@ -3804,6 +3834,7 @@ export const GetSSHInfoResponse: MessageFns<GetSSHInfoResponse> = {
     message.username = object.username ?? "";
     message.keyPath = object.keyPath ?? "";
     message.jump = (object.jump !== undefined && object.jump !== null) ? SSHJump.fromPartial(object.jump) : undefined;
+    message.unixSocketPath = object.unixSocketPath ?? "";
     return message;
   },
 };
