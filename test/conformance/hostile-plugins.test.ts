@@ -87,7 +87,10 @@ describe("the conformance kit against hostile plugins", () => {
     expect(resultLines(r.stdout)).toEqual([["PASS", "identity > Probe answers ready"]]);
     // The session children of the check's and of the GetInfo plugin; the host still ended the ones in their groups.
     expect(left.length).toBeGreaterThanOrEqual(1);
-    expect(left.every((l) => /: sleep 600\s*$/.test(l)), left.join("\n")).toBe(true);
+    expect(
+      left.every((l) => /: sleep 600\s*$/.test(l)),
+      left.join("\n"),
+    ).toBe(true);
   }, 120_000);
 
   it("passes DRIVERPLUG_PASS_ENV's variables to the plugin", async () => {
