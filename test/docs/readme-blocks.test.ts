@@ -185,7 +185,8 @@ describe("the docs' code blocks", () => {
     }
     expect(lines.length).toBeGreaterThanOrEqual(10);
     expect(flags).toBeGreaterThanOrEqual(5);
-  });
+    // A dozen CLI starts, each a few seconds on a loaded 2-core machine.
+  }, 300_000);
 });
 
 const DRIVERPLUG_LINE = /^(\.\/bin\/driverplug|npx driverplug|driverplug) /;
