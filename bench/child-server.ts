@@ -22,10 +22,13 @@ export async function startChildServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 10_000,
+  /** Spawned detached (setsid), as launch() spawns a plugin: a session, so a scheduler autogroup, of its own. */
+  ownSession = false,
 ): Promise<ChildServer> {
   const child = spawn(process.execPath, [script, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...env },
+    detached: ownSession,
   });
   const lines = createInterface({ input: child.stdout! });
   const failed = new Promise<never>((_, reject) => {
