@@ -472,7 +472,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async getIp(_request: unknown, { signal }: CallContext) {
-    const { c, dom } = await this.requireRunning("an IP address", signal);
+    const { c, dom } = await this.requireRunning("IP address", signal);
     const config = this.config!;
     if (config.network === "user") return { ip: "127.0.0.1" };
     return { ip: await this.guard(() => leaseIp(c, dom, config.network)) };
