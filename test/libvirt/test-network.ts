@@ -18,6 +18,9 @@ export interface TestNetwork {
   dispose(): void;
 }
 
+/** Where the privileged daemon keeps its networks' run-time state. */
+const NETWORK_STATE = "/run/libvirt/network";
+
 const virsh = (args: string[]) =>
   execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], {
     encoding: "utf8",
@@ -79,6 +82,9 @@ export function startTestNetwork(): TestNetwork {
     } catch {
       // Already gone.
     }
+    // libvirt 9.0 leaves the network's dnsmasq pidfile and an empty ports dir behind.
+    rmSync(join(NETWORK_STATE, `${name}.pid`), { force: true });
+    rmSync(join(NETWORK_STATE, name), { recursive: true, force: true });
   };
   try {
     virsh(["net-start", name]);
