@@ -74,6 +74,7 @@ describe("a cloud image through the libvirt driver", () => {
         virsh("vol-list", domain)
           .split("\n")
           .map((l) => l.trim().split(/\s+/)[0])
+          .filter(Boolean)
           .sort(),
       ).toEqual(["disk.qcow2", "seed.iso"]);
       const disk = virsh("vol-path", "--pool", domain, "disk.qcow2").trim();
