@@ -18,9 +18,10 @@ import { forgetMachine } from "./libvirt-cleanup.js";
 import { ensureLibvirtDaemon } from "./libvirt-daemon.js";
 
 /** One boot of the image under TCG on a loaded 2-core machine takes 2-10 minutes. */
-const TEST_MS = 30 * 60_000;
+const TEST_MS = 35 * 60_000;
 const URI = "qemu:///session";
 const DISK_GIB = 3;
+const BOOT_TIMEOUT_MS = 20 * 60_000;
 
 let bundle: string;
 let image: string;
@@ -93,10 +94,10 @@ describe("a cloud image through the libvirt driver", () => {
       // Booted from the disk by firmware, the seed as a second, read-only disk.
       const xml = virsh("dumpxml", domain);
       expect(xml).not.toContain("<kernel>");
-      expect(xml).toMatch(
-        /<source pool='[^']+' volume='seed\.iso'\/>\s*<backingStore\/>\s*<target dev='vdb' bus='virtio'\/>\s*<readonly\/>/,
-      );
+      expect(xml).toMatch(/volume='seed\.iso'\/>\s*<target dev='vdb' bus='virtio'\/>\s*<readonly\/>/);
 
+      // The driver's 300 s is short for a real image under TCG on a loaded 2-core machine (5 minutes and more seen).
+      await expectOk(box, ["config", "set", "cd1", "bootTimeoutMs", String(BOOT_TIMEOUT_MS)]);
       const started = await expectOk(box, ["start", "cd1"]);
       const steps = [...new Set([...started.stderr.matchAll(/\] ([a-z-]+): /g)].map((m) => m[1]!))];
       // The phases, in order, as the console (read over the libvirt connection) showed them.
