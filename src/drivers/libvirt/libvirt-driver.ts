@@ -472,7 +472,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async getIp(_request: unknown, { signal }: CallContext) {
-    const { c, dom } = await this.requireRunning("an IP address", signal);
+    const { c, dom } = await this.requireRunning("IP address", signal);
     const config = this.config!;
     if (config.network === "user") return { ip: "127.0.0.1" };
     return { ip: await this.guard(() => leaseIp(c, dom, config.network)) };
@@ -622,22 +622,27 @@ export class LibvirtDriver implements Driver {
 
   private async currentState(signal?: AbortSignal): Promise<State> {
     const files = this.files;
-    if (!files || !(await files.exists())) {
+    if (!files) return State.STATE_NONE_UNSPECIFIED;
+    // The usual case costs one libvirt call and no file system access: libvirt resolves a
+    // domain reference by its UUID, and a domain still defined means its machine is not
+    // removed (Remove undefines the domain before it deletes the files). A domain undefined
+    // (and maybe defined again) since is NO_DOMAIN: then the files are asked, and libvirt afresh.
+    if (this.known?.dom) {
+      if (this.transient !== undefined) return this.transient;
+      try {
+        return await this.domainState(await this.connection(signal), this.known.dom);
+      } catch (err) {
+        if (!isLibvirtError(err, VirErrorNumber.NO_DOMAIN)) throw err;
+        this.known = undefined;
+      }
+    }
+    if (!(await files.exists())) {
       this.known = undefined;
       return State.STATE_NONE_UNSPECIFIED;
     }
     if (this.transient !== undefined) return this.transient;
     const record = this.known?.record ?? (await files.readRecord());
     const c = await this.connection(signal);
-    // One call instead of two: libvirt resolves a domain reference by its UUID, so a
-    // domain undefined (and maybe defined again) since is NO_DOMAIN, and looked up afresh.
-    if (this.known?.dom) {
-      try {
-        return await this.domainState(c, this.known.dom);
-      } catch (err) {
-        if (!isLibvirtError(err, VirErrorNumber.NO_DOMAIN)) throw err;
-      }
-    }
     const dom = await this.lookup(c, record.domain);
     this.known = { record, dom };
     // The machine's files say it exists but libvirt has no domain: Remove is under way, or someone undefined it.
