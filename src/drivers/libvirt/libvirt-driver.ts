@@ -37,7 +37,7 @@ import { kernelCmdline } from "../guest/kernel-cmdline.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { stateWord } from "../guest/state-word.js";
 import { sshAnswers } from "../guest/ssh-probe.js";
-import { parseConfig, serializeConfig, type LibvirtConfig } from "./config.js";
+import { configCodec, type LibvirtConfig } from "./config.js";
 import type { ConnectionPool } from "./connection-pool.js";
 import { domainName } from "./domain-name.js";
 import { stateOf } from "./domain-state.js";
@@ -114,11 +114,11 @@ export class LibvirtDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    this.config = parseConfig(configJson);
+    this.config = configCodec.decode(configJson);
     this.files = new MachineFiles(this.config.storePath);
     this.known = undefined;
     this.publish();
@@ -127,7 +127,7 @@ export class LibvirtDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }, { signal }: CallContext) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
+    const next = configCodec.decode(configJson);
     for (const field of IMMUTABLE) {
       if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
         throw invalidArgument(

@@ -32,7 +32,7 @@ import { SocketReadyPort } from "../guest/readiness.js";
 import { FileRefusal } from "../guest/regular-file.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { sshAnswers, sshAnswersOnSocket } from "../guest/ssh-probe.js";
-import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
+import { configCodec, type QemuConfig } from "./config.js";
 import { applyFlags, createFlags } from "./flags.js";
 import { MachineFiles, SOCKETS } from "./machine-files.js";
 import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
@@ -91,11 +91,11 @@ export class QemuDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    const config = parseConfig(configJson);
+    const config = configCodec.decode(configJson);
     this.config = config;
     this.files = new MachineFiles(config.storePath);
     this.feed.publish();
@@ -104,7 +104,7 @@ export class QemuDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
+    const next = configCodec.decode(configJson);
     for (const field of IMMUTABLE) {
       if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
         throw invalidArgument(
