@@ -8,12 +8,18 @@ import {
   describe,
   int,
   machineName,
-  oneOf,
   text,
   type ConfigSchema,
   type FieldCheck,
 } from "../config-fields.js";
 import type { AcceleratorChoice } from "../guest/accelerator.js";
+import {
+  acceleratorField,
+  bundleNameField,
+  bundlePathField,
+  COMMON_DEFAULTS,
+  SIZE_FIELDS,
+} from "../guest/common-settings.js";
 import { DEFAULT_URI, parseLibvirtUri, UriError } from "./rpc/connection-uri.js";
 
 export interface LibvirtConfig {
@@ -38,14 +44,14 @@ export interface LibvirtConfig {
 }
 
 export const CONFIG_DEFAULTS: Readonly<Omit<LibvirtConfig, "machineName" | "storePath">> = Object.freeze({
-  bundlePath: "",
-  bundleName: "",
+  bundlePath: COMMON_DEFAULTS.bundlePath,
+  bundleName: COMMON_DEFAULTS.bundleName,
   uri: DEFAULT_URI,
-  cpus: 2,
-  memoryMiB: 1024,
-  diskGiB: 20,
+  cpus: COMMON_DEFAULTS.cpus,
+  memoryMiB: COMMON_DEFAULTS.memoryMiB,
+  diskGiB: COMMON_DEFAULTS.diskGiB,
   network: "user",
-  accelerator: "auto",
+  accelerator: COMMON_DEFAULTS.accelerator,
   stopTimeoutMs: 60_000,
   bootTimeoutMs: 300_000,
 });
@@ -68,17 +74,15 @@ const SCHEMA: ConfigSchema<LibvirtConfig> = {
   fields: {
     machineName,
     storePath: absolutePath(),
-    bundlePath: absolutePath(true),
-    bundleName: text(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,128}$/, "a bundle name is name-version", true),
+    bundlePath: bundlePathField,
+    bundleName: bundleNameField,
     uri,
-    cpus: int(1, 64),
-    memoryMiB: int(64, 1024 * 1024),
-    diskGiB: int(1, 64 * 1024),
+    ...SIZE_FIELDS,
     network: text(
       /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
       'use "user" or the name of a libvirt network (letters, digits, ".", "_", "-")',
     ),
-    accelerator: oneOf(["auto", "kvm", "tcg"] as const),
+    accelerator: acceleratorField,
     stopTimeoutMs: int(0, 3_600_000),
     bootTimeoutMs: int(1_000, 3_600_000),
   },

@@ -1,8 +1,8 @@
 // The libvirt driver's typed create flags, each with a DRIVERPLUG_LIBVIRT_*
 // env var, and how their values land in the config. Ranges are the config's.
-import { resolve } from "node:path";
 import { intFlag, stringFlag } from "../../plugin/index.js";
 import { FlagTable, flagEnvVar } from "../flag-table.js";
+import { acceleratorFlag, bundleFlag, sizeFlags } from "../guest/common-settings.js";
 import { CONFIG_DEFAULTS, validateConfig, type LibvirtConfig } from "./config.js";
 
 const env = (name: string) => flagEnvVar("DRIVERPLUG_LIBVIRT_", name);
@@ -10,14 +10,7 @@ const env = (name: string) => flagEnvVar("DRIVERPLUG_LIBVIRT_", name);
 const FLAGS = new FlagTable<LibvirtConfig>(
   "libvirt",
   [
-    {
-      field: "bundlePath",
-      flag: stringFlag("bundle", {
-        usage: "Bundle directory to make the machine from (holds bundle.json; `make guest` prints one)",
-        env: env("bundle"),
-      }),
-      apply: (config, value) => (config.bundlePath = resolve(value as string)),
-    },
+    bundleFlag(env),
     {
       field: "uri",
       flag: stringFlag("uri", {
@@ -26,22 +19,7 @@ const FLAGS = new FlagTable<LibvirtConfig>(
         env: env("uri"),
       }),
     },
-    {
-      field: "cpus",
-      flag: intFlag("cpus", { usage: "Number of virtual CPUs", default: CONFIG_DEFAULTS.cpus, env: env("cpus") }),
-    },
-    {
-      field: "memoryMiB",
-      flag: intFlag("memory", { usage: "Memory size in MiB", default: CONFIG_DEFAULTS.memoryMiB, env: env("memory") }),
-    },
-    {
-      field: "diskGiB",
-      flag: intFlag("disk-size", {
-        usage: "Disk size in GiB",
-        default: CONFIG_DEFAULTS.diskGiB,
-        env: env("disk-size"),
-      }),
-    },
+    ...sizeFlags<LibvirtConfig>(env),
     {
       field: "network",
       flag: stringFlag("network", {
@@ -51,14 +29,7 @@ const FLAGS = new FlagTable<LibvirtConfig>(
         env: env("network"),
       }),
     },
-    {
-      field: "accelerator",
-      flag: stringFlag("accel", {
-        usage: "Accelerator: auto (KVM when it can work here, else TCG), kvm or tcg",
-        default: CONFIG_DEFAULTS.accelerator,
-        env: env("accel"),
-      }),
-    },
+    acceleratorFlag(env),
     {
       field: "stopTimeoutMs",
       flag: intFlag("stop-timeout", {

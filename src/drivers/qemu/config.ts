@@ -15,6 +15,13 @@ import {
   type FieldCheck,
 } from "../config-fields.js";
 import type { AcceleratorChoice } from "../guest/accelerator.js";
+import {
+  acceleratorField,
+  bundleNameField,
+  bundlePathField,
+  COMMON_DEFAULTS,
+  SIZE_FIELDS,
+} from "../guest/common-settings.js";
 import { socketPathProblem } from "./machine-files.js";
 
 export interface QemuConfig {
@@ -65,15 +72,15 @@ export type GuestNetwork = "isolated" | "nat";
 export const DEFAULT_BOOT_TIMEOUT_MS = 540_000;
 
 export const CONFIG_DEFAULTS: Readonly<Omit<QemuConfig, "machineName" | "storePath">> = Object.freeze({
-  bundlePath: "",
+  bundlePath: COMMON_DEFAULTS.bundlePath,
   imagePath: "",
-  bundleName: "",
+  bundleName: COMMON_DEFAULTS.bundleName,
   firmware: "auto",
   sshUser: "driverplug",
-  cpus: 2,
-  memoryMiB: 1024,
-  diskGiB: 20,
-  accelerator: "auto",
+  cpus: COMMON_DEFAULTS.cpus,
+  memoryMiB: COMMON_DEFAULTS.memoryMiB,
+  diskGiB: COMMON_DEFAULTS.diskGiB,
+  accelerator: COMMON_DEFAULTS.accelerator,
   sshPort: 0,
   sharedDirs: [],
   network: "isolated",
@@ -120,18 +127,16 @@ const SCHEMA: ConfigSchema<QemuConfig> = {
   fields: {
     machineName,
     storePath: absolutePath(),
-    bundlePath: absolutePath(true),
+    bundlePath: bundlePathField,
     imagePath: absolutePath(true),
-    bundleName: text(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,128}$/, "a bundle name is name-version", true),
+    bundleName: bundleNameField,
     firmware: oneOf(["auto", "bios", "uefi"] as const),
     sshUser: text(
       /^[a-z_][a-z0-9_-]{0,31}$/,
       "a user name: lower-case letters, digits, '_' or '-', starting with a letter",
     ),
-    cpus: int(1, 64),
-    memoryMiB: int(64, 1024 * 1024),
-    diskGiB: int(1, 64 * 1024),
-    accelerator: oneOf(["auto", "kvm", "tcg"] as const),
+    ...SIZE_FIELDS,
+    accelerator: acceleratorField,
     sshPort: int(0, 65535),
     sharedDirs,
     network: oneOf(["isolated", "nat"] as const),

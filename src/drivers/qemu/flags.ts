@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { intFlag, invalidArgument, stringFlag, stringListFlag, type SharedDir } from "../../plugin/index.js";
 import { FlagTable, flagEnvVar } from "../flag-table.js";
+import { acceleratorFlag, bundleFlag, sizeFlags } from "../guest/common-settings.js";
 import { CONFIG_DEFAULTS, validateConfig, type QemuConfig } from "./config.js";
 
 const env = (name: string) => flagEnvVar("DRIVERPLUG_QEMU_", name);
@@ -12,14 +13,7 @@ const seconds = (field: "bootTimeoutMs" | "stopTimeoutMs") => (config: Record<st
 const FLAGS = new FlagTable<QemuConfig>(
   "qemu",
   [
-    {
-      field: "bundlePath",
-      flag: stringFlag("bundle", {
-        usage: "Bundle directory to make the machine from (holds bundle.json; `make guest` prints one)",
-        env: env("bundle"),
-      }),
-      apply: (config, value) => (config.bundlePath = resolve(value as string)),
-    },
+    bundleFlag(env),
     {
       field: "imagePath",
       flag: stringFlag("image", {
@@ -46,30 +40,8 @@ const FLAGS = new FlagTable<QemuConfig>(
         env: env("ssh-user"),
       }),
     },
-    {
-      field: "cpus",
-      flag: intFlag("cpus", { usage: "Number of virtual CPUs", default: CONFIG_DEFAULTS.cpus, env: env("cpus") }),
-    },
-    {
-      field: "memoryMiB",
-      flag: intFlag("memory", { usage: "Memory size in MiB", default: CONFIG_DEFAULTS.memoryMiB, env: env("memory") }),
-    },
-    {
-      field: "diskGiB",
-      flag: intFlag("disk-size", {
-        usage: "Disk size in GiB",
-        default: CONFIG_DEFAULTS.diskGiB,
-        env: env("disk-size"),
-      }),
-    },
-    {
-      field: "accelerator",
-      flag: stringFlag("accel", {
-        usage: "Accelerator: auto (KVM when it can work here, else TCG), kvm or tcg",
-        default: CONFIG_DEFAULTS.accelerator,
-        env: env("accel"),
-      }),
-    },
+    ...sizeFlags<QemuConfig>(env),
+    acceleratorFlag(env),
     {
       field: "sshPort",
       flag: intFlag("ssh-port", {
