@@ -22,6 +22,11 @@ interface Case {
   stepDelayMs?: number;
 }
 
+/** How long a plugin may take to print its handshake; a run of a few checks (and its test) gets time for several. */
+const START_TIMEOUT_MS = 120_000;
+/** Each test: a few checks, each launching plugins (START_TIMEOUT_MS at worst) and stepping through short steps. */
+const TEST_TIMEOUT_MS = 600_000;
+
 const CASES: Case[] = [
   {
     defect: "status",
@@ -135,6 +140,8 @@ describe("each broken plugin fails on the check that names its defect", () => {
           slowConfig: { stepDelayMs: c.stepDelayMs ?? 400 },
           secretConfig: { sharedDirs: [{ source: "/tmp", target: "/mnt/kit", password: SECRET_PLACEHOLDER }] },
           stepTimeoutMs: c.stepTimeoutMs ?? 20_000,
+          // A plugin's start-up is not what these cases test: on a loaded machine it takes far longer than a step.
+          startTimeoutMs: START_TIMEOUT_MS,
           onResult: (r) => lines.push(formatResult(r)),
         });
         const byId = new Map(report.results.map((r) => [checkId(r), r]));
@@ -144,7 +151,7 @@ describe("each broken plugin fails on the check that names its defect", () => {
         expect(failing?.message).not.toMatch(/the check itself failed|\n\s+at /);
         for (const id of c.passes) expect(byId.get(id)?.status, `${id}\n${lines.join("\n")}`).toBe("PASS");
       },
-      120_000,
+      TEST_TIMEOUT_MS,
     );
   }
 });
@@ -167,7 +174,7 @@ test("driverplug conformance on a broken plugin exits 1 and names the defect", a
   } finally {
     await kit.dispose();
   }
-}, 120_000);
+}, TEST_TIMEOUT_MS);
 
 test("--json prints the report as one JSON document, with the failure's message", async () => {
   const kit = await KitSandbox.create();
@@ -192,7 +199,7 @@ test("--json prints the report as one JSON document, with the failure's message"
   } finally {
     await kit.dispose();
   }
-}, 120_000);
+}, TEST_TIMEOUT_MS);
 
 describe("a driver whose Create is quick by nature and whose Start is slow", () => {
   const CANCELLED_CREATE = "Create > a cancelled Create leaves no machine behind";
@@ -202,6 +209,7 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
       plugin: brokenPlugin("quickcreate"),
       focus: /^Create > a cancelled|^lifecycle > Kill during Start/,
       stepTimeoutMs: 20_000,
+      startTimeoutMs: START_TIMEOUT_MS,
       ...options,
     });
 
@@ -213,7 +221,7 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
       message: expect.stringContaining("give a slow Create config (--slow-create-config, or --slow-config"),
     });
     expect(byId.get(KILL_DURING_START)?.status, JSON.stringify(report.results)).toBe("PASS");
-  }, 120_000);
+  }, TEST_TIMEOUT_MS);
 
   test("with one slow config for both: the failure says exactly which option to drop or which check to skip", async () => {
     const report = await run({ slowConfig: { stepDelayMs: 400 } });
@@ -227,7 +235,7 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
     expect(cancelled?.message).toContain("give no slow Create config (--slow-create-config, not --slow-config)");
     expect(cancelled?.message).toContain(`--skip "^Create > a cancelled Create leaves no machine behind$"`);
     expect(byId.get(KILL_DURING_START)?.status).toBe("PASS");
-  }, 120_000);
+  }, TEST_TIMEOUT_MS);
 
   test("driverplug conformance takes --slow-start-config and --slow-create-config", async () => {
     const kit = await KitSandbox.create();
@@ -252,5 +260,5 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
     } finally {
       await kit.dispose();
     }
-  }, 120_000);
+  }, TEST_TIMEOUT_MS);
 });

@@ -6,29 +6,45 @@ import { describe, expect, it } from "vitest";
 import { StreamConsole } from "../../src/drivers/guest/console-source.js";
 import { READY_LINE, StreamReadyPort } from "../../src/drivers/guest/readiness.js";
 
-async function* chunks(parts: string[]): AsyncGenerator<Buffer> {
-  for (const p of parts) {
-    yield Buffer.from(p, "latin1");
-    await new Promise((r) => setImmediate(r));
+/**
+ * The parts as a stream, with `drained`: resolved once its reader has taken
+ * the last part and asked for more, so a test waits for the reader, not for a
+ * time that a loaded machine may not keep.
+ */
+function chunks(parts: string[]): AsyncGenerator<Buffer> & { drained: Promise<void> } {
+  let drained!: () => void;
+  const done = new Promise<void>((r) => (drained = r));
+  async function* stream(): AsyncGenerator<Buffer> {
+    for (const p of parts) {
+      yield Buffer.from(p, "latin1");
+      await new Promise((r) => setImmediate(r));
+    }
+    drained();
   }
+  return Object.assign(stream(), { drained: done });
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Resolves once `ready()` holds; fails after 30 s. */
+async function until(ready: () => boolean): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (!ready()) {
+    if (Date.now() > end) throw new Error("the stream's reader never got there");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 describe("stream sources", () => {
   it("StreamConsole hands out whole lines once, however the chunks cut them, and keeps a clean tail", async () => {
     let closed = false;
-    const c = new StreamConsole(
-      chunks([
-        "Linux ver",
-        "sion 6.1\r\nboot\x1b[1m",
-        "ing\n\x07bell\n",
-        `${READY_LINE.slice(0, 5)}`,
-        `${READY_LINE.slice(5)}\n`,
-      ]),
-      () => (closed = true),
-    );
-    await settle();
+    const source = chunks([
+      "Linux ver",
+      "sion 6.1\r\nboot\x1b[1m",
+      "ing\n\x07bell\n",
+      `${READY_LINE.slice(0, 5)}`,
+      `${READY_LINE.slice(5)}\n`,
+    ]);
+    const c = new StreamConsole(source, () => (closed = true));
+    await source.drained;
     expect(await c.newLines()).toEqual(["Linux version 6.1", "boot\x1b[1ming", "\x07bell", READY_LINE]);
     expect(await c.newLines()).toEqual([]);
     expect(c.sawReady).toBe(true);
@@ -38,19 +54,22 @@ describe("stream sources", () => {
   });
 
   it("StreamConsole drops the oldest lines for a reader far behind", async () => {
-    const c = new StreamConsole(chunks([Array.from({ length: 2500 }, (_, i) => `line ${i}\n`).join("")]));
-    await settle();
+    const source = chunks([Array.from({ length: 2500 }, (_, i) => `line ${i}\n`).join("")]);
+    const c = new StreamConsole(source);
+    await source.drained;
     const lines = await c.newLines();
     expect(lines).toHaveLength(2000);
     expect(lines[0]).toBe("line 500");
   });
 
   it("StreamReadyPort sees the readiness line split over chunks, and not before it", async () => {
-    const port = new StreamReadyPort(chunks(["noise\n", "driverplug-", "rea"]));
-    await settle();
+    const partial = chunks(["noise\n", "driverplug-", "rea"]);
+    const port = new StreamReadyPort(partial);
+    await partial.drained;
     expect(port.seen).toBe(false);
+    // It stops reading at the readiness line, so this stream never drains.
     const ready = new StreamReadyPort(chunks(["noise\n", "driverplug-", "ready\n"]));
-    await settle();
+    await until(() => ready.seen);
     expect(ready.seen).toBe(true);
   });
 
@@ -60,7 +79,7 @@ describe("stream sources", () => {
       throw new Error("connection lost");
     }
     const c = new StreamConsole(broken());
-    await settle();
+    await until(() => c.failure !== undefined);
     expect(await c.tail()).toBe("last words");
     expect((c.failure as Error).message).toBe("connection lost");
   });
