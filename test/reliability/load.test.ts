@@ -18,8 +18,8 @@ const PLUGINS = 4;
 const WARMUP = 4_000;
 /** Calls stop being sent after this long; the calls in flight then finish. */
 const BUDGET_MS = 60_000;
-/** What must get through within the budget even at a load average of 20 on 2 cores. */
-const MIN_CALLS = 5_000;
+/** What must get through within the budget even on a loaded 2-core machine (at a load average of 27: 5,056). */
+const MIN_CALLS = 1_000;
 
 const figures = new Figures("load");
 let env: HostTestEnv;
