@@ -79,6 +79,8 @@ export interface ConformanceOptions {
   repeat?: number;
   /** Deadline of every call and wait, in ms; default 120 s. */
   stepTimeoutMs?: number;
+  /** How long each plugin may take to print its handshake, in ms; default stepTimeoutMs. */
+  startTimeoutMs?: number;
   /** Keep the store dir of a failed check. */
   keep?: boolean;
   cookie?: MagicCookie;
@@ -162,6 +164,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     flagValues: {},
     repeat,
     stepTimeoutMs: options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
     cookie: options.cookie ?? DEFAULT_COOKIE,
     env: options.env ?? {},
     inheritEnv: options.inheritEnv ?? [],

@@ -25,19 +25,26 @@ import {
   type Progress,
 } from "../../plugin/index.js";
 import { SocketDirError } from "../../socket/private-dir.js";
-import { AcceleratorError, chooseAccelerator } from "../guest/accelerator.js";
 import { watchBoot } from "../guest/boot-watch.js";
-import { BundleError, bundleLabel, loadBundle, type Bundle } from "../guest/bundle.js";
+import { BundleError, bundleLabel, type Bundle } from "../guest/bundle.js";
 import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "../guest/cloud-init-seed.js";
 import { StreamConsole } from "../guest/console-source.js";
 import { pickFreePort } from "../guest/free-port.js";
 import { findExecutable } from "../guest/host-tools.js";
 import { StreamReadyPort } from "../guest/readiness.js";
 import { kernelCmdline } from "../guest/kernel-cmdline.js";
+import {
+  acceleratorFor,
+  configuredBundle,
+  refuseImmutableChanges,
+  refuseUnlessRunning,
+  requireConfig,
+  requireMachine,
+} from "../guest/machine-preconditions.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { stateWord } from "../guest/state-word.js";
 import { sshAnswers } from "../guest/ssh-probe.js";
-import { parseConfig, serializeConfig, type LibvirtConfig } from "./config.js";
+import { configCodec, type LibvirtConfig } from "./config.js";
 import type { ConnectionPool } from "./connection-pool.js";
 import { domainName } from "./domain-name.js";
 import { stateOf } from "./domain-state.js";
@@ -114,11 +121,11 @@ export class LibvirtDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    this.config = parseConfig(configJson);
+    this.config = configCodec.decode(configJson);
     this.files = new MachineFiles(this.config.storePath);
     this.known = undefined;
     this.publish();
@@ -127,13 +134,8 @@ export class LibvirtDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }, { signal }: CallContext) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
-    for (const field of IMMUTABLE) {
-      if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
-        throw invalidArgument(
-          `config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`,
-        );
-    }
+    const next = configCodec.decode(configJson);
+    refuseImmutableChanges(current, next, IMMUTABLE);
     const record = await this.requireMachine("update");
     if (JSON.stringify(next) === JSON.stringify(current)) return {};
     await this.guard(async () => {
@@ -709,14 +711,9 @@ export class LibvirtDriver implements Driver {
   private async kvm(config: LibvirtConfig): Promise<boolean> {
     const uri = parseLibvirtUri(config.uri);
     if (uri.kind === "ssh") return config.accelerator === "kvm";
-    try {
-      const { accel } = await chooseAccelerator(config.accelerator);
-      if (accel === "kvm" && kvmNeedsMasking() && config.accelerator === "auto") return false;
-      return accel === "kvm";
-    } catch (err) {
-      if (err instanceof AcceleratorError) throw failedPrecondition(err.message);
-      throw err;
-    }
+    const { accel } = await acceleratorFor(config.accelerator);
+    if (accel === "kvm" && kvmNeedsMasking() && config.accelerator === "auto") return false;
+    return accel === "kvm";
   }
 
   private async connection(signal?: AbortSignal): Promise<LibvirtConnection> {
@@ -742,30 +739,17 @@ export class LibvirtDriver implements Driver {
     this.publish(state);
   }
 
-  private async loadConfiguredBundle(): Promise<Bundle> {
-    const config = this.requireConfig();
-    if (config.bundlePath === "")
-      throw failedPrecondition(
-        "no bundle given: pass --bundle <dir> (a directory with a bundle.json, e.g. from `make guest`)",
-      );
-    try {
-      return await loadBundle(config.bundlePath);
-    } catch (err) {
-      if (err instanceof BundleError) throw failedPrecondition(err.message);
-      throw err;
-    }
+  private loadConfiguredBundle(): Promise<Bundle> {
+    return configuredBundle(this.requireConfig().bundlePath);
   }
 
   private requireConfig(): LibvirtConfig {
-    if (!this.config) throw failedPrecondition("no config set: call SetConfig with the machine's config first");
-    return this.config;
+    return requireConfig(this.config);
   }
 
-  private async requireMachine(action: string): Promise<MachineRecord> {
-    const config = this.requireConfig();
-    if (!(await this.files!.exists()))
-      throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
-    return this.files!.readRecord();
+  private requireMachine(action: string): Promise<MachineRecord> {
+    const files = this.files!;
+    return requireMachine(this.requireConfig().machineName, action, files, () => files.readRecord());
   }
 
   private async requireRunning(
@@ -778,10 +762,7 @@ export class LibvirtDriver implements Driver {
       const c = await this.connection(signal);
       const dom = await this.requireDomain(c, record);
       const state = this.transient ?? (await this.domainState(c, dom));
-      if (state !== State.STATE_RUNNING && state !== State.STATE_STARTING)
-        throw failedPrecondition(
-          `machine "${config.machineName}" is ${stateWord(state)}, so it has no ${what}; start it first`,
-        );
+      refuseUnlessRunning(config.machineName, state, what, [State.STATE_RUNNING, State.STATE_STARTING]);
       return { c, dom, record };
     });
   }
