@@ -9,9 +9,14 @@
 //   with the translation cache the driver sizes to the guest and, by hand,
 //   with the 512 MiB cache it used to take;
 // - the tuned image against the untuned one (same recipe, Debian's defaults:
-//   build-image.sh --tuning untuned), first and later boots.
+//   build-image.sh --tuning untuned), first and later boots, and where each
+//   image's first boot goes, as the guest itself tells it (systemd-analyze for
+//   kernel and user space, `cloud-init analyze show` for cloud-init's stages).
+import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { launch, silentLogger, type PluginHandle } from "../../src/host/index.js";
 import type { Results } from "../results.js";
 import { alternate, field } from "../rounds.js";
@@ -29,6 +34,65 @@ function rssMiB(pid: number): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+const DRIVERPLUG = fileURLToPath(new URL("../../../bin/driverplug", import.meta.url));
+
+/** Where a guest's boot went, in seconds, as systemd and cloud-init recorded it. */
+interface BootBreakdown {
+  kernelS: number;
+  initrdS: number;
+  userspaceS: number;
+  cloudInitS: number;
+}
+
+/** One duration of systemd-analyze's "Startup finished in ..." line ("1min 2.345s", "812ms"). */
+function seconds(text: string): number {
+  let s = 0;
+  for (const m of text.matchAll(/([\d.]+)(min|ms|s)/g)) {
+    const v = Number(m[1]);
+    s += m[2] === "min" ? v * 60 : m[2] === "ms" ? v / 1000 : v;
+  }
+  return s;
+}
+
+/**
+ * Asks the running guest where its boot went. The top of `systemd-analyze
+ * blame` and cloud-init's stages go to stderr, for the docs; the sums come back.
+ */
+async function bootBreakdown(store: string, name: string): Promise<BootBreakdown> {
+  const { stdout } = await run(
+    DRIVERPLUG,
+    [
+      "ssh",
+      name,
+      "--",
+      "systemd-analyze; echo ---; systemd-analyze blame --no-pager | head -n 12; echo ---; sudo cloud-init analyze show",
+    ],
+    { env: { ...process.env, DRIVERPLUG_STORE: store }, maxBuffer: 4 << 20, timeout: 120_000 },
+  );
+  const [summary = "", blame = "", stages = ""] = stdout.split("\n---\n");
+  const line = /Startup finished in (.*)/.exec(summary)?.[1] ?? "";
+  const part = (what: string) => seconds(new RegExp(`([\\dmins. ]+) \\(${what}\\)`).exec(line)?.[1] ?? "");
+  // The first boot's record is the first "Total Time" cloud-init shows.
+  const total = /Total Time: ([\d.]+) seconds/.exec(stages)?.[1];
+  const stageLines = stages.split("\n").filter((l) => /^Finished stage|^Total Time/.test(l));
+  process.stderr.write(
+    `bench: ${name}: ${summary.trim().split("\n")[0] ?? ""}\n` +
+      `bench: ${name}: systemd-analyze blame:\n${blame.replace(/^/gm, "    ")}\n` +
+      `bench: ${name}: cloud-init analyze show:\n${stageLines.join("\n").replace(/^/gm, "    ")}\n`,
+  );
+  if (line === "" || total === undefined)
+    throw new Error(`${name}: no boot times from the guest; it printed:\n${stdout.slice(0, 2000)}`);
+  return { kernelS: part("kernel"), initrdS: part("initrd"), userspaceS: part("userspace"), cloudInitS: Number(total) };
+}
+
+function addBreakdown(results: Results, tuning: string, b: BootBreakdown): void {
+  const note = `first boot of the ${tuning} image`;
+  results.add(`cloud_boot_s.kernel.${tuning}`, b.kernelS, "s", `${note}: kernel (systemd-analyze)`);
+  results.add(`cloud_boot_s.initrd.${tuning}`, b.initrdS, "s", `${note}: initrd (systemd-analyze)`);
+  results.add(`cloud_boot_s.userspace.${tuning}`, b.userspaceS, "s", `${note}: user space to default.target`);
+  results.add(`cloud_boot_s.cloud_init.${tuning}`, b.cloudInitS, "s", `${note}: cloud-init's stages (analyze show)`);
+}
 
 /** A machine made from an image, with a plugin holding its config. */
 class Machine {
@@ -93,6 +157,7 @@ export async function runCloudImage(
     const { pid, argv } = findQemu(join(tuned.dir, "vm"));
     await sleep(SETTLE_MS);
     const rss = rssMiB(pid);
+    const tunedBoot = await bootBreakdown(store, tuned.name);
     await tuned.stop();
 
     // The hand-run copy: the machine's files after its first boot, the same argv with another dir and port.
@@ -132,6 +197,7 @@ export async function runCloudImage(
     const untuned = await Machine.create(store, "cloud-untuned", images.untuned);
     made.push(untuned);
     const untunedFirstMs = await untuned.start();
+    const untunedBoot = await bootBreakdown(store, untuned.name);
     await untuned.stop();
     const later = await alternate<{ startMs: number }>(
       [
@@ -185,6 +251,8 @@ export async function runCloudImage(
       "x",
       "later boots, paired rounds",
     );
+    addBreakdown(results, "tuned", tunedBoot);
+    addBreakdown(results, "untuned", untunedBoot);
   } finally {
     hand?.kill();
     for (const m of made.reverse()) await m.close(store);
