@@ -60,13 +60,14 @@ function seconds(text: string): number {
  * blame` and cloud-init's stages go to stderr, for the docs; the sums come back.
  */
 async function bootBreakdown(store: string, name: string): Promise<BootBreakdown> {
+  // systemd-analyze fails while boot jobs still run (ready comes before that): wait for them first.
   const { stdout } = await run(
     DRIVERPLUG,
     [
       "ssh",
       name,
       "--",
-      "systemd-analyze; echo ---; systemd-analyze blame --no-pager | head -n 12; echo ---; sudo cloud-init analyze show",
+      "systemctl is-system-running --wait >/dev/null; systemd-analyze; echo ---; systemd-analyze blame --no-pager | head -n 12; echo ---; sudo cloud-init analyze show",
     ],
     { env: { ...process.env, DRIVERPLUG_STORE: store }, maxBuffer: 4 << 20, timeout: 120_000 },
   );
