@@ -20,6 +20,7 @@ import { hygieneChecks } from "./hygiene-checks.js";
 import { identityChecks } from "./identity-checks.js";
 import { DEFAULT_REPEAT, DEFAULT_STEP_TIMEOUT_MS, type JsonObject, type KitSettings } from "./kit-settings.js";
 import { lifecycleChecks } from "./lifecycle-checks.js";
+import { machineStatesChecks } from "./machine-states-checks.js";
 import { persistenceChecks } from "./persistence-checks.js";
 import { protocolChecks } from "./protocol-checks.js";
 import { runChecks, type ConformanceReport } from "./runner.js";
@@ -43,6 +44,7 @@ export const CONFORMANCE_CHECKS: readonly Check[] = Object.freeze([
   ...lifecycleChecks,
   ...persistenceChecks,
   ...watchStateChecks,
+  ...machineStatesChecks,
   ...concurrencyChecks,
   ...hygieneChecks,
 ]);

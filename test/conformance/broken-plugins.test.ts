@@ -69,6 +69,13 @@ const CASES: Case[] = [
     passes: ["identity > GetInfo names the driver as its executable does", "identity > Probe answers ready"],
   },
   {
+    defect: "states",
+    focus: /^GetMachineStates/,
+    fails: "GetMachineStates > answers each machine as its GetState does, in order",
+    says: "to have state RUNNING (what its GetState answers), got state NONE",
+    passes: [],
+  },
+  {
     defect: "stopearly",
     focus: /^lifecycle > (Stop returns|Start reaches)/,
     fails: "lifecycle > Stop returns only once STOPPED",
@@ -254,3 +261,23 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
     }
   }, 120_000);
 });
+
+test("a driver without GetMachineStates skips its checks, saying which capability it lacks", async () => {
+  const report = await runConformance({
+    plugin: brokenPlugin("status"),
+    focus: /^GetMachineStates/,
+    stepTimeoutMs: 20_000,
+  });
+  expect(report.results.map((r) => [checkId(r), r.status, r.message])).toEqual([
+    [
+      "GetMachineStates > answers each machine as its GetState does, in order",
+      "SKIP",
+      "the driver does not advertise CAPABILITY_MACHINE_STATES",
+    ],
+    [
+      "GetMachineStates > a machine it cannot answer is an error of its entry, not of the call",
+      "SKIP",
+      "the driver does not advertise CAPABILITY_MACHINE_STATES",
+    ],
+  ]);
+}, 120_000);
