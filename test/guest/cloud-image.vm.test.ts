@@ -4,7 +4,7 @@
 // configured by the driver's NoCloud seed. Through the CLI as a user runs it:
 // cloud-init done, the machine's host name, a share mounted at its target on
 // every boot (read and written both ways), a second Start ready again with the
-// same disk and a changed CPU count, SSH through the socket only the owner can
+// same disk and the CPUs and memory changed, SSH through the socket only the owner can
 // open, nothing left after rm, the image never written; the same
 // image by UEFI; an image with a backing file refused. Few boots, one at a
 // time (a real image takes minutes under TCG).
@@ -96,19 +96,26 @@ describe("a cloud image through the qemu driver", () => {
       // SSH goes through the machine's socket, which only its owner can open.
       const info = await expectOk(box, ["ssh-info", "d1"]);
       expect(info.stdout).toMatch(/Socket:\s+\S+\/vm\/ssh\.sock \(SSH for the owner only\)/);
-      // Something on the guest's disk, then a second Start with 2 CPUs: ready again, same disk, share mounted again.
-      await expectOk(box, ["ssh", "d1", "--", "echo kept | sudo tee /var/tmp/marker"]);
+      // Something on the guest's disk, then a second Start with 1 CPU and 768 MiB (the defaults are 2 and
+      // 1024): ready again, same disk, share mounted again, the new size seen by the guest.
+      const mark = await expectOk(box, ["ssh", "d1", "--", "echo kept | sudo tee /var/tmp/marker; nproc"]);
+      expect(mark.stdout).toBe("kept\n2\n");
       await expectOk(box, ["stop", "d1"]);
-      await expectOk(box, ["config", "set", "d1", "cpus", "2"]);
+      await expectOk(box, ["config", "update", "d1", '{"cpus": 1, "memoryMiB": 768}']);
       const second = await start(box, "d1");
       figures.set("secondStartS", second.seconds);
       const again = await expectOk(box, [
         "ssh",
         "d1",
         "--",
-        "hostname; cat /var/tmp/marker; nproc; cat /mnt/share/from-host.txt; cloud-init status",
+        "hostname; cat /var/tmp/marker; nproc; cat /mnt/share/from-host.txt; cloud-init status; grep MemTotal /proc/meminfo",
       ]);
-      expect(again.stdout).toBe("d1\nkept\n2\nwritten on the host\nstatus: done\n");
+      const [memTotal, ...lines] = again.stdout.trimEnd().split("\n").reverse();
+      expect(lines.reverse().join("\n")).toBe("d1\nkept\n1\nwritten on the host\nstatus: done");
+      // The kernel keeps some of the 768 MiB for itself, but more than the old 1024 would be wrong.
+      const memKiB = Number(/MemTotal:\s+(\d+) kB/.exec(memTotal ?? "")?.[1]);
+      expect(memKiB).toBeGreaterThan(512 * 1024);
+      expect(memKiB).toBeLessThanOrEqual(768 * 1024);
       await expectOk(box, ["stop", "d1"]);
       await expectOk(box, ["rm", "d1"]);
       expect(await box.machines()).toEqual([]);
