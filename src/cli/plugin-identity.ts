@@ -30,7 +30,9 @@ async function identify(path: string): Promise<FileIdentity | undefined> {
 /** The plugin's command line, from /proc; empty where there is none. */
 function commandLine(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((a) => a !== "");
   } catch {
     return [];
   }

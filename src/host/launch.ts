@@ -113,7 +113,9 @@ export async function launch<S extends ServiceDefinitionShape>(
   const transport = transportChannelOptions(options);
   composeClientMiddleware(options.middleware);
   if (options.idleExitMs !== undefined && !(Number.isSafeInteger(options.idleExitMs) && options.idleExitMs > 0))
-    throw new TypeError(`launch(): idleExitMs must be a positive whole number of milliseconds, not ${options.idleExitMs}`);
+    throw new TypeError(
+      `launch(): idleExitMs must be a positive whole number of milliseconds, not ${options.idleExitMs}`,
+    );
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   if (options.sha256 !== undefined) {
     const mismatch = await checkPinnedDigest(executable, options.sha256);

@@ -6,10 +6,7 @@ import { Code } from "../protocol/status.js";
 import type { Client } from "@grpc/grpc-js";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
-import {
-  HealthCheckResponse_ServingStatus,
-  HealthService,
-} from "../../generated/grpc/health/v1/health.js";
+import { HealthCheckResponse_ServingStatus, HealthService } from "../../generated/grpc/health/v1/health.js";
 import { IDLE_EXIT_HEALTH_SERVICE } from "../protocol/env.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import type { CallDefaults } from "./call-options.js";

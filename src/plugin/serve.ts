@@ -176,7 +176,9 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       lifecycle.onStop(() => idle?.stop());
     }
     // The idle exit's count is the outermost stage: a call is in flight from its first step.
-    const stages = idle ? composeServerMiddleware([idleExitMiddleware(idle), ...(options.middleware ?? [])]) : middleware;
+    const stages = idle
+      ? composeServerMiddleware([idleExitMiddleware(idle), ...(options.middleware ?? [])])
+      : middleware;
     const server = transportServer(options, log, idle);
     const health = new HealthState();
     addAdaptedService(server, DriverServiceService, machines.handlers, {
@@ -192,7 +194,11 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       implementer,
       middleware: stages,
     });
-    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), { log, implementer, middleware: stages });
+    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), {
+      log,
+      implementer,
+      middleware: stages,
+    });
     addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer, middleware: stages });
     addLazyReflection(server);
     const { path } = await listenOnPrivateSocket(server, {
@@ -224,7 +230,12 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     if (!idle)
       lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone }));
     lifecycle.onStop(() => capture.uninstall());
-    log.debug("plugin serving", { path, appVersion, version: options.version, ...(idle ? { idleExitMs: idleMs } : {}) });
+    log.debug("plugin serving", {
+      path,
+      appVersion,
+      version: options.version,
+      ...(idle ? { idleExitMs: idleMs } : {}),
+    });
     return { socketPath: path, appVersion, logger: log, stop: (why = "stop() was called") => stop(why) };
   } catch (err) {
     return lifecycle.failStart(err);

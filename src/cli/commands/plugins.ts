@@ -83,9 +83,7 @@ export function pluginsCommand(ctx: () => CliContext): Command {
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const rows = await Promise.all(
-        (await liveRecords(c, await recordedDrivers(c.store))).map((r) => row(c, r)),
-      );
+      const rows = await Promise.all((await liveRecords(c, await recordedDrivers(c.store))).map((r) => row(c, r)));
       if (opts.json === true) return printJson(c.io, rows);
       if (rows.length === 0) return println(c.io, "No warm plugins.");
       println(
@@ -101,8 +99,10 @@ export function pluginsCommand(ctx: () => CliContext): Command {
     .description("stop the warm plugins now (all, or the given driver's)")
     .argument("[driver]", "only this driver's warm plugin, e.g. fake")
     .option("--json", "print JSON")
-    .action(async (driver: string | undefined, opts: { json?: boolean }) => {
+    .action(async (driver: string | undefined, own: { json?: boolean }, self: Command) => {
       const c = ctx();
+      // `plugins stop --json` and `plugins --json stop` alike: the parent parses --json first.
+      const opts = { json: own.json === true || (self.parent?.opts() as { json?: boolean }).json === true };
       const drivers = driverArg(driver) ?? (await recordedDrivers(c.store));
       const stopped: { driver: string; pid: number }[] = [];
       for (const name of drivers) {
