@@ -111,8 +111,12 @@ export async function recordedDrivers(store: MachineStore): Promise<string[]> {
     .sort();
 }
 
-/** The record of `driver`, or undefined when there is none or it is unusable (it is then removed). */
-export async function readRecord(store: MachineStore, driver: string): Promise<WarmRecord | undefined> {
+/** The record of `driver`, or undefined when there is none or it is unusable (then removed, if `removeUnusable`: hold the lock). */
+export async function readRecord(
+  store: MachineStore,
+  driver: string,
+  removeUnusable = true,
+): Promise<WarmRecord | undefined> {
   const path = recordPath(store, driver);
   let text: string;
   try {
@@ -132,7 +136,8 @@ export async function readRecord(store: MachineStore, driver: string): Promise<W
     if (!Array.isArray(value.files) || typeof value.startedAt !== "string") throw new Error("fields");
     return { ...(value as WarmRecord), reattach: reattachRecord };
   } catch {
-    await rm(path, { force: true });
+    // Only under the record's lock: without it, this could be another command's fresh record.
+    if (removeUnusable) await rm(path, { force: true });
     return undefined;
   }
 }
@@ -179,6 +184,13 @@ export class WarmPlugins {
     const executable = options.executable ?? (await findPlugin(driver, options)).path;
     const env = environmentDigest(process.env, options.inheritEnv ?? []);
     await ensurePluginsDir(this.store);
+    // The usual case takes no lock (whose holder file costs two fsyncs): a record is replaced by
+    // rename, so it is read whole, old or new, and either passes every check or is left for the locked path.
+    const seen = await readRecord(this.store, driver, false);
+    if (seen) {
+      const handle = await this.reuse(seen, executable, env, options);
+      if (handle) return { handle, keep: true, reused: true };
+    }
     let lock: MachineLock;
     try {
       lock = await lockRecord(this.store, driver, RECORD_LOCK_MS);

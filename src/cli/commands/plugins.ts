@@ -35,7 +35,7 @@ export interface WarmPluginRow {
 async function liveRecords(c: CliContext, drivers: readonly string[]): Promise<WarmRecord[]> {
   const out: WarmRecord[] = [];
   for (const driver of drivers) {
-    const record = await readRecord(c.store, driver);
+    const record = await readRecord(c.store, driver, false);
     if (!record) continue;
     if (await liveRecord(record)) {
       out.push(record);
