@@ -4,8 +4,9 @@
 // name); a block that calls serve() is then run as a real plugin and driven
 // through a machine's life by a host, and a block that calls launch() is run
 // as a host script. A `sh` block whose every line is a driverplug command runs
-// line by line against a temporary store; other shell blocks (make, npm) are
-// the newcomer test's business (test/package).
+// line by line against a temporary store; every driverplug line of any shell
+// block (a real VM's, say) must name a command and flags its --help shows;
+// other shell lines (make, npm) are the newcomer test's business (test/package).
 import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -150,7 +151,45 @@ describe("the docs' code blocks", () => {
       }
     }
   });
+  it("name real commands and flags: every driverplug line of every shell block, the ones not run too", async () => {
+    const lines = blocks
+      .filter((b) => b.lang === "sh")
+      .flatMap((b) => commandLines(b).map((line) => ({ b, line })))
+      .filter(({ line }) => DRIVERPLUG_LINE.test(line));
+    const checked = new Map<string, string>();
+    let flags = 0;
+    for (const { b, line } of lines) {
+      const words = line.replace(DRIVERPLUG_LINE, "").split(/\s+/);
+      const end = words.indexOf("--");
+      const options = (end < 0 ? words : words.slice(0, end)).filter((w) => w.startsWith("--"));
+      // A driver's own create flags are in `create --driver <name> --help`.
+      const at = words.indexOf("--driver");
+      const driver = words[0] === "create" && at > 0 ? words[at + 1] : undefined;
+      const helpArgs = [words[0]!, ...(driver ? ["--driver", driver] : []), "--help"];
+      const key = helpArgs.join(" ");
+      if (!checked.has(key)) {
+        const r = await exec(join(REPO, "bin", "driverplug"), helpArgs, { cwd: REPO }).catch(
+          (err: { stderr: string }) => {
+            throw new Error(`${b.file}:${b.line}: ${line}: driverplug ${key} failed:\n${err.stderr}`, { cause: err });
+          },
+        );
+        checked.set(key, r.stdout);
+      }
+      for (const option of options) {
+        flags++;
+        const name = option.split("=")[0]!;
+        expect(checked.get(key), `${b.file}:${b.line}: ${line}: ${name} is not in driverplug ${key}`).toMatch(
+          new RegExp(`(^|\\s)${name.replace(/[-]/g, "\\-")}[\\s,]`),
+        );
+      }
+    }
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(flags).toBeGreaterThanOrEqual(5);
+    // A dozen CLI starts, each a few seconds on a loaded 2-core machine.
+  }, 300_000);
 });
+
+const DRIVERPLUG_LINE = /^(\.\/bin\/driverplug|npx driverplug|driverplug) /;
 
 /** The commands of a shell block: comments and blank lines dropped. */
 function commandLines(b: Block): string[] {
