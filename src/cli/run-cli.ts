@@ -86,11 +86,11 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   let commandLine = "driverplug";
   // Set once the command line's --warm (or DRIVERPLUG_WARM) is read, before any plugin starts.
   let warm: WarmPlugins | undefined;
-  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => {
+  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number, cold = false) => {
     const settings = {
       env: io.env,
       stderr: io.stderr,
-      ...(warm ? { warm } : {}),
+      ...(warm && !cold ? { warm } : {}),
       ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
       ...(kept ? { logger: kept.logger() } : {}),
     };
