@@ -5,6 +5,9 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
+/** Set for a server in a session of its own: exit when stdin ends (the bench is gone). */
+export const BENCH_STDIN_LIFELINE = "BENCH_STDIN_LIFELINE";
+
 export interface ChildServer {
   /** The first stdout line: the address the server listens on. */
   address: string;
@@ -22,10 +25,18 @@ export async function startChildServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 10_000,
+  /**
+   * Spawned detached (setsid), as launch() spawns a plugin: a session, so a
+   * scheduler autogroup, of its own. A terminal's Ctrl-C no longer reaches
+   * it, so it gets a stdin pipe whose end tells it the bench is gone
+   * (BENCH_STDIN_LIFELINE; the server must honour it).
+   */
+  ownSession = false,
 ): Promise<ChildServer> {
   const child = spawn(process.execPath, [script, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...env },
+    stdio: [ownSession ? "pipe" : "ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env, ...(ownSession ? { [BENCH_STDIN_LIFELINE]: "1" } : {}) },
+    detached: ownSession,
   });
   const lines = createInterface({ input: child.stdout! });
   const failed = new Promise<never>((_, reject) => {

@@ -71,10 +71,14 @@ interface Sections {
   res: Resources;
 }
 
-async function bareServer(s: Sections, target: string): Promise<ChildServer> {
-  const server = await startChildServer(benchScript("servers/bare-grpc-server.js"), [target], {
-    [BENCH_BURST]: String(s.config.stream.count),
-  });
+async function bareServer(s: Sections, target: string, ownSession = false): Promise<ChildServer> {
+  const server = await startChildServer(
+    benchScript("servers/bare-grpc-server.js"),
+    [target],
+    { [BENCH_BURST]: String(s.config.stream.count) },
+    undefined,
+    ownSession,
+  );
   return s.res.add(server, (x) => x.stop());
 }
 
@@ -127,12 +131,17 @@ async function unaryAndInflight(s: Sections): Promise<void> {
 
   log("unary breakdown: which side of driverplug costs what");
   const plugin = res.add(connectBare(`unix:${driverplug.address}`), (c) => c.close());
+  // launch() starts a plugin in a session of its own (its process group, process-group.ts); on Linux
+  // that is a scheduler autogroup of its own too, which the bare server in the bench's session is not.
+  const bareSessionServer = await bareServer(s, `unix:${join(s.dir, "bare-session.sock")}`, true);
+  const bareSession = res.add(connectBare(bareSessionServer.address), (c) => c.close());
   const hostOnBare = res.add(typedClientOn(bareUnix.address), (c) => c.close());
   const bareDeadline = res.add(connectBare(bareUnix.address, {}, QUERY_TIMEOUT_MS), (c) => c.close());
   const breakdown = await runUnary(
     [
       { name: "driverplug", call: driverplug.getState },
       { name: "bare", call: bare.getState },
+      { name: "bare_own_session", call: bareSession.getState },
       { name: "host_client_on_bare_server", call: hostOnBare.getState },
       { name: "bare_client_on_plugin", call: plugin.getState },
       { name: "bare_with_deadline", call: bareDeadline.getState },
@@ -148,6 +157,18 @@ async function unaryAndInflight(s: Sections): Promise<void> {
     medianRatio(b("driverplug"), b("driverplug_without_deadline")),
     "x",
     "driverplug p50 with its default deadline (sent as grpc-timeout) / without a deadline, paired rounds",
+  );
+  results.add(
+    "ratio.own_session_p50",
+    medianRatio(b("bare_own_session"), b("bare")),
+    "x",
+    "bare grpc-js p50 with its server in a session of its own (as launch() starts a plugin) / in the bench's, paired rounds",
+  );
+  results.add(
+    "ratio.overhead_p50_own_sessions",
+    medianRatio(b("driverplug"), b("bare_own_session")),
+    "x",
+    "driverplug p50 / bare p50 with both servers in a session of their own, paired rounds",
   );
 
   log("64 calls in flight");

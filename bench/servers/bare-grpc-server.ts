@@ -33,6 +33,9 @@ if (target === undefined) {
   process.exit(2);
 }
 
+// In a session of its own (child-server.ts) a Ctrl-C of the bench does not reach it: it ends with the bench.
+if (process.env.BENCH_STDIN_LIFELINE === "1") process.stdin.on("end", () => process.exit(0)).resume();
+
 const burst = burstCount(process.env);
 let config: Buffer = Buffer.alloc(0);
 

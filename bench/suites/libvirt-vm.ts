@@ -3,8 +3,13 @@
 // GetState of a running libvirt VM; how long after an outside `virsh destroy`
 // has returned the STOPPED message of an open WatchState arrives; and GetState
 // over a qemu+ssh URI (a second local user with its own sshd, as in the tests).
+// GetState is measured call by call against the fake driver's GetState (a
+// plugin whose GetState does no work), so the table shows what the libvirt
+// driver adds to a plugin round trip, whatever the machine's load; the load
+// average is noted with the figures.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Writable } from "node:stream";
@@ -70,6 +75,10 @@ export async function runLibvirtVm(
     made.push("bench-lv");
     await cli(store, ["create", "--driver", "qemu", "--bundle", bundle, "bench-qm"]);
     made.push("bench-qm");
+    await cli(store, ["create", "--driver", "fake", "bench-fk"]);
+    made.push("bench-fk");
+    const fake = await pluginFor("fake", store, "bench-fk");
+    plugins.push(fake);
     const lv = await pluginFor("libvirt", store, "bench-lv");
     plugins.push(lv);
     const qm = await pluginFor("qemu", store, "bench-qm");
@@ -83,17 +92,24 @@ export async function runLibvirtVm(
     await qm.client.stop({}, { timeoutMs: BOOT_TIMEOUT_MS });
 
     const getStateMs: number[] = [];
+    const fakeGetStateMs: number[] = [];
+    const load = [loadavg()[0]!];
     const rounds = await alternate<Round>(
       [
         {
           name: "libvirt",
           run: async () => {
             const start = await startMs(lv);
+            // Call by call, alternating with the fake driver's GetState: the same load for both.
             for (let i = 0; i < opts.getStateCalls; i++) {
               const t0 = performance.now();
               await lv.client.getState({});
-              getStateMs.push(performance.now() - t0);
+              const t1 = performance.now();
+              await fake.client.getState({});
+              getStateMs.push(t1 - t0);
+              fakeGetStateMs.push(performance.now() - t1);
             }
+            load.push(loadavg()[0]!);
             // An outside destroy, seen through an open WatchState.
             const ac = new AbortController();
             let destroyedAt = 0;
@@ -144,6 +160,21 @@ export async function runLibvirtVm(
       `GetState of a running VM, qemu:///session, ${getStateMs.length} calls`,
     );
     results.add("libvirt_getstate_p99_ms", quantile(getStateMs, 0.99), "ms", "");
+    results.add(
+      "libvirt_getstate_fake_p50_ms",
+      median(fakeGetStateMs),
+      "ms",
+      "the fake driver's GetState (no work), each call right after one of the libvirt driver's",
+    );
+    results.add(
+      "ratio.libvirt_getstate_over_fake",
+      median(getStateMs) / median(fakeGetStateMs),
+      "x",
+      "p50 over p50, calls interleaved",
+    );
+    results.note(
+      `libvirt section: 1-minute load average ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)} on this machine's ${availableParallelism()} cores during the rounds`,
+    );
     results.add(
       "libvirt_watch_stopped_ms",
       median(field(rounds, "libvirt", "watchMs")),

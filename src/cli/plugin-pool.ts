@@ -205,6 +205,39 @@ export class PluginPool {
     }
   }
 
+  /**
+   * Runs `fn` with `driver`'s plugin when one plugin serves all its machines
+   * (machine instances); resolves undefined without running it when each
+   * machine gets a plugin of its own, leaving the probing plugin to the first
+   * machine that asks. The turn and its timeout are as withMachine's.
+   */
+  async withSharedPlugin<T>(
+    driver: string,
+    options: TurnOptions,
+    fn: (plugin: DriverHandle, turn: Turn) => Promise<T>,
+  ): Promise<T | undefined> {
+    const timeout = options.timeoutMs === undefined ? undefined : new TurnClock(options.timeoutMs);
+    const startTimeoutMs =
+      options.timeoutMs === undefined ? undefined : Math.min(options.timeoutMs, PLUGIN_START_TIMEOUT_MS);
+    if (this.closed) throw new PoolClosed();
+    let up = false;
+    try {
+      const probing = this.probe(driver, startTimeoutMs);
+      await abortable(probing.started, options.signal);
+      const signal = timeout?.start(options.signal) ?? options.signal;
+      const probe = await abortable(probing.ready, signal);
+      if (!probe.shared || probe.handle.gone) return undefined;
+      up = true;
+      return await fn(probe.handle, { signal, ...(timeout ? { deadline: new Date(timeout.at) } : {}) });
+    } catch (err) {
+      if (options.signal.aborted) throw err;
+      const launchTimedOut =
+        err instanceof LaunchError && err.reason === "timeout" && startTimeoutMs === options.timeoutMs;
+      if (timeout?.expired || launchTimedOut) throw new TurnTimeout(options.timeoutMs ?? 0, { cause: err }, !up);
+      throw err;
+    }
+  }
+
   /** Closes every plugin still open (each close is idempotent). */
   async close(): Promise<void> {
     this.closed = true;

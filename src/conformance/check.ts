@@ -14,6 +14,7 @@ export const CATEGORIES = [
   "lifecycle",
   "persistence",
   "WatchState",
+  "GetMachineStates",
   "concurrency and deadlines",
   "hygiene",
 ] as const;

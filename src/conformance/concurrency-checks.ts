@@ -12,7 +12,13 @@ import { awaitFirstEvent, InFlight, tooFast } from "./in-flight.js";
 export const START_DEADLINE_MS = 1000;
 /** A Start that goes on this long after Kill was sent, and then ends OK, was not pre-empted. */
 const QUEUED_EVIDENCE_MS = 1000;
-/** How much longer than an idle Kill a Kill during Start may take before it counts as having waited. */
+/**
+ * How much longer than an idle Kill a Kill during Start may take before it
+ * counts as having waited. Kill aborts Start and then waits for the aborted
+ * handler to end (driverplug's plugin library waits up to its killWaitMs,
+ * 10 s by default), so this is also how long an aborted Start may take to
+ * clean up.
+ */
 const KILL_EXTRA_MS = 2000;
 
 export const concurrencyChecks: readonly Check[] = [
@@ -75,7 +81,7 @@ export const concurrencyChecks: readonly Check[] = [
       // Kill waited for the driver's Start work, even if the Start call itself was ended at once.
       if (killMs > idleMs + KILL_EXTRA_MS)
         fail(
-          `Kill during Start: expected it to answer at once, it took ${killMs} ms (a Kill of the stopped machine took ${idleMs} ms): it waited for Start`,
+          `Kill during Start: expected it to answer within ${KILL_EXTRA_MS} ms of what a Kill of the stopped machine takes (${idleMs} ms), it took ${killMs} ms: it waited for Start (Kill aborts Start, then waits for its handler to end: a Start must stop and clean up soon after its signal is aborted)`,
         );
       if (answeredDuring || result.error) return;
       // Start ran to its end and only then did Kill answer: Kill waited its turn, unless Start was about to end anyway.

@@ -20,6 +20,7 @@ import { hygieneChecks } from "./hygiene-checks.js";
 import { identityChecks } from "./identity-checks.js";
 import { DEFAULT_REPEAT, DEFAULT_STEP_TIMEOUT_MS, type JsonObject, type KitSettings } from "./kit-settings.js";
 import { lifecycleChecks } from "./lifecycle-checks.js";
+import { machineStatesChecks } from "./machine-states-checks.js";
 import { persistenceChecks } from "./persistence-checks.js";
 import { protocolChecks } from "./protocol-checks.js";
 import { runChecks, type ConformanceReport } from "./runner.js";
@@ -43,6 +44,7 @@ export const CONFORMANCE_CHECKS: readonly Check[] = Object.freeze([
   ...lifecycleChecks,
   ...persistenceChecks,
   ...watchStateChecks,
+  ...machineStatesChecks,
   ...concurrencyChecks,
   ...hygieneChecks,
 ]);
@@ -77,6 +79,8 @@ export interface ConformanceOptions {
   repeat?: number;
   /** Deadline of every call and wait, in ms; default 120 s. */
   stepTimeoutMs?: number;
+  /** How long each plugin may take to print its handshake, in ms; default stepTimeoutMs. */
+  startTimeoutMs?: number;
   /** Keep the store dir of a failed check. */
   keep?: boolean;
   cookie?: MagicCookie;
@@ -160,6 +164,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     flagValues: {},
     repeat,
     stepTimeoutMs: options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
     cookie: options.cookie ?? DEFAULT_COOKIE,
     env: options.env ?? {},
     inheritEnv: options.inheritEnv ?? [],

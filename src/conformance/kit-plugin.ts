@@ -50,7 +50,7 @@ export class KitPlugin {
       inheritEnv: settings.inheritEnv,
       cookie: settings.cookie,
       ...(settings.socketBaseDir !== undefined ? { socketBaseDir: settings.socketBaseDir } : {}),
-      startTimeoutMs: settings.stepTimeoutMs,
+      startTimeoutMs: settings.startTimeoutMs ?? settings.stepTimeoutMs,
       logger: {
         log(record) {
           log.keep(record);

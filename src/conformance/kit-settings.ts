@@ -34,6 +34,8 @@ export interface KitSettings {
   repeat: number;
   /** Deadline of each call and each wait. */
   stepTimeoutMs: number;
+  /** How long a plugin may take to print its handshake; stepTimeoutMs unless set. */
+  startTimeoutMs?: number;
   cookie: MagicCookie;
   /** Extra environment for the plugin. */
   env: Record<string, string>;

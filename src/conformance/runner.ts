@@ -47,7 +47,8 @@ const LEFT_GRACE_MS = 2000;
 
 /** Checks a run goes past after this long, so one stuck check cannot stall the kit (each call also has its deadline). */
 function checkTimeoutMs(settings: KitSettings): number {
-  return settings.stepTimeoutMs * 4 + 10_000;
+  // Two launches' handshakes beside the steps: the persistence checks start a successor.
+  return settings.stepTimeoutMs * 4 + 2 * (settings.startTimeoutMs ?? settings.stepTimeoutMs) + 10_000;
 }
 
 /** GetInfo and GetCreateFlags from one plugin launched before the checks. */

@@ -36,6 +36,12 @@ export { stateName, STATE_NAMES } from "../protocol/state-names.js";
 // --- Many machines in one plugin (CAPABILITY_MACHINE_INSTANCES): calls that name their machine.
 export { machineClient } from "./machine-client.js";
 export { MACHINE_METADATA_KEY } from "../protocol/machine-key.js";
+// GetMachineStates (CAPABILITY_MACHINE_STATES): a host splits its list to stay under these.
+export {
+  MAX_MACHINE_STATES_PER_CALL,
+  MAX_MACHINE_STATE_CONFIG_BYTES,
+  MAX_MACHINE_STATES_REQUEST_BYTES,
+} from "../protocol/machine-states.js";
 
 // --- Plugin logs.
 export {

@@ -11,6 +11,8 @@
 // make room; if none is, the call fails RESOURCE_EXHAUSTED), an instance is
 // freed once its machine's Remove succeeded, and one with no config set and
 // no call in flight is freed after idleMs. The default instance stays.
+// With a factory, GetMachineStates (many machines' states in one call) comes
+// with the instances unless the driver answers it itself (machine-states.ts).
 import type { Metadata } from "@grpc/grpc-js";
 import { Capability, DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { MACHINE_METADATA_KEY, machineKeyProblem } from "../protocol/machine-key.js";
@@ -19,7 +21,8 @@ import type { CallGate, Release } from "./call-gate.js";
 import { Code } from "../protocol/status.js";
 import { formatSeconds } from "../protocol/duration-text.js";
 import { DriverError, invalidArgument, unimplemented } from "./driver-error.js";
-import type { Logger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
+import { machineStatesHandler } from "./machine-states.js";
 import { impliedCapabilities, withDefaults, type Driver, type DriverHandlers, type DriverIdentity } from "./driver.js";
 import type { CallContext } from "./handler-types.js";
 
@@ -101,19 +104,20 @@ export class MachineInstances {
     this.factory = source;
     const first = source(DEFAULT_MACHINE);
     this.defaultDriver = first;
-    const capabilities = identity.capabilities ?? impliedCapabilities(first);
-    this.identity = {
-      ...identity,
-      capabilities: capabilities.includes(Capability.CAPABILITY_MACHINE_INSTANCES)
-        ? capabilities
-        : [...capabilities, Capability.CAPABILITY_MACHINE_INSTANCES],
-    };
+    const capabilities = [...(identity.capabilities ?? impliedCapabilities(first))];
+    for (const served of [Capability.CAPABILITY_MACHINE_INSTANCES, Capability.CAPABILITY_MACHINE_STATES]) {
+      if (!capabilities.includes(served)) capabilities.push(served);
+    }
+    this.identity = { ...identity, capabilities };
     this.defaultInstance = this.makeInstance(DEFAULT_MACHINE, first);
-    this.handlers = this.routedHandlers(this.defaultInstance.handlers);
+    const routed = this.routedHandlers(this.defaultInstance.handlers);
+    this.handlers = routed;
     this.gate = {
       enter: (method: string, call: ActiveCall): Release | Promise<Release> =>
         this.instanceOf(call.metadata).gate.enter(method, call),
     };
+    // A driver's own GetMachineStates (routed to the default instance, as the call names no machine) wins.
+    routed.getMachineStates ??= machineStatesHandler(this, this.log ?? createLogger(identity.name));
   }
 
   /** How many machines have an instance (the default one included). */

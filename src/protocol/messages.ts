@@ -60,4 +60,9 @@ export type {
   SharedDir,
   GetSharedDirsRequest,
   GetSharedDirsResponse,
+  GetMachineStatesRequest,
+  GetMachineStatesResponse,
+  MachineStateQuery,
+  MachineStateEntry,
+  MachineStateError,
 } from "../../generated/driverplug/driver/v1/driver.js";

@@ -22,6 +22,11 @@ interface Case {
   stepDelayMs?: number;
 }
 
+/** How long a plugin may take to print its handshake; a run of a few checks (and its test) gets time for several. */
+const START_TIMEOUT_MS = 120_000;
+/** Each test: a few checks, each launching plugins (START_TIMEOUT_MS at worst) and stepping through short steps. */
+const TEST_TIMEOUT_MS = 600_000;
+
 const CASES: Case[] = [
   {
     defect: "status",
@@ -67,6 +72,13 @@ const CASES: Case[] = [
     fails: "identity > every advertised capability is implemented",
     says: "CAPABILITY_RESTART is advertised but Restart answers UNIMPLEMENTED",
     passes: ["identity > GetInfo names the driver as its executable does", "identity > Probe answers ready"],
+  },
+  {
+    defect: "states",
+    focus: /^GetMachineStates/,
+    fails: "GetMachineStates > answers each machine as its GetState does, in order",
+    says: "to have state RUNNING (what its GetState answers), got state NONE",
+    passes: [],
   },
   {
     defect: "stopearly",
@@ -135,6 +147,8 @@ describe("each broken plugin fails on the check that names its defect", () => {
           slowConfig: { stepDelayMs: c.stepDelayMs ?? 400 },
           secretConfig: { sharedDirs: [{ source: "/tmp", target: "/mnt/kit", password: SECRET_PLACEHOLDER }] },
           stepTimeoutMs: c.stepTimeoutMs ?? 20_000,
+          // A plugin's start-up is not what these cases test: on a loaded machine it takes far longer than a step.
+          startTimeoutMs: START_TIMEOUT_MS,
           onResult: (r) => lines.push(formatResult(r)),
         });
         const byId = new Map(report.results.map((r) => [checkId(r), r]));
@@ -144,55 +158,63 @@ describe("each broken plugin fails on the check that names its defect", () => {
         expect(failing?.message).not.toMatch(/the check itself failed|\n\s+at /);
         for (const id of c.passes) expect(byId.get(id)?.status, `${id}\n${lines.join("\n")}`).toBe("PASS");
       },
-      120_000,
+      TEST_TIMEOUT_MS,
     );
   }
 });
 
-test("driverplug conformance on a broken plugin exits 1 and names the defect", async () => {
-  const kit = await KitSandbox.create();
-  try {
-    const r = await kit.run(["--plugin", brokenPlugin("stop"), "--focus", "^lifecycle > Stop"]);
-    expect(r.code, r.stderr).toBe(1);
-    expect(resultLines(r.stdout)).toEqual([
-      ["PASS", "lifecycle > Stop returns only once STOPPED"],
-      ["FAIL", "lifecycle > Stop of a stopped machine is OK"],
-    ]);
-    expect(r.stdout).toContain("FAIL  lifecycle > Stop of a stopped machine is OK  (");
-    expect(r.stdout).toContain(
-      'Stop of a created machine: expected OK, got FAILED_PRECONDITION: "the machine is already stopped"',
-    );
-    expect(r.stdout.trimEnd().split("\n").pop()).toBe("1 passed, 1 failed, 0 skipped");
-    expect(r.stderr).toContain("1 of 2 conformance checks failed");
-  } finally {
-    await kit.dispose();
-  }
-}, 120_000);
+test(
+  "driverplug conformance on a broken plugin exits 1 and names the defect",
+  async () => {
+    const kit = await KitSandbox.create();
+    try {
+      const r = await kit.run(["--plugin", brokenPlugin("stop"), "--focus", "^lifecycle > Stop"]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(resultLines(r.stdout)).toEqual([
+        ["PASS", "lifecycle > Stop returns only once STOPPED"],
+        ["FAIL", "lifecycle > Stop of a stopped machine is OK"],
+      ]);
+      expect(r.stdout).toContain("FAIL  lifecycle > Stop of a stopped machine is OK  (");
+      expect(r.stdout).toContain(
+        'Stop of a created machine: expected OK, got FAILED_PRECONDITION: "the machine is already stopped"',
+      );
+      expect(r.stdout.trimEnd().split("\n").pop()).toBe("1 passed, 1 failed, 0 skipped");
+      expect(r.stderr).toContain("1 of 2 conformance checks failed");
+    } finally {
+      await kit.dispose();
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
 
-test("--json prints the report as one JSON document, with the failure's message", async () => {
-  const kit = await KitSandbox.create();
-  try {
-    const r = await kit.run(["--plugin", brokenPlugin("status"), "--focus", "^before Create > calls on", "--json"]);
-    expect(r.code, r.stderr).toBe(1);
-    const report = JSON.parse(r.stdout) as {
-      driver: string;
-      passed: number;
-      failed: number;
-      skipped: number;
-      results: { category: string; name: string; status: string; message: string }[];
-    };
-    expect(report.driver).toBe("broken-status");
-    expect([report.passed, report.failed, report.skipped]).toEqual([0, 1, 0]);
-    expect(report.results[0]).toMatchObject({
-      category: "before Create",
-      name: "calls on the machine are NOT_FOUND",
-      status: "FAIL",
-    });
-    expect(report.results[0]!.message).toContain("Stop before Create: expected NOT_FOUND, got FAILED_PRECONDITION");
-  } finally {
-    await kit.dispose();
-  }
-}, 120_000);
+test(
+  "--json prints the report as one JSON document, with the failure's message",
+  async () => {
+    const kit = await KitSandbox.create();
+    try {
+      const r = await kit.run(["--plugin", brokenPlugin("status"), "--focus", "^before Create > calls on", "--json"]);
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as {
+        driver: string;
+        passed: number;
+        failed: number;
+        skipped: number;
+        results: { category: string; name: string; status: string; message: string }[];
+      };
+      expect(report.driver).toBe("broken-status");
+      expect([report.passed, report.failed, report.skipped]).toEqual([0, 1, 0]);
+      expect(report.results[0]).toMatchObject({
+        category: "before Create",
+        name: "calls on the machine are NOT_FOUND",
+        status: "FAIL",
+      });
+      expect(report.results[0]!.message).toContain("Stop before Create: expected NOT_FOUND, got FAILED_PRECONDITION");
+    } finally {
+      await kit.dispose();
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
 
 describe("a driver whose Create is quick by nature and whose Start is slow", () => {
   const CANCELLED_CREATE = "Create > a cancelled Create leaves no machine behind";
@@ -202,55 +224,88 @@ describe("a driver whose Create is quick by nature and whose Start is slow", () 
       plugin: brokenPlugin("quickcreate"),
       focus: /^Create > a cancelled|^lifecycle > Kill during Start/,
       stepTimeoutMs: 20_000,
+      startTimeoutMs: START_TIMEOUT_MS,
       ...options,
     });
 
-  test("with only a slow Start config: the cancelled-Create check skips, saying what would make it run, and Kill during Start runs", async () => {
-    const report = await run({ slowStartConfig: { stepDelayMs: 400 } });
-    const byId = new Map(report.results.map((r) => [checkId(r), r]));
-    expect(byId.get(CANCELLED_CREATE)).toMatchObject({
-      status: "SKIP",
-      message: expect.stringContaining("give a slow Create config (--slow-create-config, or --slow-config"),
-    });
-    expect(byId.get(KILL_DURING_START)?.status, JSON.stringify(report.results)).toBe("PASS");
-  }, 120_000);
+  test(
+    "with only a slow Start config: the cancelled-Create check skips, saying what would make it run, and Kill during Start runs",
+    async () => {
+      const report = await run({ slowStartConfig: { stepDelayMs: 400 } });
+      const byId = new Map(report.results.map((r) => [checkId(r), r]));
+      expect(byId.get(CANCELLED_CREATE)).toMatchObject({
+        status: "SKIP",
+        message: expect.stringContaining("give a slow Create config (--slow-create-config, or --slow-config"),
+      });
+      expect(byId.get(KILL_DURING_START)?.status, JSON.stringify(report.results)).toBe("PASS");
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test("with one slow config for both: the failure says exactly which option to drop or which check to skip", async () => {
-    const report = await run({ slowConfig: { stepDelayMs: 400 } });
-    const byId = new Map(report.results.map((r) => [checkId(r), r]));
-    const cancelled = byId.get(CANCELLED_CREATE);
-    expect(cancelled?.status).toBe("FAIL");
-    // Which of the two the kit saw first depends on the race between the cancel and the stream's end.
-    expect(cancelled?.message).toMatch(
-      /^(Create ended OK before the cancel reached it|the machine existed already \(STOPPED\) at Create's first progress event), even with the slow Create config: /,
-    );
-    expect(cancelled?.message).toContain("give no slow Create config (--slow-create-config, not --slow-config)");
-    expect(cancelled?.message).toContain(`--skip "^Create > a cancelled Create leaves no machine behind$"`);
-    expect(byId.get(KILL_DURING_START)?.status).toBe("PASS");
-  }, 120_000);
+  test(
+    "with one slow config for both: the failure says exactly which option to drop or which check to skip",
+    async () => {
+      const report = await run({ slowConfig: { stepDelayMs: 400 } });
+      const byId = new Map(report.results.map((r) => [checkId(r), r]));
+      const cancelled = byId.get(CANCELLED_CREATE);
+      expect(cancelled?.status).toBe("FAIL");
+      // Which of the two the kit saw first depends on the race between the cancel and the stream's end.
+      expect(cancelled?.message).toMatch(
+        /^(Create ended OK before the cancel reached it|the machine existed already \(STOPPED\) at Create's first progress event), even with the slow Create config: /,
+      );
+      expect(cancelled?.message).toContain("give no slow Create config (--slow-create-config, not --slow-config)");
+      expect(cancelled?.message).toContain(`--skip "^Create > a cancelled Create leaves no machine behind$"`);
+      expect(byId.get(KILL_DURING_START)?.status).toBe("PASS");
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test("driverplug conformance takes --slow-start-config and --slow-create-config", async () => {
-    const kit = await KitSandbox.create();
-    try {
-      const slow = join(kit.box.root, "slow.json");
-      await writeFile(slow, '{"stepDelayMs": 400}');
-      const r = await kit.run([
-        "--plugin",
-        brokenPlugin("quickcreate"),
-        "--focus",
-        "^Create > a cancelled|^lifecycle > Kill during Start",
-        "--slow-start-config",
-        slow,
-      ]);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(resultLines(r.stdout)).toEqual([
-        ["SKIP", CANCELLED_CREATE],
-        ["PASS", KILL_DURING_START],
-      ]);
-      const help = await kit.run(["--help"]);
-      expect(help.stdout).toContain("--slow-create-config <file.json>");
-    } finally {
-      await kit.dispose();
-    }
-  }, 120_000);
+  test(
+    "driverplug conformance takes --slow-start-config and --slow-create-config",
+    async () => {
+      const kit = await KitSandbox.create();
+      try {
+        const slow = join(kit.box.root, "slow.json");
+        await writeFile(slow, '{"stepDelayMs": 400}');
+        const r = await kit.run([
+          "--plugin",
+          brokenPlugin("quickcreate"),
+          "--focus",
+          "^Create > a cancelled|^lifecycle > Kill during Start",
+          "--slow-start-config",
+          slow,
+        ]);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(resultLines(r.stdout)).toEqual([
+          ["SKIP", CANCELLED_CREATE],
+          ["PASS", KILL_DURING_START],
+        ]);
+        const help = await kit.run(["--help"]);
+        expect(help.stdout).toContain("--slow-create-config <file.json>");
+      } finally {
+        await kit.dispose();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
+
+test("a driver without GetMachineStates skips its checks, saying which capability it lacks", async () => {
+  const report = await runConformance({
+    plugin: brokenPlugin("status"),
+    focus: /^GetMachineStates/,
+    stepTimeoutMs: 20_000,
+  });
+  expect(report.results.map((r) => [checkId(r), r.status, r.message])).toEqual([
+    [
+      "GetMachineStates > answers each machine as its GetState does, in order",
+      "SKIP",
+      "the driver does not advertise CAPABILITY_MACHINE_STATES",
+    ],
+    [
+      "GetMachineStates > a machine it cannot answer is an error of its entry, not of the call",
+      "SKIP",
+      "the driver does not advertise CAPABILITY_MACHINE_STATES",
+    ],
+  ]);
+}, 120_000);

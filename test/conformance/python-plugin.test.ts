@@ -22,7 +22,7 @@ test("the Python plugin passes every check its capabilities allow", async () => 
   const failed = report.results.filter((r) => r.status === "FAIL");
   expect(failed, lines.join("\n")).toEqual([]);
   expect(report.results).toHaveLength(CONFORMANCE_CHECKS.length);
-  // pyfake advertises only WatchState: the Restart check is the one gated off.
+  // pyfake advertises no Restart: the Restart check is the one gated off.
   const skipped = report.results.filter((r) => r.status === "SKIP");
   expect(skipped.map((r) => [r.name, r.message])).toEqual([
     ["Restart of a running machine leaves it RUNNING", "the driver does not advertise CAPABILITY_RESTART"],

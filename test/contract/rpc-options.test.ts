@@ -112,6 +112,7 @@ describe("DriverService RPC options", () => {
       "GetSSHInfo NO_SIDE_EFFECTS CAPABILITY_SSH",
       "GetBundleName NO_SIDE_EFFECTS CAPABILITY_BUNDLE",
       "GetSharedDirs NO_SIDE_EFFECTS CAPABILITY_SHARED_DIRS",
+      "GetMachineStates IDEMPOTENT CAPABILITY_MACHINE_STATES",
     ]);
   });
 

@@ -86,6 +86,7 @@ describe("generated service definitions", () => {
         "GetSSHInfo",
         "GetBundleName",
         "GetSharedDirs",
+        "GetMachineStates",
       ].sort(),
     );
     const streaming = Object.values(driver)

@@ -6,14 +6,38 @@ import { describe, expect, it } from "vitest";
 import { StreamConsole } from "../../src/drivers/guest/console-source.js";
 import { READY_LINE, StreamReadyPort } from "../../src/drivers/guest/readiness.js";
 
-async function* chunks(parts: string[]): AsyncGenerator<Buffer> {
-  for (const p of parts) {
-    yield Buffer.from(p, "latin1");
-    await new Promise((r) => setImmediate(r));
-  }
+/** Every stream the test made, each settled once its reader took all of it (or stopped). */
+const streams: Promise<void>[] = [];
+
+function chunks(parts: string[]): AsyncGenerator<Buffer> {
+  return tracked(
+    (async function* () {
+      for (const p of parts) {
+        yield Buffer.from(p, "latin1");
+        await new Promise((r) => setImmediate(r));
+      }
+    })(),
+  );
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Wraps a stream so settle() knows when its reader has finished with it. */
+function tracked(source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  let finished!: () => void;
+  streams.push(new Promise<void>((r) => (finished = r)));
+  return (async function* () {
+    try {
+      yield* source;
+    } finally {
+      finished();
+    }
+  })();
+}
+
+/** Waits until every stream was read to its end (or its reader stopped), then one more turn. */
+const settle = async () => {
+  await Promise.all(streams.splice(0));
+  await new Promise((r) => setImmediate(r));
+};
 
 describe("stream sources", () => {
   it("StreamConsole hands out whole lines once, however the chunks cut them, and keeps a clean tail", async () => {
@@ -59,7 +83,7 @@ describe("stream sources", () => {
       yield Buffer.from("last words\n");
       throw new Error("connection lost");
     }
-    const c = new StreamConsole(broken());
+    const c = new StreamConsole(tracked(broken()));
     await settle();
     expect(await c.tail()).toBe("last words");
     expect((c.failure as Error).message).toBe("connection lost");

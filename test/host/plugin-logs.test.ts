@@ -82,6 +82,7 @@ describe("plugin logs", () => {
     const gc = exposeGc();
     gc();
     const before = process.memoryUsage();
+    const started = Date.now();
     const plugin = await launchFixture(env, "flood", { logger });
     // Calls still work while the flood runs.
     const deadline = Date.now() + 3000;
@@ -95,6 +96,8 @@ describe("plugin logs", () => {
     gc();
     const after = process.memoryUsage();
     await plugin.close();
+    // Windows are one second each; on a loaded machine launch and close take longer.
+    const windows = Math.ceil((Date.now() - started) / 1000) + 1;
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     const heapGrowth = after.heapUsed - before.heapUsed;
     console.log(
@@ -102,8 +105,8 @@ describe("plugin logs", () => {
         `heap after GC ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB, rss ${mib(before.rss)} -> peak ${mib(peakRss)} MiB`,
     );
     // At most the budget per one-second window, plus a drop notice and the last 20
-    // dropped lines each: the 3 s run spans four windows, launch and close up to two more.
-    expect(records).toBeLessThanOrEqual(6 * (MAX_LOG_LINES_PER_SECOND + 21));
+    // dropped lines each, over the windows the plugin ran in.
+    expect(records).toBeLessThanOrEqual(windows * (MAX_LOG_LINES_PER_SECOND + 21));
     expect(records).toBeGreaterThan(MAX_LOG_LINES_PER_SECOND);
     expect(dropped).toBeGreaterThan(10_000);
     expect(calls).toBeGreaterThan(10);
@@ -122,10 +125,22 @@ describe("plugin log bursts", () => {
     await logger.seen;
     await plugin.close();
     const burst = logger.records.filter((r) => r.message.includes("burst"));
-    const notice = logger.records.find((r) => r.level === "warn" && r.message.includes("dropped"));
-    expect(notice?.fields.dropped).toBe(10_001 - MAX_LOG_LINES_PER_SECOND);
-    expect(burst.length).toBe(MAX_LOG_LINES_PER_SECOND + 20);
-    expect(burst.at(-2)?.message).toBe("fixture: burst line 9999");
+    const notices = logger.records
+      .filter((r) => r.level === "warn" && r.message.includes("dropped"))
+      .map((r) => r.fields.dropped as number);
+    // On an idle machine the 10 001 lines arrive in one window: 2000 logged, 8001
+    // dropped. On a loaded one they may span two or more; each window logs at most
+    // its budget, and each notice is followed by the last 20 lines it dropped.
+    expect(notices.length).toBeGreaterThan(0);
+    const keptAfterNotices = notices.reduce((sum, d) => sum + Math.min(d, 20), 0);
+    const loggedInWindows = burst.length - keptAfterNotices;
+    expect(loggedInWindows).toBeLessThanOrEqual(MAX_LOG_LINES_PER_SECOND * (notices.length + 1));
+    // Every line is either logged or counted as dropped, never both, never neither.
+    expect(loggedInWindows + notices.reduce((sum, d) => sum + d, 0)).toBe(10_001);
+    // The burst's last words are logged.
+    const messages = burst.map((r) => r.message);
+    expect(messages).toContain("fixture: burst line 9999");
+    expect(messages).toContain("fixture: burst done");
   });
 });
 

@@ -119,4 +119,49 @@ describe("the Python plugin's machine instances", () => {
       code: status.FAILED_PRECONDITION,
     });
   });
+
+  it("answers GetMachineStates as each machine's own SetConfig, GetState and GetIP, errors per entry", async () => {
+    const base = await mkdtemp(join(tmpdir(), "dp-"));
+    const store = await mkdtemp(join(tmpdir(), "dp-store-"));
+    let plugin: PluginHandle<typeof DriverServiceService> | undefined;
+    cleanups.push(async () => {
+      await plugin?.close();
+      await rm(base, { recursive: true, force: true });
+      await rm(store, { recursive: true, force: true });
+    });
+    plugin = await launch("pyfake", { pluginDirs: [pluginDir], socketBaseDir: base, logger: silentLogger });
+    expect((await plugin.client.getInfo({})).capabilities).toContain(Capability.CAPABILITY_MACHINE_STATES);
+    const configJson = (machineName: string) =>
+      Buffer.from(JSON.stringify({ machineName, storePath: join(store, machineName) }));
+    await Promise.all(["up", "down"].map((m) => mkdir(join(store, m))));
+    for (const m of ["up", "down"]) {
+      await plugin.forMachine(m).setConfig({ configJson: configJson(m) });
+      for await (const _ of plugin.forMachine(m).create({}));
+    }
+    for await (const _ of plugin.forMachine("up").start({}));
+    const { machines } = await plugin.client.getMachineStates({
+      machines: [
+        { machine: "up", configJson: configJson("up") },
+        { machine: "down", configJson: configJson("down") },
+        { machine: "never", configJson: configJson("never") },
+        { machine: "bad", configJson: Buffer.from("[1]") },
+        { machine: "up", configJson: configJson("up") },
+      ],
+    });
+    expect(machines.map((m) => [m.machine, m.state, m.ip, m.error?.code])).toEqual([
+      ["up", State.STATE_RUNNING, (await plugin.forMachine("up").getIp({})).ip, undefined],
+      ["down", State.STATE_STOPPED, "", undefined],
+      ["never", State.STATE_NONE_UNSPECIFIED, "", undefined],
+      ["bad", State.STATE_NONE_UNSPECIFIED, "", status.INVALID_ARGUMENT],
+      ["up", State.STATE_NONE_UNSPECIFIED, "", status.INVALID_ARGUMENT],
+    ]);
+    expect(machines[3]!.error!.message).toBe("config must be a JSON object");
+    for (const m of ["up", "down", "never"])
+      expect(machines.find((e) => e.machine === m)!.state).toBe((await plugin.forMachine(m).getState({})).state);
+    await expect(
+      plugin.client.getMachineStates({
+        machines: Array.from({ length: 1001 }, (_, i) => ({ machine: `m${i}`, configJson: Buffer.from("{}") })),
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/at most 1000 per call/) });
+  });
 });

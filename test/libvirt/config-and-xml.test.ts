@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FlagType } from "../../generated/driverplug/driver/v1/driver.js";
 import { DriverError } from "../../src/plugin/index.js";
 import { Code } from "../../src/protocol/status.js";
-import { parseConfig, validateConfig } from "../../src/drivers/libvirt/config.js";
+import { configCodec, validateConfig } from "../../src/drivers/libvirt/config.js";
 import { domainName } from "../../src/drivers/libvirt/domain-name.js";
 import { domainXml, macOf, poolXml, uuidOf, xmlEscape } from "../../src/drivers/libvirt/domain-xml.js";
 import { applyFlags, createFlags } from "../../src/drivers/libvirt/flags.js";
@@ -37,7 +37,7 @@ describe("libvirt config and flags", () => {
     const err = failure(() => validateConfig({ ...base, uri: "qemu+ssh://-oProxyCommand=x/session" }));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toMatch(/config field "uri" \(host\)/);
-    expect(failure(() => parseConfig(Buffer.from("{"))).code).toBe(Code.INVALID_ARGUMENT);
+    expect(failure(() => configCodec.decode(Buffer.from("{"))).code).toBe(Code.INVALID_ARGUMENT);
     expect(failure(() => validateConfig({ ...base, network: "-x" })).message).toMatch(/"network"/);
     expect(failure(() => validateConfig({ ...base, shares: [] })).message).toMatch(/"shares" is unknown/);
   });
@@ -69,7 +69,7 @@ describe("libvirt config and flags", () => {
       failure(() => applyFlags(config, { uri: { kind: { $case: "stringValue", value: "xen:///" } } })).message,
     ).toMatch(/^flag "uri"/);
     expect(failure(() => applyFlags(config, { cpus: { kind: { $case: "stringValue", value: "4" } } })).message).toMatch(
-      /takes int/,
+      /takes an int/,
     );
     expect(failure(() => applyFlags(config, { nope: { kind: { $case: "boolValue", value: true } } })).message).toMatch(
       /unknown flag "nope"/,

@@ -42,17 +42,23 @@ export function daemonPidfile(): string {
   return isRoot() ? "/run/libvirtd.pid" : join(userRuntimeDir(), "libvirtd.pid");
 }
 
-let ensured: Promise<void> | undefined;
+/** The daemon the tests talk to: `started` when this test process started it (then `pid` is its process). */
+export interface TestDaemon {
+  started: boolean;
+  pid?: number;
+}
+
+let ensured: Promise<TestDaemon> | undefined;
 
 /** Makes sure qemu:///session answers; starts (and marks) a daemon when it does not. */
-export function ensureLibvirtDaemon(): Promise<void> {
+export function ensureLibvirtDaemon(): Promise<TestDaemon> {
   ensured ??= start();
   return ensured;
 }
 
-async function start(): Promise<void> {
+async function start(): Promise<TestDaemon> {
   const socket = daemonSocketPath("session");
-  if (await answers(socket)) return;
+  if (await answers(socket)) return { started: false };
   const binary = libvirtdPath();
   if (!binary) throw new Error("libvirtd is not installed: run `sh scripts/install-libvirt-deps.sh` (or `make setup`)");
   const dir = await fs.mkdtemp(join(tmpdir(), "dp-lvd-"));
@@ -74,6 +80,7 @@ async function start(): Promise<void> {
     await sleep(100);
   }
   child.stderr!.destroy();
+  return { started: child.exitCode === null, ...(child.exitCode === null ? { pid: child.pid! } : {}) };
 }
 
 /** Kills the daemons the tests started (SIGTERM, then SIGKILL) and waits until they are gone. */

@@ -49,6 +49,8 @@ describe("fake driver lifecycle", () => {
       port: 22,
       username: "docker",
       keyPath: join(sandbox.base, "store", "id_ed25519"),
+      unixSocketPath: "",
+      jump: undefined,
     });
 
     await unary((cb) => driver.stop({}, cb));

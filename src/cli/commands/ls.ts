@@ -1,7 +1,8 @@
 // `driverplug ls`: every machine in the store with its driver, state and IP.
 // States are fetched in parallel, each machine with its own timeout, so one
 // stuck driver shows as Timeout instead of stalling the list; the machines of
-// a driver whose plugin serves many machines share one plugin process.
+// a driver whose plugin serves many machines share one plugin process, and
+// when it also answers GetMachineStates, one call (machine-state-batch.ts).
 import { Command, InvalidArgumentError } from "commander";
 import { State } from "../../../generated/driverplug/driver/v1/driver.js";
 import type { CliContext } from "../cli-context.js";
@@ -9,6 +10,7 @@ import { printJson, println } from "../cli-context.js";
 import { LS_TIMEOUT_S } from "../command-timeout.js";
 import { describeFailure, failureText } from "../error-message.js";
 import { isMachineLocked } from "../machine-lock.js";
+import { batchRows, type StoredMachine } from "../machine-state-batch.js";
 import { withMachine } from "../machine-session.js";
 import { TurnTimeout } from "../plugin-pool.js";
 import { stateName } from "../../protocol/state-names.js";
@@ -37,7 +39,7 @@ export function lsCommand(ctx: () => CliContext): Command {
     .action(async (opts: { json?: boolean; timeout: number }) => {
       const c = ctx();
       const names = await c.store.list();
-      const rows = await Promise.all(names.map((name) => machineRow(c, name, opts.timeout * 1000)));
+      const rows = await listRows(c, names, opts.timeout * 1000);
       if (opts.json === true) return printJson(c.io, rows);
       if (rows.length === 0)
         return println(
@@ -55,6 +57,32 @@ export function lsCommand(ctx: () => CliContext): Command {
         ),
       );
     });
+}
+
+/** The rows in the store's order: per driver one batch when its plugin can, else machine by machine. */
+async function listRows(c: CliContext, names: readonly string[], timeoutMs: number): Promise<MachineRow[]> {
+  const rows: MachineRow[] = new Array(names.length);
+  const byDriver = new Map<string, (StoredMachine & { at: number })[]>();
+  await Promise.all(
+    names.map(async (name, at) => {
+      // Machines without a readable config get today's rows (Creating, or the read's error).
+      const record = (await c.store.hasConfig(name)) ? await c.store.read(name).catch(() => undefined) : undefined;
+      if (!record) rows[at] = await machineRow(c, name, timeoutMs);
+      else {
+        const group = byDriver.get(record.driver) ?? [];
+        group.push({ name, record, at });
+        byDriver.set(record.driver, group);
+      }
+    }),
+  );
+  await Promise.all(
+    [...byDriver].map(async ([driver, machines]) => {
+      const batched = await batchRows(c, driver, machines, timeoutMs);
+      const each = batched ?? (await Promise.all(machines.map(({ name }) => machineRow(c, name, timeoutMs))));
+      for (const [i, { at }] of machines.entries()) rows[at] = each[i]!;
+    }),
+  );
+  return rows;
 }
 
 async function machineRow(c: CliContext, name: string, timeoutMs: number): Promise<MachineRow> {

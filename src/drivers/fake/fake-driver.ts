@@ -17,7 +17,7 @@ import {
   type Progress,
 } from "../../plugin/index.js";
 import { configCodec, redactedConfig, type FakeConfig } from "./config.js";
-import { applyFlags, FLAGS } from "./flags.js";
+import { applyFlags, createFlags } from "./flags.js";
 import { DOCKER_PORT, SSH_PORT, SSH_USER, machineIp } from "./machine-address.js";
 import { DISK_FILE, KEY_FILE, MachineStore, type MachineRecord } from "./machine-store.js";
 import { StateBoard } from "./state-board.js";
@@ -39,7 +39,7 @@ export class FakeDriver implements Driver {
   constructor(private readonly log: Logger) {}
 
   async getCreateFlags() {
-    return { flags: [...FLAGS] };
+    return { flags: createFlags() };
   }
 
   async setConfigFromFlags({ values }: { values: Record<string, FlagValue> }) {

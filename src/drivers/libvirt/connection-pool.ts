@@ -25,10 +25,16 @@ const pinLines = (text: string) =>
 
 export class ConnectionPool {
   private readonly entries = new Map<string, Entry>();
+  /** URIs as the machines' configs spell them, parsed once (GetState passes here on every call). */
+  private readonly parsed = new Map<string, LibvirtUri>();
 
   /** The live connection for `uri`, opened (or reopened) as needed. `pinFile`: the machine's known_hosts. */
   async get(uriText: string, pinFile: string, signal?: AbortSignal): Promise<LibvirtConnection> {
-    const uri = parseLibvirtUri(uriText);
+    let uri = this.parsed.get(uriText);
+    if (!uri) {
+      uri = parseLibvirtUri(uriText);
+      this.parsed.set(uriText, uri);
+    }
     let entry = this.entries.get(uri.text);
     if (entry) {
       const connection = await entry.connection.catch(() => undefined);

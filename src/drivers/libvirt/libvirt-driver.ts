@@ -25,19 +25,26 @@ import {
   type Progress,
 } from "../../plugin/index.js";
 import { SocketDirError } from "../../socket/private-dir.js";
-import { AcceleratorError, chooseAccelerator } from "../guest/accelerator.js";
 import { watchBoot } from "../guest/boot-watch.js";
-import { BundleError, bundleLabel, loadBundle, type Bundle } from "../guest/bundle.js";
+import { BundleError, bundleLabel, type Bundle } from "../guest/bundle.js";
 import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "../guest/cloud-init-seed.js";
 import { StreamConsole } from "../guest/console-source.js";
 import { pickFreePort } from "../guest/free-port.js";
 import { findExecutable } from "../guest/host-tools.js";
 import { StreamReadyPort } from "../guest/readiness.js";
 import { kernelCmdline } from "../guest/kernel-cmdline.js";
+import {
+  acceleratorFor,
+  configuredBundle,
+  refuseImmutableChanges,
+  refuseUnlessRunning,
+  requireConfig,
+  requireMachine,
+} from "../guest/machine-preconditions.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { stateWord } from "../guest/state-word.js";
 import { sshAnswers } from "../guest/ssh-probe.js";
-import { parseConfig, serializeConfig, type LibvirtConfig } from "./config.js";
+import { configCodec, type LibvirtConfig } from "./config.js";
 import type { ConnectionPool } from "./connection-pool.js";
 import { domainName } from "./domain-name.js";
 import { stateOf } from "./domain-state.js";
@@ -114,11 +121,11 @@ export class LibvirtDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    this.config = parseConfig(configJson);
+    this.config = configCodec.decode(configJson);
     this.files = new MachineFiles(this.config.storePath);
     this.known = undefined;
     this.publish();
@@ -127,13 +134,8 @@ export class LibvirtDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }, { signal }: CallContext) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
-    for (const field of IMMUTABLE) {
-      if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
-        throw invalidArgument(
-          `config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`,
-        );
-    }
+    const next = configCodec.decode(configJson);
+    refuseImmutableChanges(current, next, IMMUTABLE);
     const record = await this.requireMachine("update");
     if (JSON.stringify(next) === JSON.stringify(current)) return {};
     await this.guard(async () => {
@@ -472,7 +474,7 @@ export class LibvirtDriver implements Driver {
   }
 
   async getIp(_request: unknown, { signal }: CallContext) {
-    const { c, dom } = await this.requireRunning("an IP address", signal);
+    const { c, dom } = await this.requireRunning("IP address", signal);
     const config = this.config!;
     if (config.network === "user") return { ip: "127.0.0.1" };
     return { ip: await this.guard(() => leaseIp(c, dom, config.network)) };
@@ -622,22 +624,27 @@ export class LibvirtDriver implements Driver {
 
   private async currentState(signal?: AbortSignal): Promise<State> {
     const files = this.files;
-    if (!files || !(await files.exists())) {
+    if (!files) return State.STATE_NONE_UNSPECIFIED;
+    // The usual case costs one libvirt call and no file system access: libvirt resolves a
+    // domain reference by its UUID, and a domain still defined means its machine is not
+    // removed (Remove undefines the domain before it deletes the files). A domain undefined
+    // (and maybe defined again) since is NO_DOMAIN: then the files are asked, and libvirt afresh.
+    if (this.known?.dom) {
+      if (this.transient !== undefined) return this.transient;
+      try {
+        return await this.domainState(await this.connection(signal), this.known.dom);
+      } catch (err) {
+        if (!isLibvirtError(err, VirErrorNumber.NO_DOMAIN)) throw err;
+        this.known = undefined;
+      }
+    }
+    if (!(await files.exists())) {
       this.known = undefined;
       return State.STATE_NONE_UNSPECIFIED;
     }
     if (this.transient !== undefined) return this.transient;
     const record = this.known?.record ?? (await files.readRecord());
     const c = await this.connection(signal);
-    // One call instead of two: libvirt resolves a domain reference by its UUID, so a
-    // domain undefined (and maybe defined again) since is NO_DOMAIN, and looked up afresh.
-    if (this.known?.dom) {
-      try {
-        return await this.domainState(c, this.known.dom);
-      } catch (err) {
-        if (!isLibvirtError(err, VirErrorNumber.NO_DOMAIN)) throw err;
-      }
-    }
     const dom = await this.lookup(c, record.domain);
     this.known = { record, dom };
     // The machine's files say it exists but libvirt has no domain: Remove is under way, or someone undefined it.
@@ -704,14 +711,9 @@ export class LibvirtDriver implements Driver {
   private async kvm(config: LibvirtConfig): Promise<boolean> {
     const uri = parseLibvirtUri(config.uri);
     if (uri.kind === "ssh") return config.accelerator === "kvm";
-    try {
-      const { accel } = await chooseAccelerator(config.accelerator);
-      if (accel === "kvm" && kvmNeedsMasking() && config.accelerator === "auto") return false;
-      return accel === "kvm";
-    } catch (err) {
-      if (err instanceof AcceleratorError) throw failedPrecondition(err.message);
-      throw err;
-    }
+    const { accel } = await acceleratorFor(config.accelerator);
+    if (accel === "kvm" && kvmNeedsMasking() && config.accelerator === "auto") return false;
+    return accel === "kvm";
   }
 
   private async connection(signal?: AbortSignal): Promise<LibvirtConnection> {
@@ -737,30 +739,17 @@ export class LibvirtDriver implements Driver {
     this.publish(state);
   }
 
-  private async loadConfiguredBundle(): Promise<Bundle> {
-    const config = this.requireConfig();
-    if (config.bundlePath === "")
-      throw failedPrecondition(
-        "no bundle given: pass --bundle <dir> (a directory with a bundle.json, e.g. from `make guest`)",
-      );
-    try {
-      return await loadBundle(config.bundlePath);
-    } catch (err) {
-      if (err instanceof BundleError) throw failedPrecondition(err.message);
-      throw err;
-    }
+  private loadConfiguredBundle(): Promise<Bundle> {
+    return configuredBundle(this.requireConfig().bundlePath);
   }
 
   private requireConfig(): LibvirtConfig {
-    if (!this.config) throw failedPrecondition("no config set: call SetConfig with the machine's config first");
-    return this.config;
+    return requireConfig(this.config);
   }
 
-  private async requireMachine(action: string): Promise<MachineRecord> {
-    const config = this.requireConfig();
-    if (!(await this.files!.exists()))
-      throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
-    return this.files!.readRecord();
+  private requireMachine(action: string): Promise<MachineRecord> {
+    const files = this.files!;
+    return requireMachine(this.requireConfig().machineName, action, files, () => files.readRecord());
   }
 
   private async requireRunning(
@@ -773,10 +762,7 @@ export class LibvirtDriver implements Driver {
       const c = await this.connection(signal);
       const dom = await this.requireDomain(c, record);
       const state = this.transient ?? (await this.domainState(c, dom));
-      if (state !== State.STATE_RUNNING && state !== State.STATE_STARTING)
-        throw failedPrecondition(
-          `machine "${config.machineName}" is ${stateWord(state)}, so it has no ${what}; start it first`,
-        );
+      refuseUnlessRunning(config.machineName, state, what, [State.STATE_RUNNING, State.STATE_STARTING]);
       return { c, dom, record };
     });
   }

@@ -4,22 +4,18 @@
 // storage pool (for a user's own session daemon, a directory in here too).
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import type { Readiness } from "../guest/bundle.js";
+import { readRecordFile, writeRecordFile, type RecordBasics } from "../guest/record-file.js";
 import { ensurePrivateDir } from "../../socket/private-dir.js";
 
 export const MACHINE_DIR_NAME = "lv";
 
-export interface MachineRecord {
-  name: string;
+export interface MachineRecord extends RecordBasics {
   /** The libvirt domain's name (also its storage pool's). */
   domain: string;
   /** The URI it was made on, canonical. */
   uri: string;
   /** The pool's directory on the hypervisor host. */
   poolPath: string;
-  bundleName: string;
-  sshUser: string;
-  readiness: Readiness;
   /** Direct kernel boot: the command line with the machine's key. */
   kernelCmdline?: string;
   hasInitrd?: boolean;
@@ -61,27 +57,12 @@ export class MachineFiles {
     );
   }
 
-  async readRecord(): Promise<MachineRecord> {
-    const text = await fs.readFile(this.record, "utf8");
-    let value: Partial<MachineRecord>;
-    try {
-      value = JSON.parse(text) as Partial<MachineRecord>;
-    } catch {
-      throw new Error(`machine record ${this.record} is damaged (not JSON); remove the machine and create it again`);
-    }
-    for (const field of ["name", "domain", "uri", "poolPath", "bundleName", "sshUser"] as const) {
-      if (typeof value[field] !== "string")
-        throw new Error(
-          `machine record ${this.record} is damaged (no ${field}); remove the machine and create it again`,
-        );
-    }
-    return value as MachineRecord;
+  readRecord(): Promise<MachineRecord> {
+    return readRecordFile<MachineRecord>(this.record, ["domain", "uri", "poolPath"]);
   }
 
-  async writeRecord(record: MachineRecord): Promise<void> {
-    const temp = `${this.record}.${process.pid}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 });
-    await fs.rename(temp, this.record);
+  writeRecord(record: MachineRecord): Promise<void> {
+    return writeRecordFile(this.record, record);
   }
 
   async removeAll(): Promise<void> {

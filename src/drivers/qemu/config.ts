@@ -2,9 +2,26 @@
 // refusal is an INVALID_ARGUMENT whose message names the field; a store path
 // too long for the machine's socket paths is refused here, at SetConfig, not
 // when QEMU later fails to bind.
-import { isAbsolute } from "node:path";
-import { type SharedDir, invalidArgument } from "../../plugin/index.js";
+import { type SharedDir, invalidArgument, jsonConfig } from "../../plugin/index.js";
+import {
+  absolutePath,
+  checkFields,
+  int,
+  machineName,
+  oneOf,
+  sharedDirList,
+  text,
+  type ConfigSchema,
+  type FieldCheck,
+} from "../config-fields.js";
 import type { AcceleratorChoice } from "../guest/accelerator.js";
+import {
+  acceleratorField,
+  bundleNameField,
+  bundlePathField,
+  COMMON_DEFAULTS,
+  SIZE_FIELDS,
+} from "../guest/common-settings.js";
 import { socketPathProblem } from "./machine-files.js";
 
 export interface QemuConfig {
@@ -55,15 +72,15 @@ export type GuestNetwork = "isolated" | "nat";
 export const DEFAULT_BOOT_TIMEOUT_MS = 540_000;
 
 export const CONFIG_DEFAULTS: Readonly<Omit<QemuConfig, "machineName" | "storePath">> = Object.freeze({
-  bundlePath: "",
+  bundlePath: COMMON_DEFAULTS.bundlePath,
   imagePath: "",
-  bundleName: "",
+  bundleName: COMMON_DEFAULTS.bundleName,
   firmware: "auto",
   sshUser: "driverplug",
-  cpus: 2,
-  memoryMiB: 1024,
-  diskGiB: 20,
-  accelerator: "auto",
+  cpus: COMMON_DEFAULTS.cpus,
+  memoryMiB: COMMON_DEFAULTS.memoryMiB,
+  diskGiB: COMMON_DEFAULTS.diskGiB,
+  accelerator: COMMON_DEFAULTS.accelerator,
   sshPort: 0,
   sharedDirs: [],
   network: "isolated",
@@ -72,95 +89,11 @@ export const CONFIG_DEFAULTS: Readonly<Omit<QemuConfig, "machineName" | "storePa
   qemuBinary: "qemu-system-x86_64",
 });
 
-type FieldCheck = (value: unknown, field: string) => unknown;
-
-const int =
-  (min: number, max: number): FieldCheck =>
-  (value, field) => {
-    if (typeof value !== "number" || !Number.isInteger(value))
-      throw invalidArgument(`config field "${field}" must be an integer, got ${describe(value)}`);
-    if (value < min || value > max)
-      throw invalidArgument(`config field "${field}" must be between ${min} and ${max}, got ${value}`);
-    return value;
-  };
-
-const text =
-  (pattern?: RegExp, hint?: string, allowEmpty = false): FieldCheck =>
-  (value, field) => {
-    if (typeof value !== "string" || (value === "" && !allowEmpty))
-      throw invalidArgument(`config field "${field}" must be a non-empty string, got ${describe(value)}`);
-    if (pattern && value !== "" && !pattern.test(value))
-      throw invalidArgument(`config field "${field}" is ${JSON.stringify(value)}: ${hint}`);
-    return value;
-  };
-
-const absolutePath =
-  (allowEmpty = false): FieldCheck =>
-  (value, field) => {
-    const path = text(undefined, undefined, allowEmpty)(value, field) as string;
-    if (path !== "" && !isAbsolute(path))
-      throw invalidArgument(`config field "${field}" must be an absolute path, got ${JSON.stringify(path)}`);
-    if (/[\0\n]/.test(path)) throw invalidArgument(`config field "${field}" holds a NUL or newline character`);
-    return path;
-  };
-
-const oneOf =
-  <T extends string>(values: readonly T[]): FieldCheck =>
-  (value, field) => {
-    if (typeof value !== "string" || !values.includes(value as T))
-      throw invalidArgument(`config field "${field}" must be one of ${values.join(", ")}, got ${describe(value)}`);
-    return value;
-  };
-
-const SHARED_DIR_FIELDS: Record<keyof SharedDir, "string" | "boolean"> = {
-  source: "string",
-  target: "string",
-  tag: "string",
-  type: "string",
-  readOnly: "boolean",
-  username: "string",
-  password: "string",
-};
-
 /** 9p mount tags: QEMU allows 31 bytes; a safe alphabet keeps them out of argv parsing trouble. */
 const TAG = /^[A-Za-z0-9_-]{1,31}$/;
 
-const sharedDirList: FieldCheck = (value, field) => {
-  if (!Array.isArray(value))
-    throw invalidArgument(`config field "${field}" must be a list of shared directories, got ${describe(value)}`);
-  const dirs = value.map((item, i) => sharedDir(item, `${field}[${i}]`, i));
-  const tags = new Set<string>();
-  for (const [i, d] of dirs.entries()) {
-    if (tags.has(d.tag))
-      throw invalidArgument(`config field "${field}[${i}].tag" repeats tag ${JSON.stringify(d.tag)}`);
-    tags.add(d.tag);
-  }
-  return dirs;
-};
-
-function sharedDir(value: unknown, field: string, index: number): SharedDir {
-  if (!isObject(value)) throw invalidArgument(`config field "${field}" must be an object, got ${describe(value)}`);
-  for (const [key, v] of Object.entries(value)) {
-    const kind = Object.hasOwn(SHARED_DIR_FIELDS, key) ? SHARED_DIR_FIELDS[key as keyof SharedDir] : undefined;
-    if (!kind)
-      throw invalidArgument(
-        `config field "${field}.${key}" is unknown; a shared directory has ${Object.keys(SHARED_DIR_FIELDS).join(", ")}`,
-      );
-    if (typeof v !== kind)
-      throw invalidArgument(
-        `config field "${field}.${key}" must be a ${kind}, got ${key === "password" ? "another type" : describe(v)}`,
-      );
-  }
-  const dir = {
-    tag: `dp${index}`,
-    type: "9p",
-    readOnly: false,
-    username: "",
-    password: "",
-    ...value,
-  } as SharedDir;
-  absolutePath()(dir.source, `${field}.source`);
-  absolutePath()(dir.target, `${field}.target`);
+/** What QEMU's 9p sharing takes. */
+function nineP(dir: SharedDir, field: string): void {
   // QEMU's -virtfs takes comma-separated options: a comma in a path would inject one.
   if (dir.source.includes(",")) throw invalidArgument(`config field "${field}.source" may not contain a comma`);
   if (!TAG.test(dir.tag))
@@ -173,63 +106,48 @@ function sharedDir(value: unknown, field: string, index: number): SharedDir {
     );
   if (dir.username !== "" || dir.password !== "")
     throw invalidArgument(`config field "${field}": 9p shares take no username or password`);
-  return dir;
 }
 
-const FIELDS: Record<keyof QemuConfig, FieldCheck> = {
-  machineName: text(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-    "use up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
-  ),
-  storePath: absolutePath(),
-  bundlePath: absolutePath(true),
-  imagePath: absolutePath(true),
-  bundleName: text(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,128}$/, "a bundle name is name-version", true),
-  firmware: oneOf(["auto", "bios", "uefi"] as const),
-  sshUser: text(
-    /^[a-z_][a-z0-9_-]{0,31}$/,
-    "a user name: lower-case letters, digits, '_' or '-', starting with a letter",
-  ),
-  cpus: int(1, 64),
-  memoryMiB: int(64, 1024 * 1024),
-  diskGiB: int(1, 64 * 1024),
-  accelerator: oneOf(["auto", "kvm", "tcg"] as const),
-  sshPort: int(0, 65535),
-  sharedDirs: sharedDirList,
-  network: oneOf(["isolated", "nat"] as const),
-  stopTimeoutMs: int(0, 3_600_000),
-  bootTimeoutMs: int(1_000, 3_600_000),
-  qemuBinary: text(/^[^\0\n]+$/, "no NUL or newline characters"),
+const sharedDirs: FieldCheck = (value, field) => {
+  const defaults = (i: number) => ({ tag: `dp${i}`, type: "9p", readOnly: false, username: "", password: "" });
+  const dirs = sharedDirList(value, field, defaults, nineP);
+  const tags = new Set<string>();
+  for (const [i, d] of dirs.entries()) {
+    if (tags.has(d.tag))
+      throw invalidArgument(`config field "${field}[${i}].tag" repeats tag ${JSON.stringify(d.tag)}`);
+    tags.add(d.tag);
+  }
+  return dirs;
 };
 
-const REQUIRED: ReadonlyArray<keyof QemuConfig> = ["machineName", "storePath"];
-
-export function parseConfig(bytes: Uint8Array): QemuConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch (err) {
-    throw invalidArgument(`config is not valid JSON: ${(err as Error).message}`);
-  }
-  return validateConfig(value);
-}
+const SCHEMA: ConfigSchema<QemuConfig> = {
+  driver: "qemu",
+  defaults: CONFIG_DEFAULTS,
+  required: ["machineName", "storePath"],
+  fields: {
+    machineName,
+    storePath: absolutePath(),
+    bundlePath: bundlePathField,
+    imagePath: absolutePath(true),
+    bundleName: bundleNameField,
+    firmware: oneOf(["auto", "bios", "uefi"] as const),
+    sshUser: text(
+      /^[a-z_][a-z0-9_-]{0,31}$/,
+      "a user name: lower-case letters, digits, '_' or '-', starting with a letter",
+    ),
+    ...SIZE_FIELDS,
+    accelerator: acceleratorField,
+    sshPort: int(0, 65535),
+    sharedDirs,
+    network: oneOf(["isolated", "nat"] as const),
+    stopTimeoutMs: int(0, 3_600_000),
+    bootTimeoutMs: int(1_000, 3_600_000),
+    qemuBinary: text(/^[^\0\n]+$/, "no NUL or newline characters"),
+  },
+};
 
 export function validateConfig(value: unknown): QemuConfig {
-  if (!isObject(value)) throw invalidArgument(`config must be a JSON object, got ${describe(value)}`);
-  for (const field of REQUIRED) {
-    if (!(field in value)) throw invalidArgument(`config field "${field}" is required`);
-  }
-  const merged: Record<string, unknown> = { ...CONFIG_DEFAULTS, ...value };
-  const out: Record<string, unknown> = {};
-  for (const [field, v] of Object.entries(merged)) {
-    const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof QemuConfig] : undefined;
-    if (!check)
-      throw invalidArgument(
-        `config field "${field}" is unknown; the qemu driver accepts ${Object.keys(FIELDS).join(", ")}`,
-      );
-    out[field] = check(v, field);
-  }
-  const config = out as unknown as QemuConfig;
+  const config = checkFields(value, SCHEMA);
   if (config.bundlePath !== "" && config.imagePath !== "")
     throw invalidArgument(
       `config fields "bundlePath" and "imagePath" are both set; a machine is made from a bundle or from an image, not both`,
@@ -239,18 +157,5 @@ export function validateConfig(value: unknown): QemuConfig {
   return config;
 }
 
-export function serializeConfig(config: QemuConfig): Buffer {
-  return Buffer.from(JSON.stringify(config));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
-}
+/** The config as it travels: `decode` parses, validates and fills in defaults; `encode` gives GetConfig's bytes. */
+export const configCodec = jsonConfig(validateConfig);

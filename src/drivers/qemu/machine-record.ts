@@ -3,18 +3,12 @@
 // says it is ready, the SSH port QEMU forwards). Its presence is what "the
 // machine exists" means. It holds no state: running or not is read from the
 // system each time.
-import { constants, promises as fs } from "node:fs";
-import { writeFileAtomic } from "../../fs/atomic-write.js";
-import type { Readiness, SshChannel } from "../guest/bundle.js";
+import type { SshChannel } from "../guest/bundle.js";
 import type { ImageFormat } from "../guest/disk-image.js";
-
 import type { Firmware } from "../guest/firmware.js";
+import { readRecordFile, writeRecordFile, type RecordBasics } from "../guest/record-file.js";
 
-export interface MachineRecord {
-  name: string;
-  bundleName: string;
-  sshUser: string;
-  readiness: Readiness;
+export interface MachineRecord extends RecordBasics {
   /** Direct kernel boot: the bundle's command line (kernel and initrd were copied next to the disk). */
   kernelCmdline?: string;
   hasInitrd?: boolean;
@@ -35,34 +29,10 @@ export interface MachineRecord {
   sshPort?: number;
 }
 
-const MAX_RECORD_BYTES = 64 * 1024;
-
-export async function readRecord(path: string): Promise<MachineRecord> {
-  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  let text: string;
-  try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.size > MAX_RECORD_BYTES)
-      throw new Error(
-        `machine record ${path} is damaged (not a small regular file); remove the machine and create it again`,
-      );
-    text = await handle.readFile("utf8");
-  } finally {
-    await handle.close();
-  }
-  let value: Partial<MachineRecord>;
-  try {
-    value = JSON.parse(text) as Partial<MachineRecord>;
-  } catch {
-    throw new Error(`machine record ${path} is damaged (not JSON); remove the machine and create it again`);
-  }
-  if (typeof value.name !== "string" || typeof value.sshUser !== "string" || typeof value.bundleName !== "string")
-    throw new Error(`machine record ${path} is damaged (fields missing); remove the machine and create it again`);
-  if (value.readiness !== "ssh" && value.readiness !== "virtio-serial")
-    throw new Error(`machine record ${path} has an unknown readiness; remove the machine and create it again`);
-  return value as MachineRecord;
+export function readRecord(path: string): Promise<MachineRecord> {
+  return readRecordFile<MachineRecord>(path);
 }
 
-export async function writeRecord(path: string, record: MachineRecord): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(record, null, 2), 0o600);
+export function writeRecord(path: string, record: MachineRecord): Promise<void> {
+  return writeRecordFile(path, record);
 }

@@ -11,7 +11,6 @@ import {
   DriverError,
   failedPrecondition,
   internal,
-  invalidArgument,
   notFound,
   type Driver,
   type CallContext,
@@ -20,7 +19,6 @@ import {
 import { SocketDirError } from "../../socket/private-dir.js";
 import { SocketFileError } from "../../socket/socket-file.js";
 import { randomBytes } from "node:crypto";
-import { AcceleratorError, chooseAccelerator } from "../guest/accelerator.js";
 import { watchBoot } from "../guest/boot-watch.js";
 import { BundleError, copyBundleFile } from "../guest/bundle.js";
 import { findIsoTool, ISO_TOOL_HINT, makeSeed } from "../guest/cloud-init-seed.js";
@@ -32,7 +30,7 @@ import { SocketReadyPort } from "../guest/readiness.js";
 import { FileRefusal } from "../guest/regular-file.js";
 import { makeSshKey } from "../guest/ssh-key.js";
 import { sshAnswers, sshAnswersOnSocket } from "../guest/ssh-probe.js";
-import { parseConfig, serializeConfig, type QemuConfig } from "./config.js";
+import { configCodec, type QemuConfig } from "./config.js";
 import { applyFlags, createFlags } from "./flags.js";
 import { MachineFiles, SOCKETS } from "./machine-files.js";
 import { readRecord, writeRecord, type MachineRecord } from "./machine-record.js";
@@ -41,6 +39,13 @@ import { pidfileStatus, processExists } from "./pidfile-lock.js";
 import { processGone, sigkill, waitGone } from "./process-exit.js";
 import { buildQemuArgv } from "./qemu-argv.js";
 import { kernelCmdline } from "../guest/kernel-cmdline.js";
+import {
+  acceleratorFor,
+  refuseImmutableChanges,
+  refuseUnlessRunning,
+  requireConfig,
+  requireMachine,
+} from "../guest/machine-preconditions.js";
 import { launchQemu, LaunchError } from "./qemu-launch.js";
 import { qmpOnce } from "./qmp-client.js";
 import { RingbufConsole } from "./ringbuf-console.js";
@@ -91,11 +96,11 @@ export class QemuDriver implements Driver {
   }
 
   async getConfig() {
-    return { configJson: serializeConfig(this.requireConfig()) };
+    return { configJson: configCodec.encode(this.requireConfig()) };
   }
 
   async setConfig({ configJson }: { configJson: Buffer }) {
-    const config = parseConfig(configJson);
+    const config = configCodec.decode(configJson);
     this.config = config;
     this.files = new MachineFiles(config.storePath);
     this.feed.publish();
@@ -104,13 +109,8 @@ export class QemuDriver implements Driver {
 
   async updateConfig({ configJson }: { configJson: Buffer }) {
     const current = this.requireConfig();
-    const next = parseConfig(configJson);
-    for (const field of IMMUTABLE) {
-      if (JSON.stringify(next[field]) !== JSON.stringify(current[field]))
-        throw invalidArgument(
-          `config field "${field}" cannot change on an existing machine (${JSON.stringify(current[field])} -> ${JSON.stringify(next[field])})`,
-        );
-    }
+    const next = configCodec.decode(configJson);
+    refuseImmutableChanges(current, next, IMMUTABLE);
     await this.requireMachine("update");
     if (JSON.stringify(next) === JSON.stringify(current)) return {};
     const { state } = await observeVm(this.files!);
@@ -138,7 +138,7 @@ export class QemuDriver implements Driver {
     if (source.image && !(await findIsoTool()))
       throw failedPrecondition(`disk images need a cloud-init seed: ${ISO_TOOL_HINT}`);
     if (source.image && config.firmware === "uefi" && !(await findOvmf())) throw failedPrecondition(OVMF_HINT);
-    await this.accelerator(config);
+    await acceleratorFor(config.accelerator);
     return {};
   }
 
@@ -151,7 +151,7 @@ export class QemuDriver implements Driver {
     try {
       yield progress({ step: "check", message: "Checking the bundle or image", percent: 5 });
       const source = await this.loadConfiguredSource(signal);
-      await this.accelerator(config);
+      await acceleratorFor(config.accelerator);
       let leftovers: string[];
       try {
         leftovers = await files.removeLeftovers(
@@ -356,7 +356,7 @@ export class QemuDriver implements Driver {
       throw failedPrecondition(
         `machine "${config.machineName}" is ${stateWord(now.state)}; it cannot start from there`,
       );
-    const { accel, note } = await this.accelerator(config);
+    const { accel, note } = await acceleratorFor(config.accelerator);
     let checked;
     try {
       checked = await files.checkDir();
@@ -525,15 +525,6 @@ export class QemuDriver implements Driver {
     this.feed.publish(state);
   }
 
-  private async accelerator(config: QemuConfig) {
-    try {
-      return await chooseAccelerator(config.accelerator);
-    } catch (err) {
-      if (err instanceof AcceleratorError) throw failedPrecondition(err.message);
-      throw err;
-    }
-  }
-
   private async loadConfiguredSource(signal?: AbortSignal): Promise<MachineSource> {
     try {
       return await loadSource(this.requireConfig(), signal);
@@ -565,25 +556,19 @@ export class QemuDriver implements Driver {
   }
 
   private requireConfig(): QemuConfig {
-    if (!this.config) throw failedPrecondition("no config set: call SetConfig with the machine's config first");
-    return this.config;
+    return requireConfig(this.config);
   }
 
-  private async requireMachine(action: string): Promise<MachineRecord> {
-    const config = this.requireConfig();
-    if (!(await this.files!.exists()))
-      throw notFound(`cannot ${action} machine "${config.machineName}": it does not exist (create it first)`);
-    return readRecord(this.files!.path("record"));
+  private requireMachine(action: string): Promise<MachineRecord> {
+    const files = this.files!;
+    return requireMachine(this.requireConfig().machineName, action, files, () => readRecord(files.path("record")));
   }
 
   private async requireRunning(what: string): Promise<{ pid: number | undefined; record: MachineRecord }> {
     const config = this.requireConfig();
     const record = await this.requireMachine(`get ${what} of`);
     const now = await observeVm(this.files!);
-    if (now.state !== State.STATE_RUNNING && now.state !== State.STATE_STARTING)
-      throw failedPrecondition(
-        `machine "${config.machineName}" is ${stateWord(now.state)}, so it has no ${what}; start it first`,
-      );
+    refuseUnlessRunning(config.machineName, now.state, what, [State.STATE_RUNNING, State.STATE_STARTING]);
     return { pid: now.pid, record };
   }
 }

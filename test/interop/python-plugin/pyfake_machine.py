@@ -10,6 +10,8 @@ One process serves many machines (CAPABILITY_MACHINE_INSTANCES,
 docs/protocol.md): each call names its machine in the `driverplug-machine`
 metadata and goes to that machine's own Machine (config, mutation lock, Kill);
 a call without the key goes to the default one, as a go-plugin host's do.
+GetMachineStates (CAPABILITY_MACHINE_STATES) answers many machines at once,
+each entry as that machine's own SetConfig, GetState and GetIP would.
 """
 
 import hashlib
@@ -27,6 +29,42 @@ DRIVER_VERSION = "0.1.0"
 INT_FIELDS = ("cpus", "memoryMiB", "diskGiB", "stepDelayMs")
 MACHINE_KEY = "driverplug-machine"
 MACHINE_NAME = re.compile(r"[\x21-\x7e]{1,255}")
+MAX_STATES_PER_CALL = 1000  # GetMachineStates' bounds, as driver.proto states them
+MAX_STATE_CONFIG_BYTES = 1024 * 1024
+MAX_ERROR_BYTES = 8 * 1024
+# An entry not started with less time than this left is answered DEADLINE_EXCEEDED.
+ENTRY_MARGIN_S = 0.1
+
+
+class EntryFailed(Exception):
+    """A Machine handler aborted while answering one GetMachineStates entry."""
+
+    def __init__(self, code, details):
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+class EntryContext:
+    """What a Machine's handler sees for one entry: an abort fails that entry, not the call."""
+
+    def __init__(self, parent):
+        self._parent = parent
+
+    def abort(self, code, details):
+        raise EntryFailed(code, details)
+
+    def is_active(self):
+        return self._parent.is_active()
+
+    def time_remaining(self):
+        return self._parent.time_remaining()
+
+    def invocation_metadata(self):
+        return self._parent.invocation_metadata()
+
+    def add_callback(self, callback):
+        return self._parent.add_callback(callback)
 
 
 def make_servicer(pb2, pb2_grpc, api_versions, log):
@@ -121,7 +159,11 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                 driver_name=DRIVER_NAME,
                 driver_version=DRIVER_VERSION,
                 api_versions=api_versions,
-                capabilities=[pb2.Capability.Value("CAPABILITY_WATCH_STATE"), pb2.Capability.Value("CAPABILITY_MACHINE_INSTANCES")],
+                capabilities=[
+                    pb2.Capability.Value("CAPABILITY_WATCH_STATE"),
+                    pb2.Capability.Value("CAPABILITY_MACHINE_INSTANCES"),
+                    pb2.Capability.Value("CAPABILITY_MACHINE_STATES"),
+                ],
             )
 
         def Probe(self, request, context):
@@ -278,6 +320,48 @@ def make_servicer(pb2, pb2_grpc, api_versions, log):
                               f"the {MACHINE_KEY!r} metadata {', '.join(values)!r} names no machine: 1 to 255 printable ASCII bytes without spaces")
             with self._lock:
                 return self._machines.setdefault(values[0], Machine())
+
+        def GetMachineStates(self, request, context):
+            if len(request.machines) > MAX_STATES_PER_CALL:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"GetMachineStates names {len(request.machines)} machines; at most {MAX_STATES_PER_CALL} per call: split the list into several calls")
+            seen = set()
+            answers = []
+            for entry in request.machines:
+                answers.append(self._state_of(entry, seen, context))
+                seen.add(entry.machine)
+            return pb2.GetMachineStatesResponse(machines=answers)
+
+        def _state_of(self, entry, seen, context):
+            def failed(code, message):
+                cut = message.encode()[:MAX_ERROR_BYTES].decode(errors="ignore")
+                return pb2.MachineStateEntry(machine=entry.machine, error=pb2.MachineStateError(code=code.value[0], message=cut))
+
+            invalid = grpc.StatusCode.INVALID_ARGUMENT
+            if not MACHINE_NAME.fullmatch(entry.machine):
+                return failed(invalid, f"{entry.machine!r} names no machine: 1 to 255 printable ASCII bytes without spaces")
+            if entry.machine in seen:
+                return failed(invalid, f"machine {entry.machine!r} is named more than once in this call")
+            if len(entry.config_json) > MAX_STATE_CONFIG_BYTES:
+                return failed(invalid, f"the config of machine {entry.machine!r} is {len(entry.config_json)} bytes, over the {MAX_STATE_CONFIG_BYTES}-byte limit of one entry")
+            remaining = context.time_remaining()
+            if not context.is_active() or (remaining is not None and remaining < ENTRY_MARGIN_S):
+                return failed(grpc.StatusCode.DEADLINE_EXCEEDED, "no answer before the GetMachineStates call's deadline")
+            with self._lock:
+                machine = self._machines.setdefault(entry.machine, Machine())
+            sub = EntryContext(context)
+            try:
+                machine.SetConfig(pb2.SetConfigRequest(config_json=entry.config_json), sub)
+                state = machine.GetState(pb2.GetStateRequest(), sub).state
+                ip = ""
+                if state == State.Value("STATE_RUNNING"):
+                    try:
+                        ip = machine.GetIP(pb2.GetIPRequest(), sub).ip
+                    except EntryFailed:
+                        pass  # no IP is not a failure of the listing
+                return pb2.MachineStateEntry(machine=entry.machine, state=state, ip=ip)
+            except EntryFailed as err:
+                return failed(err.code, err.details)
 
     def route(name):
         def call(self, request, context):

@@ -47,8 +47,8 @@ export const protobufFileName = "driverplug/driver/v1/driver.proto";
  *   INTERNAL             an unexpected exception in the driver: the message goes
  *                        to the host, the stack only to the plugin's log.
  *
- * Before SetConfig, every RPC but GetInfo, Probe, GetCreateFlags and SetConfig
- * answers FAILED_PRECONDITION. A machine and its state outlive the plugin
+ * Before SetConfig, every RPC but GetInfo, Probe, GetCreateFlags, SetConfig
+ * and GetMachineStates answers FAILED_PRECONDITION. A machine and its state outlive the plugin
  * process: a new plugin given the same config sees them (hosts may start one
  * plugin per command). `driverplug conformance` checks all of this.
  *
@@ -160,6 +160,11 @@ export enum Capability {
    * starts one process per machine for plugins without this capability.
    */
   CAPABILITY_MACHINE_INSTANCES = 8,
+  /**
+   * CAPABILITY_MACHINE_STATES - GetMachineStates: the states of many machines in one call. Advertised
+   * only together with CAPABILITY_MACHINE_INSTANCES.
+   */
+  CAPABILITY_MACHINE_STATES = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -192,6 +197,9 @@ export function capabilityFromJSON(object: any): Capability {
     case 8:
     case "CAPABILITY_MACHINE_INSTANCES":
       return Capability.CAPABILITY_MACHINE_INSTANCES;
+    case 9:
+    case "CAPABILITY_MACHINE_STATES":
+      return Capability.CAPABILITY_MACHINE_STATES;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -219,6 +227,8 @@ export function capabilityToJSON(object: Capability): string {
       return "CAPABILITY_BUNDLE";
     case Capability.CAPABILITY_MACHINE_INSTANCES:
       return "CAPABILITY_MACHINE_INSTANCES";
+    case Capability.CAPABILITY_MACHINE_STATES:
+      return "CAPABILITY_MACHINE_STATES";
     case Capability.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -561,6 +571,54 @@ export interface GetSharedDirsRequest {
 
 export interface GetSharedDirsResponse {
   sharedDirs: SharedDir[];
+}
+
+/**
+ * Most entries one GetMachineStates call may carry; a host splits longer
+ * lists. The same number as driverplug's default cap on machine instances.
+ *   MAX_MACHINE_STATES_PER_CALL = 1000
+ * Largest config_json of one entry, as the host's own limit on a stored
+ * config: an entry over it is answered INVALID_ARGUMENT.
+ *   MAX_MACHINE_STATE_CONFIG_BYTES = 1048576 (1 MiB)
+ * A host also keeps a whole request under the plugin's message limit
+ * (64 MiB for driverplug's plugins) by splitting on bytes as well.
+ */
+export interface GetMachineStatesRequest {
+  machines: MachineStateQuery[];
+}
+
+/**
+ * One machine to answer for: its name (the `driverplug-machine` value, same
+ * rules) and its whole saved config, as SetConfig takes it.
+ */
+export interface MachineStateQuery {
+  machine: string;
+  configJson: Buffer;
+}
+
+export interface GetMachineStatesResponse {
+  /** One per request entry, in the request's order. */
+  machines: MachineStateEntry[];
+}
+
+export interface MachineStateEntry {
+  /** As in the request entry. */
+  machine: string;
+  /** Meaningful only without an error. */
+  state: State;
+  /** The machine's IP when it is RUNNING and the driver knows it; empty otherwise. */
+  ip: string;
+  /** Set when this machine could not be answered. */
+  error: MachineStateError | undefined;
+}
+
+/**
+ * Why one entry has no state: a gRPC status code number (google.rpc.Code)
+ * and a message for humans, at most 8 KiB (longer ones are cut).
+ */
+export interface MachineStateError {
+  code: number;
+  message: string;
 }
 
 function createBaseRpcOptions(): RpcOptions {
@@ -4399,6 +4457,441 @@ export const GetSharedDirsResponse: MessageFns<GetSharedDirsResponse> = {
   },
 };
 
+function createBaseGetMachineStatesRequest(): GetMachineStatesRequest {
+  return { machines: [] };
+}
+
+export const GetMachineStatesRequest: MessageFns<GetMachineStatesRequest> = {
+  encode(message: GetMachineStatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.machines) {
+      MachineStateQuery.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMachineStatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMachineStatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machines.push(MachineStateQuery.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMachineStatesRequest {
+    return {
+      machines: globalThis.Array.isArray(object?.machines)
+        ? object.machines.map((e: any) => MachineStateQuery.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetMachineStatesRequest): unknown {
+    const obj: any = {};
+    if (message.machines?.length) {
+      obj.machines = message.machines.map((e) => MachineStateQuery.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMachineStatesRequest>, I>>(base?: I): GetMachineStatesRequest {
+    return GetMachineStatesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMachineStatesRequest>, I>>(object: I): GetMachineStatesRequest {
+    const message = createBaseGetMachineStatesRequest();
+    message.machines = object.machines?.map((e) => MachineStateQuery.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMachineStateQuery(): MachineStateQuery {
+  return { machine: "", configJson: Buffer.alloc(0) };
+}
+
+export const MachineStateQuery: MessageFns<MachineStateQuery> = {
+  encode(message: MachineStateQuery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.machine !== "") {
+      writer.uint32(10).string(message.machine);
+    }
+    if (message.configJson.length !== 0) {
+      writer.uint32(18).bytes(message.configJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MachineStateQuery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMachineStateQuery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configJson = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MachineStateQuery {
+    return {
+      machine: isSet(object.machine) ? globalThis.String(object.machine) : "",
+      configJson: isSet(object.configJson)
+        ? Buffer.from(bytesFromBase64(object.configJson))
+        : isSet(object.config_json)
+        ? Buffer.from(bytesFromBase64(object.config_json))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: MachineStateQuery): unknown {
+    const obj: any = {};
+    if (message.machine !== "") {
+      obj.machine = message.machine;
+    }
+    if (message.configJson.length !== 0) {
+      obj.configJson = base64FromBytes(message.configJson);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MachineStateQuery>, I>>(base?: I): MachineStateQuery {
+    return MachineStateQuery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MachineStateQuery>, I>>(object: I): MachineStateQuery {
+    const message = createBaseMachineStateQuery();
+    message.machine = object.machine ?? "";
+    message.configJson = object.configJson ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetMachineStatesResponse(): GetMachineStatesResponse {
+  return { machines: [] };
+}
+
+export const GetMachineStatesResponse: MessageFns<GetMachineStatesResponse> = {
+  encode(message: GetMachineStatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.machines) {
+      MachineStateEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMachineStatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMachineStatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machines.push(MachineStateEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMachineStatesResponse {
+    return {
+      machines: globalThis.Array.isArray(object?.machines)
+        ? object.machines.map((e: any) => MachineStateEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetMachineStatesResponse): unknown {
+    const obj: any = {};
+    if (message.machines?.length) {
+      obj.machines = message.machines.map((e) => MachineStateEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMachineStatesResponse>, I>>(base?: I): GetMachineStatesResponse {
+    return GetMachineStatesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMachineStatesResponse>, I>>(object: I): GetMachineStatesResponse {
+    const message = createBaseGetMachineStatesResponse();
+    message.machines = object.machines?.map((e) => MachineStateEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMachineStateEntry(): MachineStateEntry {
+  return { machine: "", state: 0, ip: "", error: undefined };
+}
+
+export const MachineStateEntry: MessageFns<MachineStateEntry> = {
+  encode(message: MachineStateEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.machine !== "") {
+      writer.uint32(10).string(message.machine);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.ip !== "") {
+      writer.uint32(26).string(message.ip);
+    }
+    if (message.error !== undefined) {
+      MachineStateError.encode(message.error, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MachineStateEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMachineStateEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = MachineStateError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MachineStateEntry {
+    return {
+      machine: isSet(object.machine) ? globalThis.String(object.machine) : "",
+      state: isSet(object.state) ? stateFromJSON(object.state) : 0,
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      error: isSet(object.error) ? MachineStateError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: MachineStateEntry): unknown {
+    const obj: any = {};
+    if (message.machine !== "") {
+      obj.machine = message.machine;
+    }
+    if (message.state !== 0) {
+      obj.state = stateToJSON(message.state);
+    }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.error !== undefined) {
+      obj.error = MachineStateError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MachineStateEntry>, I>>(base?: I): MachineStateEntry {
+    return MachineStateEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MachineStateEntry>, I>>(object: I): MachineStateEntry {
+    const message = createBaseMachineStateEntry();
+    message.machine = object.machine ?? "";
+    message.state = object.state ?? 0;
+    message.ip = object.ip ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? MachineStateError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMachineStateError(): MachineStateError {
+  return { code: 0, message: "" };
+}
+
+export const MachineStateError: MessageFns<MachineStateError> = {
+  encode(message: MachineStateError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MachineStateError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMachineStateError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MachineStateError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: MachineStateError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MachineStateError>, I>>(base?: I): MachineStateError {
+    return MachineStateError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MachineStateError>, I>>(object: I): MachineStateError {
+    const message = createBaseMachineStateError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
 /** DriverService is what every machine-driver plugin serves. */
 export type DriverServiceDefinition = typeof DriverServiceDefinition;
 export const DriverServiceDefinition = {
@@ -4688,6 +5181,31 @@ export const DriverServiceDefinition = {
       responseType: GetSharedDirsResponse as typeof GetSharedDirsResponse,
       responseStream: false,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * The state (and IP, where known) of many machines in one call, for hosts
+     * that list machines (`driverplug ls`). Each entry is answered as if the host
+     * had called SetConfig with its config_json, GetState and, when RUNNING,
+     * GetIP, each with `driverplug-machine: <machine>` (CAPABILITY_MACHINE_INSTANCES):
+     * the machine's instance is configured, and its mutation queue and Kill
+     * pre-emption apply as to those calls. The response has one entry per
+     * request entry, in the same order.
+     * Errors are per entry (a machine's own SetConfig or GetState failure, an
+     * unknown machine, a config over MAX_MACHINE_STATE_CONFIG_BYTES, a machine
+     * named twice): one bad machine never fails the call. An entry not answered
+     * before the call's deadline is an entry error DEADLINE_EXCEEDED.
+     * INVALID_ARGUMENT for the whole call: more than MAX_MACHINE_STATES_PER_CALL
+     * (1000) entries; split the list. It needs no SetConfig first: each entry
+     * carries its machine's config.
+     * UNIMPLEMENTED: the driver cannot (call GetState per machine). Safe to retry.
+     */
+    getMachineStates: {
+      name: "GetMachineStates",
+      requestType: GetMachineStatesRequest as typeof GetMachineStatesRequest,
+      requestStream: false,
+      responseType: GetMachineStatesResponse as typeof GetMachineStatesResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "IDEMPOTENT" },
     },
   },
 } as const;
@@ -5012,6 +5530,34 @@ export const DriverServiceService = {
       Buffer.from(GetSharedDirsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetSharedDirsResponse => GetSharedDirsResponse.decode(value),
   },
+  /**
+   * The state (and IP, where known) of many machines in one call, for hosts
+   * that list machines (`driverplug ls`). Each entry is answered as if the host
+   * had called SetConfig with its config_json, GetState and, when RUNNING,
+   * GetIP, each with `driverplug-machine: <machine>` (CAPABILITY_MACHINE_INSTANCES):
+   * the machine's instance is configured, and its mutation queue and Kill
+   * pre-emption apply as to those calls. The response has one entry per
+   * request entry, in the same order.
+   * Errors are per entry (a machine's own SetConfig or GetState failure, an
+   * unknown machine, a config over MAX_MACHINE_STATE_CONFIG_BYTES, a machine
+   * named twice): one bad machine never fails the call. An entry not answered
+   * before the call's deadline is an entry error DEADLINE_EXCEEDED.
+   * INVALID_ARGUMENT for the whole call: more than MAX_MACHINE_STATES_PER_CALL
+   * (1000) entries; split the list. It needs no SetConfig first: each entry
+   * carries its machine's config.
+   * UNIMPLEMENTED: the driver cannot (call GetState per machine). Safe to retry.
+   */
+  getMachineStates: {
+    path: "/driverplug.driver.v1.DriverService/GetMachineStates" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMachineStatesRequest): Buffer =>
+      Buffer.from(GetMachineStatesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMachineStatesRequest => GetMachineStatesRequest.decode(value),
+    responseSerialize: (value: GetMachineStatesResponse): Buffer =>
+      Buffer.from(GetMachineStatesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMachineStatesResponse => GetMachineStatesResponse.decode(value),
+  },
 } as const;
 
 export interface DriverServiceServer extends UntypedServiceImplementation {
@@ -5145,6 +5691,24 @@ export interface DriverServiceServer extends UntypedServiceImplementation {
    * UNIMPLEMENTED: the driver cannot share directories.
    */
   getSharedDirs: handleUnaryCall<GetSharedDirsRequest, GetSharedDirsResponse>;
+  /**
+   * The state (and IP, where known) of many machines in one call, for hosts
+   * that list machines (`driverplug ls`). Each entry is answered as if the host
+   * had called SetConfig with its config_json, GetState and, when RUNNING,
+   * GetIP, each with `driverplug-machine: <machine>` (CAPABILITY_MACHINE_INSTANCES):
+   * the machine's instance is configured, and its mutation queue and Kill
+   * pre-emption apply as to those calls. The response has one entry per
+   * request entry, in the same order.
+   * Errors are per entry (a machine's own SetConfig or GetState failure, an
+   * unknown machine, a config over MAX_MACHINE_STATE_CONFIG_BYTES, a machine
+   * named twice): one bad machine never fails the call. An entry not answered
+   * before the call's deadline is an entry error DEADLINE_EXCEEDED.
+   * INVALID_ARGUMENT for the whole call: more than MAX_MACHINE_STATES_PER_CALL
+   * (1000) entries; split the list. It needs no SetConfig first: each entry
+   * carries its machine's config.
+   * UNIMPLEMENTED: the driver cannot (call GetState per machine). Safe to retry.
+   */
+  getMachineStates: handleUnaryCall<GetMachineStatesRequest, GetMachineStatesResponse>;
 }
 
 export interface DriverServiceClient extends Client {
@@ -5552,6 +6116,38 @@ export interface DriverServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetSharedDirsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The state (and IP, where known) of many machines in one call, for hosts
+   * that list machines (`driverplug ls`). Each entry is answered as if the host
+   * had called SetConfig with its config_json, GetState and, when RUNNING,
+   * GetIP, each with `driverplug-machine: <machine>` (CAPABILITY_MACHINE_INSTANCES):
+   * the machine's instance is configured, and its mutation queue and Kill
+   * pre-emption apply as to those calls. The response has one entry per
+   * request entry, in the same order.
+   * Errors are per entry (a machine's own SetConfig or GetState failure, an
+   * unknown machine, a config over MAX_MACHINE_STATE_CONFIG_BYTES, a machine
+   * named twice): one bad machine never fails the call. An entry not answered
+   * before the call's deadline is an entry error DEADLINE_EXCEEDED.
+   * INVALID_ARGUMENT for the whole call: more than MAX_MACHINE_STATES_PER_CALL
+   * (1000) entries; split the list. It needs no SetConfig first: each entry
+   * carries its machine's config.
+   * UNIMPLEMENTED: the driver cannot (call GetState per machine). Safe to retry.
+   */
+  getMachineStates(
+    request: GetMachineStatesRequest,
+    callback: (error: ServiceError | null, response: GetMachineStatesResponse) => void,
+  ): ClientUnaryCall;
+  getMachineStates(
+    request: GetMachineStatesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMachineStatesResponse) => void,
+  ): ClientUnaryCall;
+  getMachineStates(
+    request: GetMachineStatesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMachineStatesResponse) => void,
   ): ClientUnaryCall;
 }
 

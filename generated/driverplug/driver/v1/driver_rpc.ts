@@ -290,4 +290,17 @@ export const DriverServiceRpcs = {
     required: false,
     capability: Capability.CAPABILITY_SHARED_DIRS,
   },
+  GetMachineStates: {
+    path: "/driverplug.driver.v1.DriverService/GetMachineStates",
+    requestStream: false,
+    responseStream: false,
+    idempotency: "IDEMPOTENT",
+    classified: true,
+    mutating: false,
+    preempts: false,
+    longRunning: false,
+    openEnded: false,
+    required: false,
+    capability: Capability.CAPABILITY_MACHINE_STATES,
+  },
 } as const;

@@ -163,7 +163,17 @@ export class LibvirtConnection {
             "which this driver does not speak: use a Unix socket with polkit or none (the default for qemu:///session)",
         );
       }
-      await this.call(proc.authPolkit, undefined, signal ? { signal } : {});
+      await this.call(proc.authPolkit, undefined, signal ? { signal } : {}).catch((err: unknown) => {
+        if (!(err instanceof LibvirtError)) throw err;
+        // Not ours to fix, but the user should learn what was asked and what else works.
+        throw new LibvirtError(err.procedure, {
+          code: err.code,
+          domain: err.domain,
+          message:
+            `${err.message} (${this.transport.label} asks polkit, over D-Bus, whether this user may manage ` +
+            "domains; root is never asked. Use qemu:///session (the default) or run as root: see docs/libvirt.md)",
+        });
+      });
     }
     await this.call(proc.connectOpen, { name: this.daemonUri, flags: 0 }, signal ? { signal } : {});
   }
