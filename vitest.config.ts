@@ -11,6 +11,9 @@ export default defineConfig({
     globalSetup: ["test/libvirt/global-daemon.ts"],
     // Tests start real plugin processes; two cores run two files at a time.
     pool: "forks",
+    // Warm plugins off for every CLI a test starts (they inherit this), so a
+    // test's plugins end with its commands; test/cli/cli-warm.test.ts turns them on.
+    env: { DRIVERPLUG_WARM: "0" },
     maxWorkers: 2,
     // Budgets for a loaded 2-core machine: a test that runs a dozen CLI commands
     // (two Node starts each) can need a minute there; outcomes, not speed, are tested.

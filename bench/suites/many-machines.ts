@@ -1,8 +1,8 @@
 // The CLI and many machines: `driverplug status m1` from spawn to exit next
-// to `node -e 0`; how long PluginHandle.close() takes; `driverplug ls` of
-// 1..500 fake machines (wall, peak processes, peak RSS of the whole process
+// to `node -e 0`, with warm plugins off and reusing the warm plugin; how long PluginHandle.close() takes; `driverplug ls` of
+// 1..500 fake machines, warm (wall, peak processes, peak RSS of the whole process
 // tree, and whether every row shows its machine's true state); and a fake
-// plugin's RSS serving 1 and 100 machines. Machines are written to the store
+// plugin's RSS serving 1 and 100 machines, and the warm plugin's RSS. Machines are written to the store
 // directly (bench/fake-machines.ts).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -115,27 +115,66 @@ export async function runManyMachines(opts: ManyMachinesOptions, results: Result
 
 async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Results): Promise<void> {
   await writeFakeMachines(env.DRIVERPLUG_STORE!, [{ name: "m1", state: "running" }]);
-  const status = async () => {
-    const run = expectOk("driverplug status m1", await runCli(["status", "m1"], env, false));
+  const cold = { ...env, DRIVERPLUG_WARM: "0" };
+  const warm = { ...env, DRIVERPLUG_WARM: "600" };
+  const status = (e: NodeJS.ProcessEnv) => async () => {
+    const run = expectOk("driverplug status m1", await runCli(["status", "m1"], e, false));
     if (run.stdout.trim() !== "Running") throw new Error(`driverplug status m1 said ${JSON.stringify(run.stdout)}`);
     return run.ms;
   };
-  await status();
+  // The first warm run leaves the plugin the others reuse.
+  await status(cold)();
+  await status(warm)();
   const timed = await alternate(
     [
-      { name: "status", run: status },
+      { name: "cold", run: status(cold) },
+      { name: "warm", run: status(warm) },
       { name: "node", run: async () => (await timeNodeNoop()).totalMs },
     ],
     rounds,
   );
-  results.add("cli_status_ms", median(timed.get("status")!), "ms", "driverplug status m1: spawn to exit (fake driver)");
-  results.add("cli_node_ms", median(timed.get("node")!), "ms", "node -e 0, alternated with it");
+  const rss = await warmPluginRssMib(env);
+  await stopWarmPlugins(env);
+  results.add(
+    "cli_status_ms",
+    median(timed.get("cold")!),
+    "ms",
+    "driverplug status m1, warm plugins off (--warm 0): spawn to exit (fake driver)",
+  );
+  results.add(
+    "cli_status_warm_ms",
+    median(timed.get("warm")!),
+    "ms",
+    "driverplug status m1 reusing the warm plugin: spawn to exit",
+  );
+  results.add("cli_node_ms", median(timed.get("node")!), "ms", "node -e 0, alternated with them");
   results.add(
     "ratio.cli_status_over_node",
-    medianRatio(timed.get("status")!, timed.get("node")!),
+    medianRatio(timed.get("cold")!, timed.get("node")!),
     "x",
-    "paired rounds",
+    "cold: paired rounds",
   );
+  results.add(
+    "ratio.cli_status_warm_over_node",
+    medianRatio(timed.get("warm")!, timed.get("node")!),
+    "x",
+    "warm: paired rounds",
+  );
+  if (rss !== undefined) results.add("warm_plugin_rss_mib.status", rss, "MiB", "VmRSS of the warm fake plugin, idle");
+}
+
+/** VmRSS of the sandbox's warm plugin (from `driverplug plugins --json`), if one is up. */
+async function warmPluginRssMib(env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const run = expectOk("driverplug plugins --json", await runCli(["plugins", "--json"], env, false));
+  const rows = JSON.parse(run.stdout) as { pid: number }[];
+  if (rows.length === 0) return undefined;
+  const status = await readFile(`/proc/${rows[0]!.pid}/status`, "utf8").catch(() => "");
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+async function stopWarmPlugins(env: NodeJS.ProcessEnv): Promise<void> {
+  expectOk("driverplug plugins stop", await runCli(["plugins", "stop"], env, false));
 }
 
 async function closeTime(rounds: number, results: Results): Promise<void> {
@@ -166,9 +205,11 @@ async function lsScale(opts: ManyMachinesOptions, results: Results): Promise<voi
       let peakRss = 0;
       let timeouts = 0;
       let wrong = 0;
+      // Warm plugins on (as by default): the first round starts the plugin and samples the process tree;
+      // the others reuse it, timed undisturbed.
+      const env = { ...box.env, DRIVERPLUG_WARM: "600" };
       for (let round = 0; round < opts.lsRounds; round++) {
-        // The first round samples the process tree; the others are timed undisturbed.
-        const run = expectOk(`driverplug ls (${n} machines)`, await runCli(["ls", "--json"], box.env, round === 0));
+        const run = expectOk(`driverplug ls (${n} machines)`, await runCli(["ls", "--json"], env, round === 0));
         if (round === 0) {
           peakProcesses = run.peakProcesses;
           peakRss = run.peakRssMib;
@@ -177,7 +218,11 @@ async function lsScale(opts: ManyMachinesOptions, results: Results): Promise<voi
         timeouts = Math.max(timeouts, rows.filter((r) => r.state === "Timeout").length);
         wrong = Math.max(wrong, countWrong(fleet, rows));
       }
-      results.add(`ls${n}_ms`, median(walls), "ms", `driverplug ls --json of ${n} fake machines: spawn to exit`);
+      const rss = await warmPluginRssMib(env);
+      await stopWarmPlugins(env);
+      results.add(`ls${n}_ms`, median(walls), "ms", `driverplug ls --json of ${n} fake machines, warm: spawn to exit`);
+      if (rss !== undefined)
+        results.add(`warm_plugin_rss_mib.ls${n}`, rss, "MiB", `VmRSS of the warm fake plugin after ls of ${n}`);
       results.add(`ls${n}_peak_processes`, peakProcesses, "", "the CLI and its plugins, at most at once");
       results.add(`ls${n}_peak_rss_mib`, peakRss, "MiB", "summed VmRSS of the CLI and its plugins, at most");
       results.add(`ls${n}_timeout_rows`, timeouts, "", "rows shown as Timeout");

@@ -4,8 +4,10 @@
 import { delimiter } from "node:path";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
-import { launch, stderrLogger, type Logger, type TypedClient } from "../host/index.js";
+import { launch, stderrLogger, type LaunchOptions, type Logger, type TypedClient } from "../host/index.js";
+import type { PluginHandle } from "../host/plugin-handle.js";
 import { Interrupted } from "./interrupt.js";
+import type { WarmPlugins } from "./warm-plugins.js";
 
 export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
 /** Names of further variables of the user's environment that plugins may inherit (comma-separated). */
@@ -23,7 +25,9 @@ export interface DriverHandle {
   forMachine(machine: string): DriverClient;
   /** True once the plugin process is known to be gone. */
   readonly gone: boolean;
-  /** Stops the plugin; idempotent. */
+  /** True when the plugin is a warm one that close() leaves running for the next command. */
+  readonly warm: boolean;
+  /** Stops the plugin (a warm one: lets go of it); idempotent. */
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export interface LaunchSettings {
   startTimeoutMs?: number;
   /** Where the plugin's log records go instead of stderr (--json keeps them for its object). */
   logger?: Logger;
+  /** Reuse and leave warm plugins (warm-plugins.ts); unset: every plugin is launched and closed. */
+  warm?: WarmPlugins;
 }
 
 /** Launches `driver`; if `signal` fires meanwhile, the plugin is closed again and Interrupted thrown. */
@@ -55,7 +61,7 @@ export async function launchDriver(
   signal?: AbortSignal,
 ): Promise<DriverHandle> {
   signal?.throwIfAborted();
-  const handle = await launch(driver, {
+  const options: LaunchOptions = {
     pluginDirs: pluginDirsFrom(settings.env),
     inheritEnv: passEnvFrom(settings.env),
     ...(settings.startTimeoutMs !== undefined ? { startTimeoutMs: settings.startTimeoutMs } : {}),
@@ -65,7 +71,17 @@ export async function launchDriver(
         level: settings.env[DRIVERPLUG_TRACE] ? "trace" : "warn",
         write: (text) => void settings.stderr.write(text),
       }),
-  });
+  };
+  let handle: PluginHandle;
+  let keep = false;
+  if (settings.warm) {
+    const warm = settings.warm;
+    const got = await warm.acquire(driver, options);
+    handle = got.handle;
+    keep = got.keep;
+  } else handle = await launch(driver, options);
+  const warm = settings.warm;
+  let letGo: Promise<void> | undefined;
   const wrapped: DriverHandle = {
     driver,
     pid: handle.pid,
@@ -75,7 +91,16 @@ export async function launchDriver(
     get gone() {
       return handle.gone;
     },
-    close: () => handle.close(),
+    warm: keep,
+    close: () => {
+      if (!keep) return handle.close();
+      // Left running for the next command; it ends by itself after its idle period.
+      letGo ??= (async () => {
+        handle.detach();
+        if (!handle.gone) await warm?.touch(driver);
+      })();
+      return letGo;
+    },
   };
   if (signal?.aborted) {
     await wrapped.close();

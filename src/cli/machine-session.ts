@@ -11,7 +11,7 @@ import { timeoutFailure } from "./command-timeout.js";
 import { CliError, EXIT_DRIVER } from "./cli-error.js";
 import { printable } from "../host/printable-text.js";
 import type { DriverClient, DriverHandle } from "./driver-launcher.js";
-import { lockMachine, type MachineLock } from "./machine-lock.js";
+import { isMachineLocked, lockMachine, type MachineLock } from "./machine-lock.js";
 import type { MachineRecord } from "./machine-store.js";
 import type { WaitNotice } from "./wait-notice.js";
 
@@ -124,7 +124,12 @@ export async function withMachine<T>(
     return await ctx.plugins.withMachine(
       record.driver,
       name,
-      { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+      {
+        signal,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        // A query of a machine another command is changing does not wait behind it on a shared warm plugin.
+        ...(options.mutating ? {} : { busy: () => isMachineLocked(ctx.store, name) }),
+      },
       async (plugin, turn) => {
         const call: CallOptions = { signal: turn.signal, ...(turn.deadline ? { deadline: turn.deadline } : {}) };
         await plugin.client.setConfig({ configJson: encodeConfig(record.config) }, call);

@@ -199,7 +199,7 @@ async function storeDirCheck<T>(check: () => Promise<T>): Promise<T> {
  * regular file this user owns that nobody else can write, and only up to
  * MAX_CONFIG_FILE_BYTES. ENOENT passes through for the caller's message.
  */
-async function readOwnFile(path: string): Promise<string> {
+export async function readOwnFile(path: string): Promise<string> {
   let file;
   try {
     file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

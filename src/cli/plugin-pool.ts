@@ -62,7 +62,13 @@ class TurnClock {
   }
 }
 
-export type Launcher = (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => Promise<DriverHandle>;
+/** `cold`: a plugin of this command's own, never a warm one (see TurnOptions.busy). */
+export type Launcher = (
+  driver: string,
+  signal?: AbortSignal,
+  startTimeoutMs?: number,
+  cold?: boolean,
+) => Promise<DriverHandle>;
 
 /** One machine's plugin for the length of a session. */
 export interface MachinePlugin {
@@ -78,6 +84,13 @@ export interface TurnOptions {
   signal: AbortSignal;
   /** Counted from the machine's turn: its plugin's start (at most PLUGIN_START_TIMEOUT_MS of it) and its calls. */
   timeoutMs?: number;
+  /**
+   * True when another command is working on the machine (holds its lock). Its
+   * calls then go to a plugin of this command's own, as without warm plugins:
+   * on the warm plugin the other command shares, they would queue behind its
+   * mutation of the machine.
+   */
+  busy?: () => Promise<boolean>;
 }
 
 /** What a machine's turn gives its work: the signal that ends it, and the deadline its calls carry. */
@@ -152,7 +165,8 @@ export class PluginPool {
       await abortable(probing.started, options.signal);
       // A shared plugin's start is part of every machine's turn: they all start together.
       const probe = await abortable(probing.ready, turn());
-      if (probe.shared && !probe.handle.gone)
+      const apart = probe.shared && probe.handle.warm && (await options.busy?.()) === true;
+      if (probe.shared && !probe.handle.gone && !apart)
         return await run(
           { driver: probe.handle, client: probe.handle.forMachine(machine), shared: true },
           work(turn()),
@@ -168,7 +182,7 @@ export class PluginPool {
         await this.takeSlot(options.signal);
         signal = timeout?.restart(options.signal) ?? options.signal;
         try {
-          handle = await this.launchOwn(driver, signal, startTimeoutMs);
+          handle = await this.launchOwn(driver, signal, startTimeoutMs, apart);
         } catch (err) {
           this.freeSlot();
           throw err;
@@ -276,9 +290,14 @@ export class PluginPool {
     return { handle, shared, claimed: false };
   }
 
-  private async launchOwn(driver: string, signal: AbortSignal, startTimeoutMs?: number): Promise<DriverHandle> {
+  private async launchOwn(
+    driver: string,
+    signal: AbortSignal,
+    startTimeoutMs?: number,
+    cold = false,
+  ): Promise<DriverHandle> {
     if (this.closed) throw new PoolClosed();
-    const handle = await this.launch(driver, signal, startTimeoutMs);
+    const handle = await this.launch(driver, signal, startTimeoutMs, cold);
     this.open.add(handle);
     if (this.closed) {
       await handle.close();

@@ -11,6 +11,7 @@ import { driversCommand, inspectCommand } from "./commands/drivers.js";
 import { lifecycleCommands } from "./commands/lifecycle.js";
 import { lsCommand, parseSeconds } from "./commands/ls.js";
 import { newDriverCommand } from "./commands/new-driver.js";
+import { pluginsCommand } from "./commands/plugins.js";
 import { queryCommands } from "./commands/queries.js";
 import { rmCommand } from "./commands/rm.js";
 import { sshCommand } from "./commands/ssh.js";
@@ -19,6 +20,7 @@ import { CHANGE_TIMEOUT_S, LS_TIMEOUT_S, QUERY_TIMEOUT_S } from "./command-timeo
 import { PLUGIN_START_TIMEOUT_MS } from "./plugin-pool.js";
 import { DEFAULT_STEP_TIMEOUT_MS } from "../conformance/index.js";
 import { PLUGIN_DIRS_ENV } from "./driver-launcher.js";
+import { DEFAULT_WARM_S, parseWarmSeconds, WARM_ENV } from "./warm-plugins.js";
 
 export const DEFAULT_LOCK_TIMEOUT_S = 30;
 
@@ -39,9 +41,15 @@ export function buildProgram(
         .argParser(parseSeconds)
         .default(DEFAULT_LOCK_TIMEOUT_S),
     )
+    .addOption(
+      new Option(
+        "--warm <seconds>",
+        `how long a driver's plugin stays up after the command for the next one (0: stop it at once; default ${DEFAULT_WARM_S}, or ${WARM_ENV})`,
+      ).argParser((v) => parseWarmSeconds(v, "--warm")),
+    )
     .addHelpText(
       "after",
-      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_PASS_ENV      further variables plugins may inherit, e.g. LIBVIRT_DEFAULT_URI (","-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins`,
+      `\nEnvironment:\n  ${STORE_ENV}         the machine store (default ~/.driverplug)\n  ${PLUGIN_DIRS_ENV}   extra folders with driverplug-driver-<name> plugins (":"-separated)\n  DRIVERPLUG_PASS_ENV      further variables plugins may inherit, e.g. LIBVIRT_DEFAULT_URI (","-separated)\n  DRIVERPLUG_TRACE         show every log line of the plugins\n  ${WARM_ENV}          seconds a driver's plugin stays up for the next command (default ${DEFAULT_WARM_S}; 0: off)`,
     );
   program.addHelpText(
     "after",
@@ -65,6 +73,7 @@ export function buildProgram(
   program.addCommand(configCommand(ctx));
   program.addCommand(inspectCommand(ctx));
   program.addCommand(driversCommand(ctx));
+  program.addCommand(pluginsCommand(ctx));
   program.addCommand(bundleCommand(ctx));
   program.addCommand(newDriverCommand(ctx));
   program.addCommand(conformanceCommand(ctx));

@@ -18,9 +18,10 @@ import { DRIVERPLUG_TRACE } from "../protocol/env.js";
 import { timeoutArg } from "./command-timeout.js";
 import { noWaitNotice, waitNotice } from "./wait-notice.js";
 import { buildProgram, commandPath, DEFAULT_LOCK_TIMEOUT_S } from "./program.js";
+import { WarmPlugins, warmIdleMs } from "./warm-plugins.js";
 
 /** Options that take a value, to skip when looking for the command and its machine before parsing. */
-const VALUE_OPTIONS = new Set(["--lock-timeout", "--timeout"]);
+const VALUE_OPTIONS = new Set(["--lock-timeout", "--timeout", "--warm"]);
 
 /** The driver named by `create --driver <name>`, if this is a create command line. */
 export function createDriverArg(argv: readonly string[]): string | undefined {
@@ -83,10 +84,13 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
   let prepared: PreparedDriver | undefined;
   let lockTimeoutS = DEFAULT_LOCK_TIMEOUT_S;
   let commandLine = "driverplug";
-  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number) => {
+  // Set once the command line's --warm (or DRIVERPLUG_WARM) is read, before any plugin starts.
+  let warm: WarmPlugins | undefined;
+  const launchOne = async (driver: string, signal?: AbortSignal, startTimeoutMs?: number, cold = false) => {
     const settings = {
       env: io.env,
       stderr: io.stderr,
+      ...(warm && !cold ? { warm } : {}),
       ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
       ...(kept ? { logger: kept.logger() } : {}),
     };
@@ -124,6 +128,9 @@ export async function runCli(argv: readonly string[], io: Io, hooks: RunHooks = 
       await Promise.all([prepared?.handle.close(), ctx.plugins.close()]);
     })());
   try {
+    const idleMs = warmIdleMs(argv, io.env);
+    const store = ctx.store;
+    if (idleMs > 0) warm = new WarmPlugins(store, idleMs);
     // Start the machine's plugin now, while the command line is parsed: its start is the longest wait.
     // The command's --timeout bounds its plugin's start too (at most the host's usual start time).
     const timeoutS = timeoutArg(argv);

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import {
   DEFAULT_COOKIE,
+  DRIVERPLUG_IDLE_EXIT_MS,
   DRIVERPLUG_STDIN_LIFELINE,
   DRIVERPLUG_TRACE,
   PLUGIN_CLIENT_CERT,
@@ -81,6 +82,14 @@ export interface LaunchOptions<S extends ServiceDefinitionShape = typeof DriverS
    * from other processes of the same user, at ~20 ms of start-up.
    */
   autoMtls?: boolean;
+  /**
+   * A warm plugin: the plugin is told (DRIVERPLUG_IDLE_EXIT_MS) to exit by
+   * itself after this many milliseconds with no connection, and not to follow
+   * this host's death. `handle.detach()` then leaves it running for a later
+   * `reattach()`. Only plugins whose `handle.honoursIdleExit()` says true
+   * (driverplug's serve()) do so: close any other as usual.
+   */
+  idleExitMs?: number;
 }
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -103,6 +112,10 @@ export async function launch<S extends ServiceDefinitionShape>(
   // Checked before anything starts: a bad size is the caller's mistake, not the plugin's.
   const transport = transportChannelOptions(options);
   composeClientMiddleware(options.middleware);
+  if (options.idleExitMs !== undefined && !(Number.isSafeInteger(options.idleExitMs) && options.idleExitMs > 0))
+    throw new TypeError(
+      `launch(): idleExitMs must be a positive whole number of milliseconds, not ${options.idleExitMs}`,
+    );
   const executable = options.executable ?? (await findPlugin(name, options)).path;
   if (options.sha256 !== undefined) {
     const mismatch = await checkPinnedDigest(executable, options.sha256);
@@ -190,6 +203,16 @@ export async function launch<S extends ServiceDefinitionShape>(
       unpin: () => pin?.release(),
       died: proc.exited,
       guard: true,
+      ...(options.idleExitMs !== undefined
+        ? {
+            // A warm plugin left running: this host lets go of its pipes and its child handle.
+            letGo: () => {
+              child.stdin!.destroy();
+              for (const stream of [child.stdout, child.stderr]) stream?.destroy();
+              child.unref();
+            },
+          }
+        : {}),
     });
     unguard();
     return handle;
@@ -272,10 +295,14 @@ function pluginEnv(
   delete env[PLUGIN_CLIENT_CERT];
   delete env[PLUGIN_MULTIPLEX_GRPC];
   delete env[PLUGIN_UNIX_SOCKET_GROUP];
+  delete env[DRIVERPLUG_IDLE_EXIT_MS];
+  delete env[DRIVERPLUG_STDIN_LIFELINE];
   env[cookie.key] = cookie.value;
   env[PLUGIN_PROTOCOL_VERSIONS] = versions.join(",");
   env[PLUGIN_UNIX_SOCKET_DIR] = privateDir;
-  env[DRIVERPLUG_STDIN_LIFELINE] = "1";
+  // A warm plugin outlives this host: its end is its idle exit, not the host's pipe.
+  if (options.idleExitMs !== undefined) env[DRIVERPLUG_IDLE_EXIT_MS] = String(options.idleExitMs);
+  else env[DRIVERPLUG_STDIN_LIFELINE] = "1";
   if (gid !== undefined) env[PLUGIN_UNIX_SOCKET_GROUP] = String(gid);
   return env;
 }

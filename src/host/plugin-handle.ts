@@ -6,6 +6,8 @@ import { Code } from "../protocol/status.js";
 import type { Client } from "@grpc/grpc-js";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
+import { HealthCheckResponse_ServingStatus, HealthService } from "../../generated/grpc/health/v1/health.js";
+import { IDLE_EXIT_HEALTH_SERVICE } from "../protocol/env.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import type { CallDefaults } from "./call-options.js";
 import { ClientError } from "./client-error.js";
@@ -44,6 +46,8 @@ export interface HandleParts<S extends ServiceDefinitionShape> {
   unpin?: () => void;
   /** Removes the private dir on close; default: all of it (a dir this host made). */
   removeDir?: () => Promise<void>;
+  /** For a warm launched plugin: detach() lets go of its pipes and child handle, leaving it running. */
+  letGo?: () => void;
   /** Resolves when the process is gone, for launched plugins. */
   died?: Promise<unknown>;
   /**
@@ -125,7 +129,10 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
 
   /**
    * Disconnects without stopping the plugin (e.g. after reattach, to leave a
-   * long-lived driver running for the next host). Calls in flight are cancelled.
+   * long-lived driver running for the next host). Calls in flight are
+   * cancelled. A plugin launched with `idleExitMs` is let go of entirely: it
+   * outlives this host and ends after its idle period; any other launched
+   * plugin still ends with this host.
    */
   detach(): void {
     if (this.closing) return;
@@ -133,6 +140,22 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
     this.channel.close();
     this.parts.unpin?.();
     this.unguard();
+    this.parts.letGo?.();
+  }
+
+  /**
+   * Whether the plugin ends by itself when idle (it was launched with
+   * `idleExitMs`, or reattached to such a plugin, and serves driverplug's
+   * health name for it). False for go-plugin plugins and for errors.
+   */
+  async honoursIdleExit(timeoutMs = 5_000): Promise<boolean> {
+    try {
+      const health = createTypedClient(HealthService, this.channel);
+      const answer = await health.check({ service: IDLE_EXIT_HEALTH_SERVICE }, { timeoutMs });
+      return answer.status === HealthCheckResponse_ServingStatus.SERVING;
+    } catch {
+      return false;
+    }
   }
 
   private tracker(): CallTracker {

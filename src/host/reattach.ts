@@ -17,7 +17,7 @@ import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 import { processAlive, ReattachedPluginProcess } from "./plugin-process.js";
 import { removeReattachedDir } from "./private-socket-dir.js";
 import { holdsListeningSocket, processStartTime } from "./socket-holder.js";
-import { parseReattachRecord } from "./reattach-record.js";
+import { parseReattachRecord, type ReattachRecord } from "./reattach-record.js";
 import { checkTrustedSocket } from "./trusted-address.js";
 import { transportChannelOptions, type TransportOptions } from "./channel-options.js";
 
@@ -34,16 +34,23 @@ function bad(why: string, cause?: unknown): LaunchError {
   return new LaunchError("bad-record", `cannot reattach: ${why}`, { cause });
 }
 
-/** `record`: a handle's record, or its JSON text. */
-export function reattach<S extends ServiceDefinitionShape>(
+/** A record that passed every check of reattach(), without connecting to it. */
+export interface VerifiedRecord {
+  record: ReattachRecord;
+  socketPath: string;
+  /** The pid's start time when it was tied to the socket; undefined where /proc cannot tell. */
+  startTime: string | undefined;
+}
+
+/**
+ * reattach()'s checks alone, with no connection made (a connection would
+ * count as use of a warm plugin): the record's shape, version, private
+ * directory, socket, and that its pid is alive and holds that socket.
+ */
+export async function verifyReattachRecord(
   record: unknown,
-  options: ReattachOptions<S> & { service: S },
-): Promise<PluginHandle<S>>;
-export function reattach(record: unknown, options?: ReattachOptions): Promise<PluginHandle>;
-export async function reattach<S extends ServiceDefinitionShape>(
-  record: unknown,
-  options: ReattachOptions<S> = {},
-): Promise<PluginHandle<S>> {
+  versions: readonly number[] = PROTOCOL_VERSIONS,
+): Promise<VerifiedRecord> {
   const r = parseReattachRecord(record);
   assertPluginName(r.driver);
   if (r.autoMtls) {
@@ -52,7 +59,7 @@ export async function reattach<S extends ServiceDefinitionShape>(
     );
   }
   try {
-    negotiateVersion(options.versions ?? PROTOCOL_VERSIONS, [r.appVersion]);
+    negotiateVersion(versions, [r.appVersion]);
   } catch (err) {
     throw new LaunchError("version-mismatch", `cannot reattach: ${(err as Error).message}`, { cause: err });
   }
@@ -73,7 +80,20 @@ export async function reattach<S extends ServiceDefinitionShape>(
       `pid ${r.pid} does not hold the listening socket ${socketPath}: the record is stale (the plugin died and its pid was reused) or was tampered with`,
     );
   }
-  const startTime = holds === true ? processStartTime(r.pid) : undefined;
+  return { record: r, socketPath, startTime: holds === true ? processStartTime(r.pid) : undefined };
+}
+
+/** `record`: a handle's record, or its JSON text. */
+export function reattach<S extends ServiceDefinitionShape>(
+  record: unknown,
+  options: ReattachOptions<S> & { service: S },
+): Promise<PluginHandle<S>>;
+export function reattach(record: unknown, options?: ReattachOptions): Promise<PluginHandle>;
+export async function reattach<S extends ServiceDefinitionShape>(
+  record: unknown,
+  options: ReattachOptions<S> = {},
+): Promise<PluginHandle<S>> {
+  const { record: r, socketPath, startTime } = await verifyReattachRecord(record, options.versions);
   // Every connection goes to the socket just checked, even if the path is swapped later.
   const pin = pinSocket(socketPath);
   const channel = new Client(pin.address, credentials.createInsecure(), transportChannelOptions(options));

@@ -1,6 +1,7 @@
 // grpc.health.v1.Health as go-plugin hosts expect it: service "plugin" (and
 // the server as a whole, "") reports SERVING until the plugin stops; any other
-// name is NOT_FOUND for Check and SERVICE_UNKNOWN for Watch.
+// name is NOT_FOUND for Check and SERVICE_UNKNOWN for Watch. A warm plugin
+// also reports "driverplug.idle-exit", so its host knows it ends by itself.
 import { EventEmitter, once } from "node:events";
 import {
   HealthCheckResponse_ServingStatus as ServingStatus,
@@ -36,15 +37,17 @@ export class HealthState {
   }
 }
 
-export function healthHandlers(state: HealthState): ServiceHandlers<HealthService> {
+/** `extra`: further service names reported like "plugin" (a warm plugin's IDLE_EXIT_HEALTH_SERVICE). */
+export function healthHandlers(state: HealthState, extra: readonly string[] = []): ServiceHandlers<HealthService> {
+  const known = extra.length === 0 ? KNOWN : new Set([...KNOWN, ...extra]);
   return {
     async check({ service }) {
-      if (!KNOWN.has(service))
+      if (!known.has(service))
         throw notFound(`unknown service ${JSON.stringify(service)}; this plugin reports health for "plugin" and ""`);
       return { status: state.current };
     },
     async *watch({ service }, { signal }) {
-      if (!KNOWN.has(service)) {
+      if (!known.has(service)) {
         yield { status: ServingStatus.SERVICE_UNKNOWN };
         await once(signal, "abort").catch(() => undefined);
         return;

@@ -9,7 +9,9 @@ import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js
 import { GRPCStdioService } from "../../generated/plugin/grpc_stdio.js";
 import {
   DEFAULT_COOKIE,
+  DRIVERPLUG_IDLE_EXIT_MS,
   DRIVERPLUG_STDIN_LIFELINE,
+  IDLE_EXIT_HEALTH_SERVICE,
   PLUGIN_MULTIPLEX_GRPC,
   PLUGIN_UNIX_SOCKET_DIR,
   type MagicCookie,
@@ -28,6 +30,7 @@ import { cookieProblem } from "./cookie.js";
 import { checkDriverMethods } from "./driver-methods.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { watchHost } from "./host-watch.js";
+import { IdleExit, idleExitMiddleware, idleExitMsFrom } from "./idle-exit.js";
 import { PluginLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
 import { MachineInstances, type DriverSource } from "./machine-instances.js";
@@ -104,7 +107,7 @@ export interface ServingPlugin {
 export const MAX_CONCURRENT_STREAMS = 1000;
 
 /** The grpc-js server with the message size limits and receive window asked for. */
-function transportServer(options: ServeOptions, log: Logger): Server {
+function transportServer(options: ServeOptions, log: Logger, idle: IdleExit | undefined): Server {
   const maxMessage = checkByteSize("serve()'s maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   const window = checkByteSize(
     "serve()'s receiveWindowBytes",
@@ -119,7 +122,7 @@ function transportServer(options: ServeOptions, log: Logger): Server {
     // Per connection: a client opening streams without end cannot hold the plugin's memory.
     "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
   });
-  raiseReceiveWindow(server, window, log);
+  raiseReceiveWindow(server, window, log, idle?.session);
   return server;
 }
 
@@ -139,6 +142,9 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     process.exit(1);
   }
   const log = options.logger ?? createLogger(options.name);
+  // A warm plugin (its host asked for an idle exit) ends by itself: see idle-exit.ts.
+  const idleMs = idleExitMsFrom(env[DRIVERPLUG_IDLE_EXIT_MS]);
+  let idle: IdleExit | undefined;
   const middleware = composeServerMiddleware(options.middleware);
   // Nothing may reach stdout ahead of the handshake: capture runs from here on (or
   // since driverplug/plugin/capture-stdout was imported); what it kept is logged now.
@@ -160,19 +166,40 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
     checkDriverMethods(machines.defaultDriver, DriverServiceService, implementer);
     const appVersion = chooseVersion(options.versions ?? PROTOCOL_VERSIONS, env);
     const security = await transportSecurity(env, options.autoMtls);
-    const server = transportServer(options, log);
+    const stop = (why: string) => lifecycle.requestStop(why);
+    if (idleMs !== undefined) {
+      idle = new IdleExit(idleMs, () => {
+        // Nobody is left to remove the private dir the host made for us.
+        if (env[PLUGIN_UNIX_SOCKET_DIR]) lifecycle.removeDirOnExit(env[PLUGIN_UNIX_SOCKET_DIR]);
+        stop(`idle for ${idleMs} ms (DRIVERPLUG_IDLE_EXIT_MS) with no host connected`);
+      });
+      lifecycle.onStop(() => idle?.stop());
+    }
+    // The idle exit's count is the outermost stage: a call is in flight from its first step.
+    const stages = idle
+      ? composeServerMiddleware([idleExitMiddleware(idle), ...(options.middleware ?? [])])
+      : middleware;
+    const server = transportServer(options, log, idle);
     const health = new HealthState();
     addAdaptedService(server, DriverServiceService, machines.handlers, {
       log,
       implementer,
       gate: machines.gate,
       responseTypes: responseTypesOf(DriverServiceService, DriverServiceDefinition),
-      middleware,
+      middleware: stages,
     });
-    const stop = (why: string) => lifecycle.requestStop(why);
-    addAdaptedService(server, HealthService, healthHandlers(health), { log, implementer, middleware });
-    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), { log, implementer, middleware });
-    addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer, middleware });
+    const healthNames = idle ? [IDLE_EXIT_HEALTH_SERVICE] : [];
+    addAdaptedService(server, HealthService, healthHandlers(health, healthNames), {
+      log,
+      implementer,
+      middleware: stages,
+    });
+    addAdaptedService(server, GRPCControllerService, controllerHandlers(stop), {
+      log,
+      implementer,
+      middleware: stages,
+    });
+    addAdaptedService(server, GRPCStdioService, stdioHandlers(capture), { log, implementer, middleware: stages });
     addLazyReflection(server);
     const { path } = await listenOnPrivateSocket(server, {
       driverName: options.name,
@@ -199,9 +226,16 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       if (env[PLUGIN_UNIX_SOCKET_DIR]) lifecycle.removeDirOnExit(env[PLUGIN_UNIX_SOCKET_DIR]);
       stop(why);
     };
-    lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone }));
+    // A warm plugin outlives the host that launched it by design; its idle exit is its end.
+    if (!idle)
+      lifecycle.onStop(watchHost({ parentPid, stdinLifeline: env[DRIVERPLUG_STDIN_LIFELINE] === "1", onHostGone }));
     lifecycle.onStop(() => capture.uninstall());
-    log.debug("plugin serving", { path, appVersion, version: options.version });
+    log.debug("plugin serving", {
+      path,
+      appVersion,
+      version: options.version,
+      ...(idle ? { idleExitMs: idleMs } : {}),
+    });
     return { socketPath: path, appVersion, logger: log, stop: (why = "stop() was called") => stop(why) };
   } catch (err) {
     return lifecycle.failStart(err);

@@ -28,8 +28,17 @@ interface Http2ServerFactory {
   createHttp2Server?: (credentials: ServerCredentials) => Http2ServerLike;
 }
 
-/** Call before bindAsync. */
-export function raiseReceiveWindow(server: Server, bytes: number, log: Logger): void {
+/**
+ * Call before bindAsync. `onSession` sees every connection the server accepts
+ * (the idle exit of a warm plugin counts them); it is not called when the
+ * shim cannot hook in, which the warning says.
+ */
+export function raiseReceiveWindow(
+  server: Server,
+  bytes: number,
+  log: Logger,
+  onSession?: (session: ServerHttp2Session) => void,
+): void {
   const inner = server as unknown as Http2ServerFactory;
   const create = inner.createHttp2Server;
   if (typeof create !== "function") {
@@ -42,7 +51,10 @@ export function raiseReceiveWindow(server: Server, bytes: number, log: Logger): 
   inner.createHttp2Server = function (this: Server, credentials: ServerCredentials): Http2ServerLike {
     const http2Server = create.call(this, credentials);
     http2Server.updateSettings({ initialWindowSize: bytes });
-    http2Server.on("session", (session) => session.setLocalWindowSize(bytes));
+    http2Server.on("session", (session) => {
+      session.setLocalWindowSize(bytes);
+      onSession?.(session);
+    });
     return http2Server;
   };
 }

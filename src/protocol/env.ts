@@ -14,6 +14,19 @@ export const MACHINE_PLUGIN_SOCKET_DIR = "MACHINE_PLUGIN_SOCKET_DIR";
 /** Set to "1" by a host that holds the plugin's stdin pipe: EOF on it means the host died. */
 export const DRIVERPLUG_STDIN_LIFELINE = "DRIVERPLUG_STDIN_LIFELINE";
 
+/**
+ * Set by a host that leaves the plugin running after it is done with it (a
+ * warm plugin): the plugin exits by itself once this many milliseconds pass
+ * with no connection open, and it does not follow the host's death.
+ */
+export const DRIVERPLUG_IDLE_EXIT_MS = "DRIVERPLUG_IDLE_EXIT_MS";
+
+/**
+ * The health service name a plugin reports SERVING for while it honours
+ * DRIVERPLUG_IDLE_EXIT_MS: a host keeps a plugin warm only when it does.
+ */
+export const IDLE_EXIT_HEALTH_SERVICE = "driverplug.idle-exit";
+
 /** Switches on protocol tracing on stderr (off by default, free when off). */
 export const DRIVERPLUG_TRACE = "DRIVERPLUG_TRACE";
 
