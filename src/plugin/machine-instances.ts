@@ -48,8 +48,6 @@ interface Instance {
   inFlight: number;
   /** A SetConfig or SetConfigFromFlags succeeded: it holds a machine's config. */
   configured: boolean;
-  /** The bytes of the last SetConfig that succeeded, while nothing has changed the config since. */
-  configJson: Buffer | undefined;
   /** Its machine's Remove succeeded: freed once no call is in flight. */
   removed: boolean;
   /** Date.now() when a call last entered or ended. */
@@ -67,8 +65,6 @@ type AnyHandler = (request: unknown, ctx: CallContext) => unknown;
 
 /** The calls after whose success an instance holds a machine's config. */
 const CONFIGURING = new Set(["setConfig", "setConfigFromFlags"]);
-/** The calls that may leave an instance's config other than the bytes its last SetConfig set. */
-const CHANGES_CONFIG = new Set(["setConfig", "setConfigFromFlags", "updateConfig", "remove"]);
 
 export class MachineInstances {
   /** What the service adapter serves: every method the driver has, routed per call. */
@@ -124,16 +120,6 @@ export class MachineInstances {
     routed.getMachineStates ??= machineStatesHandler(this, this.log ?? createLogger(identity.name));
   }
 
-  /**
-   * Whether the machine's instance already holds exactly these config bytes (its last
-   * SetConfig set them and no call has changed its config since): a SetConfig of them
-   * would change nothing, and need not wait in the machine's queue behind a long Start.
-   */
-  holdsConfig(machine: string, configJson: Uint8Array): boolean {
-    const held = this.instances.get(machine)?.configJson;
-    return held !== undefined && held.equals(configJson);
-  }
-
   /** How many machines have an instance (the default one included). */
   get size(): number {
     return this.instances.size + (this.defaultInstance ? 1 : 0);
@@ -164,14 +150,8 @@ export class MachineInstances {
           this.ended(instance, name, false);
           throw err;
         }
-        // Any call that may change the config forgets the bytes first; a SetConfig that succeeds sets them.
-        if (CHANGES_CONFIG.has(name)) instance.configJson = undefined;
         result.then(
-          () => {
-            if (name === "setConfig")
-              instance.configJson = Buffer.from((request as { configJson: Uint8Array }).configJson);
-            this.ended(instance, name, true);
-          },
+          () => this.ended(instance, name, true),
           () => this.ended(instance, name, false),
         );
         return result;
@@ -282,7 +262,6 @@ export class MachineInstances {
       gate: this.newGate(),
       inFlight: 0,
       configured: false,
-      configJson: undefined,
       removed: false,
       lastUsed: Date.now(),
     };

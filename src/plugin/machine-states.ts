@@ -34,7 +34,6 @@ export const MACHINE_STATES_CONCURRENCY = 16;
 export interface RoutedInstances {
   readonly handlers: Partial<DriverHandlers>;
   readonly gate: CallGate;
-  holdsConfig(machine: string, configJson: Uint8Array): boolean;
 }
 
 type AnyHandler = (request: unknown, ctx: CallContext) => Promise<unknown>;
@@ -153,10 +152,7 @@ class Batch {
   /** SetConfig, GetState and, when RUNNING, GetIP of one machine; whatever fails is the entry's error. */
   async answer(machine: string, configJson: Buffer): Promise<Entry> {
     try {
-      // A machine whose instance holds these very bytes is not configured again: that SetConfig
-      // would wait in the machine's queue behind a long Start or Create (another command's), and
-      // the listing would time out where the state is there to read.
-      if (!this.instances.holdsConfig(machine, configJson)) await this.call(machine, "setConfig", { configJson });
+      await this.call(machine, "setConfig", { configJson });
       const { state } = (await this.call(machine, "getState", {})) as { state?: State };
       const running = (state ?? State.STATE_NONE_UNSPECIFIED) === State.STATE_RUNNING;
       let ip = "";
