@@ -107,8 +107,11 @@ describe("npm pack of a clean checkout", () => {
   });
 
   // Most of it is the four code-cached bundles (the CLI, the fake, qemu and
-  // libvirt drivers), about 300 kB each packed: each holds grpc-js and its dependencies.
-  it("stays small: under 2 MB packed", () => {
-    expect(pkg.size).toBeLessThan(2_000_000);
+  // libvirt drivers), about 300 kB each packed: each holds grpc-js and its
+  // dependencies. 2.06 MB with warm plugins and GetMachineStates; the budget
+  // leaves room for a little more, and a jump past it means something got in
+  // that should not have.
+  it("stays small: under 2.25 MB packed", () => {
+    expect(pkg.size).toBeLessThan(2_250_000);
   });
 });
