@@ -224,6 +224,12 @@ describe("warm plugins", () => {
     expect(busy.stderr).toMatch(/machine "m1" is busy: process \d+ \("driverplug start m1"/);
     // A query takes no lock, and does not wait behind the start: with the machine busy it gets a plugin of its own.
     expect((await expectOk(box, ["status", "m1"], WARM)).stdout).toMatch(/^(Stopped|Starting|Running)\n$/);
+    // Nor does `ls`: the busy machine is asked apart from the warm plugin's batch, and shows its state.
+    const listed = JSON.parse((await expectOk(box, ["ls", "--json"], WARM)).stdout) as {
+      name: string;
+      state: string;
+    }[];
+    expect(listed.find((row) => row.name === "m1")?.state).toMatch(/^(Stopped|Starting|Running)$/);
     expect(start.child.exitCode).toBe(null);
     start.child.kill("SIGINT");
     expect((await start.done).code).toBe(130);

@@ -67,7 +67,10 @@ async function listRows(c: CliContext, names: readonly string[], timeoutMs: numb
     names.map(async (name, at) => {
       // Machines without a readable config get today's rows (Creating, or the read's error).
       const record = (await c.store.hasConfig(name)) ? await c.store.read(name).catch(() => undefined) : undefined;
-      if (!record) rows[at] = await machineRow(c, name, timeoutMs);
+      // A machine another command holds (a Start in progress) is asked machine by machine: its
+      // SetConfig in a shared (warm) plugin would wait behind that command; alone it gets a plugin
+      // of its own, as `status` does, and its true state.
+      if (!record || (await isMachineLocked(c.store, name))) rows[at] = await machineRow(c, name, timeoutMs);
       else {
         const group = byDriver.get(record.driver) ?? [];
         group.push({ name, record, at });
