@@ -50,6 +50,8 @@ describe("sshArgs", () => {
     const noMux = sshArgs("vm1", { ...info, unixSocketPath: "/x/ssh.sock" }, long, []);
     expect(noMux.some((a) => a.startsWith("ControlMaster"))).toBe(false);
     expect(noMux[1]).toMatch(/^ProxyCommand=/);
+    // The proxy waits for a fresh server's banner for up to two minutes: ssh's own timeout is longer.
+    expect(args).toContain("ConnectTimeout=150");
   });
 
   it("writes a ProxyCommand that joins ssh to the socket, quoting the path for the shell and ssh's % tokens", async () => {
@@ -80,6 +82,57 @@ describe("sshArgs", () => {
       missing.stdin.end();
       expect((await once(missing, "exit"))[0]).toBe(255);
       expect(err).toMatch(/^driverplug ssh: cannot connect to .*none\.sock: connect ENOENT/);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("passes ssh's bytes on only after a fresh server's banner, reconnecting past a silent or stale one", async () => {
+    // The socket of a virtio-serial port whose guest missed a hang-up: the first connection meets a server
+    // that already sent its banner to somebody else (silence), the second meets stale bytes, the third a
+    // fresh server. Only the third may see what ssh writes.
+    const dir = mkdtempSync(join(tmpdir(), "dp-proxy-"));
+    const path = join(dir, "ssh.sock");
+    const heard: string[] = [];
+    let connections = 0;
+    const server = createServer((s) => {
+      const n = ++connections;
+      s.on("data", (d) => {
+        heard.push(`${n}:${d.toString()}`);
+        if (n === 3) s.end(`echo:${d.toString()}`);
+      });
+      s.on("error", () => undefined);
+      if (n === 2) s.write(Buffer.from([0, 0, 0, 12, 10, 0x14]));
+      if (n === 3) s.write("SSH-2.0-fresh\r\n");
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const command = proxyCommand(path, process.execPath, { silenceMs: 300 });
+      const child = spawn("/bin/sh", ["-c", `exec ${command}`], { stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stdin.end("SSH-2.0-client");
+      const [code] = (await once(child, "exit")) as [number];
+      expect(code).toBe(0);
+      expect(connections).toBe(3);
+      expect(heard).toEqual(["3:SSH-2.0-client"]);
+      expect(out).toBe("SSH-2.0-fresh\r\necho:SSH-2.0-client");
+      // A server that never speaks: the proxy gives up within its patience, saying what it waited for.
+      const silent = createServer(() => undefined);
+      const quiet = join(dir, "quiet.sock");
+      await new Promise<void>((r) => silent.listen(quiet, r));
+      const gaveUp = spawn(
+        "/bin/sh",
+        ["-c", `exec ${proxyCommand(quiet, process.execPath, { silenceMs: 200, patienceMs: 2_500 })}`],
+        { stdio: "pipe" },
+      );
+      let err = "";
+      gaveUp.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      gaveUp.stdin.end("x");
+      expect((await once(gaveUp, "exit"))[0]).toBe(255);
+      expect(err).toMatch(/^driverplug ssh: no SSH server answered on .*quiet\.sock within 2\.5 s \(it said nothing\)\n$/);
+      silent.close();
     } finally {
       server.close();
       rmSync(dir, { recursive: true, force: true });

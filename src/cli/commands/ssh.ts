@@ -18,7 +18,7 @@ import { CliError, ExitWith } from "../cli-error.js";
 import { timeoutOption } from "../command-timeout.js";
 import { checkMachineName } from "../machine-name.js";
 import { withMachine } from "../machine-session.js";
-import { proxyCommand as socketProxyCommand } from "../ssh-proxy.js";
+import { SOCKET_PATIENCE_MS, proxyCommand as socketProxyCommand } from "../ssh-proxy.js";
 
 export const KNOWN_HOSTS_FILE = "ssh_known_hosts";
 
@@ -88,14 +88,16 @@ export function sshArgs(machine: string, info: SshInfo, knownHosts: string, comm
               ]
             : []),
         ];
+  const connectTimeout = socket === "" ? 30 : SOCKET_PATIENCE_MS / 1000 + 30;
   const jump = info.jump ? [`-o`, `ProxyCommand=${proxyCommand(info.jump, bad)}`] : [];
   return [
     ...viaSocket,
     ...jump,
     ...(info.keyPath !== "" ? ["-i", info.keyPath, "-o", "IdentitiesOnly=yes"] : []),
     ...["-p", String(info.port), "-l", info.username],
-    // A guest that accepts the connection but never answers fails in 30 s.
-    ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "StrictHostKeyChecking=accept-new"],
+    // A guest that accepts the connection but never answers fails in 30 s; through a socket, the proxy
+    // waits for a fresh server's banner (ssh-proxy.ts) and gives up on its own first.
+    ...["-o", "BatchMode=yes", "-o", `ConnectTimeout=${connectTimeout}`, "-o", "StrictHostKeyChecking=accept-new"],
     ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null"],
     ...["-o", `HostKeyAlias=driverplug-${machine}`, "-o", "LogLevel=ERROR"],
     // "--" ends ssh's options, so the destination is never read as one.
