@@ -58,7 +58,7 @@ const program = (patienceMs: number, silenceMs: number) =>
     '  s.on("close", () => { if (up) process.stdin.destroy(); else drop("it closed the connection"); });',
     '  s.on("error", (e) => {',
     '    if (!up && e.code === "EAGAIN") { if (!over) { over = true; clearTimeout(timer); again(200, "another session holds it"); } return; }',
-    '    if (!up) { over = true; clearTimeout(timer); }',
+    "    if (!up) { over = true; clearTimeout(timer); }",
     '    fail("cannot connect to " + path + ": " + e.message);',
     "  });",
     "};",

@@ -131,7 +131,9 @@ describe("sshArgs", () => {
       gaveUp.stderr.on("data", (c: Buffer) => (err += c.toString()));
       gaveUp.stdin.end("x");
       expect((await once(gaveUp, "exit"))[0]).toBe(255);
-      expect(err).toMatch(/^driverplug ssh: no SSH server answered on .*quiet\.sock within 2\.5 s \(it said nothing\)\n$/);
+      expect(err).toMatch(
+        /^driverplug ssh: no SSH server answered on .*quiet\.sock within 2\.5 s \(it said nothing\)\n$/,
+      );
       silent.close();
     } finally {
       server.close();
