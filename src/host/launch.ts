@@ -4,7 +4,8 @@
 // failure before the handshake kills and reaps it and says what happened.
 import { credentials, Client, type ChannelOptions } from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { hostDriverService } from "./driver-service.js";
 import {
   DEFAULT_COOKIE,
   DRIVERPLUG_IDLE_EXIT_MS,
@@ -189,7 +190,7 @@ export async function launch<S extends ServiceDefinitionShape>(
         ...(gid === undefined ? {} : { gid }),
         ...(clientCert ? { autoMtls: true as const } : {}),
       },
-      service: (options.service ?? DriverServiceService) as S,
+      service: (options.service ?? hostDriverService) as S,
       callDefaults: options.callDefaults ?? driverCallDefaults,
       middleware: options.middleware,
       close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },

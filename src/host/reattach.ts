@@ -4,7 +4,8 @@
 // its pid must be alive and hold that socket. close() then uses Shutdown,
 // signals only that same process, and removes only what driverplug made.
 import { Client, credentials } from "@grpc/grpc-js";
-import { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
+import { hostDriverService } from "./driver-service.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { negotiateVersion, PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { checkPrivateDir } from "../socket/private-dir.js";
@@ -104,7 +105,7 @@ export async function reattach<S extends ServiceDefinitionShape>(
     process: new ReattachedPluginProcess(r.driver, r.pid, startTime),
     channel,
     record: r,
-    service: (options.service ?? DriverServiceService) as S,
+    service: (options.service ?? hostDriverService) as S,
     callDefaults: options.callDefaults ?? driverCallDefaults,
     middleware: options.middleware,
     close: { graceMs: options.graceMs, termGraceMs: options.termGraceMs },

@@ -5,49 +5,11 @@
 // is logged, instead of grpc-js's bare "Error serializing response".
 // The server is given pass-through serializers for the adapted services.
 import type { MethodDefinitionShape, ServiceDefinitionShape } from "../protocol/service-types.js";
+import { asBuffer, type MessageType } from "../protocol/message-types.js";
 import { internal, type DriverError } from "./driver-error.js";
 import type { Logger } from "./logger.js";
 
-/** What ts-proto generates for each message, as far as encoding needs it. */
-export interface MessageType {
-  fromPartial(object: never): unknown;
-  encode(message: never): { finish(): Uint8Array };
-}
-
 export type ResponseEncoder = (response: unknown) => Buffer;
-
-function isMessageType(value: unknown): value is MessageType {
-  const v = value as Partial<MessageType> | undefined;
-  return typeof v?.fromPartial === "function" && typeof v.encode === "function";
-}
-
-/** ts-proto's generic service definition (outputServices=generic-definitions), as far as encoding needs it. */
-export interface GenericServiceDefinition {
-  readonly methods: Readonly<Record<string, { readonly name: string; readonly responseType: unknown }>>;
-}
-
-/**
- * The response message type of each method of `definition` (grpc-js's), read
- * from the generic definition of the same service, whose methods carry their
- * message types; so no per-RPC table and no naming convention.
- */
-export function responseTypesOf(
-  definition: ServiceDefinitionShape,
-  generic: GenericServiceDefinition,
-): Map<string, MessageType> {
-  // Matched by the RPC's name in the .proto ("GetIP"): the two generators
-  // spell the property differently (getIP here, getIp in grpc-js's).
-  const byRpc = new Map(Object.values(generic.methods).map((m) => [m.name, m.responseType]));
-  const types = new Map<string, MessageType>();
-  for (const [name, method] of Object.entries(definition)) {
-    const type = byRpc.get(method.path.slice(method.path.lastIndexOf("/") + 1));
-    // Both definitions come from one descriptor in one `make generate`.
-    if (!isMessageType(type))
-      throw new Error(`${method.path}: the generic definition has no response type for ${name}; generated/ is stale`);
-    types.set(name, type);
-  }
-  return types;
-}
 
 /** The definition grpc-js registers: responses arrive already encoded. */
 export function preEncoded<S extends ServiceDefinitionShape>(definition: S): S {
@@ -77,11 +39,6 @@ export function responseEncoder(
       throw unserializable(method.path, response, type, err, log);
     }
   };
-}
-
-/** The encoder's bytes as a Buffer over the same memory (Buffer.from(bytes) would copy a 1 MiB answer once more). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function unserializable(

@@ -39,8 +39,8 @@ import { composeServerMiddleware, type ServerMiddleware } from "./server-middlew
 import { writeRawStderr, writeRawStdout } from "./process-output.js";
 import { addLazyReflection } from "./reflection-service.js";
 import { raiseReceiveWindow } from "./server-receive-window.js";
-import { responseTypesOf } from "./response-encoding.js";
 import { DriverServiceDefinition } from "../../generated/driverplug/driver/v1/driver.js";
+import { messageTypesOf } from "../protocol/message-types.js";
 import { addAdaptedService } from "./service-adapter.js";
 import { listenOnPrivateSocket } from "./socket-listener.js";
 import { processStdio } from "./stdio-capture.js";
@@ -185,7 +185,7 @@ export async function serve(options: ServeOptions): Promise<ServingPlugin> {
       log,
       implementer,
       gate: machines.gate,
-      responseTypes: responseTypesOf(DriverServiceService, DriverServiceDefinition),
+      responseTypes: messageTypesOf(DriverServiceService, DriverServiceDefinition, "responseType"),
       middleware: stages,
     });
     const healthNames = idle ? [IDLE_EXIT_HEALTH_SERVICE] : [];

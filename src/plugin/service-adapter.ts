@@ -26,7 +26,8 @@ import { unimplemented } from "./driver-error.js";
 import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
 import type { Logger } from "./logger.js";
-import { preEncoded, responseEncoder, type MessageType, type ResponseEncoder } from "./response-encoding.js";
+import type { MessageType } from "../protocol/message-types.js";
+import { preEncoded, responseEncoder, type ResponseEncoder } from "./response-encoding.js";
 import { chainedStream, chainedUnary, type ServerMethodInfo, type ServerMiddleware } from "./server-middleware.js";
 
 export interface AdapterOptions {
