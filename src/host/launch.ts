@@ -133,9 +133,8 @@ export async function launch<S extends ServiceDefinitionShape>(
     const env = pluginEnv(options, versions, privateDir, gid);
     if (clientCert) env[PLUGIN_CLIENT_CERT] = clientCert.certPem;
     // Detached: the plugin leads a process group of its own, which close() ends with it (process-group.ts).
-    // Node's detached is setsid(): on Linux with autogroup scheduling the plugin is then also a scheduling
-    // group of its own, which under CPU contention costs each call a wait for the plugin's turn (bench/README.md,
-    // ratio.own_session_p50); Node offers no setpgid() to have the group without the session.
+    // Node's detached is setsid(), so on Linux the plugin is also a scheduler autogroup of its own; an A/B
+    // with a setpgid-only shim showed no difference in call latency (bench/README.md).
     child = spawn(executable, options.args ?? [], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
   } catch (err) {
     await removePrivateDir(privateDir);
