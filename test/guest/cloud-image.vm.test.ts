@@ -8,15 +8,14 @@
 // open, nothing left after rm, the image never written; the same
 // image by UEFI; an image with a backing file refused. Few boots, one at a
 // time (a real image takes minutes under TCG).
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { createReadStream, promises as fs } from "node:fs";
+import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
 import { killTestVms } from "../qemu/vm-cleanup.js";
 import { Figures } from "../security/figures.js";
-import { debianImage } from "./debian-image.js";
+import { debianImage, fileSha256 } from "./debian-image.js";
 import { requireVmTools } from "./test-guest.js";
 
 /** One boot of the image under TCG on a loaded 2-core machine takes 2-5 minutes; a test has two. */
@@ -41,16 +40,6 @@ afterEach(async () => {
   }
 });
 
-function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (c) => hash.update(c))
-      .on("end", () => resolve(hash.digest("hex")))
-      .on("error", reject);
-  });
-}
-
 /** `driverplug start`, timed, with its progress steps. */
 async function start(b: Sandbox, name: string): Promise<{ seconds: number; steps: string[] }> {
   const t0 = Date.now();
@@ -64,7 +53,7 @@ describe("a cloud image through the qemu driver", () => {
     "boots by BIOS with the seed, shares a folder both ways, starts again with the same disk, and leaves the image untouched",
     async () => {
       box = await Sandbox.create();
-      const before = await sha256(image);
+      const before = await fileSha256(image);
       const share = join(box.root, "share");
       await fs.mkdir(share);
       await fs.writeFile(join(share, "from-host.txt"), "written on the host\n");
@@ -120,7 +109,7 @@ describe("a cloud image through the qemu driver", () => {
       await expectOk(box, ["rm", "d1"]);
       expect(await box.machines()).toEqual([]);
       expect(await box.pluginDirs()).toEqual([]);
-      expect(await sha256(image)).toBe(before);
+      expect(await fileSha256(image)).toBe(before);
     },
     TEST_MS,
   );

@@ -3,7 +3,8 @@
 // `make guest-debian` builds (or finds in its cache). A missing image or tool
 // is an error saying how to get it, never a skip.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -88,4 +89,15 @@ export function requireImageTools(): void {
       throw new Error(`'${tool}' is not installed: run 'make setup' (or sh scripts/guest-debian/install-deps.sh)`);
     }
   }
+}
+
+/** The image file's SHA-256, to show a test never wrote it. */
+export function fileSha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path)
+      .on("data", (c) => hash.update(c))
+      .on("end", () => resolve(hash.digest("hex")))
+      .on("error", reject);
+  });
 }

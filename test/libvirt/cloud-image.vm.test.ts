@@ -6,13 +6,11 @@
 // TCG and reads the phases from the console and readiness from dp.ready over
 // the connection; cloud-init applies the seed (user, key, host name), so
 // `driverplug ssh` logs in. One boot: a real image takes minutes under TCG.
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { domainName } from "../../src/drivers/libvirt/domain-name.js";
 import { expectOk, Sandbox } from "../cli/driverplug-process.js";
-import { debianImage } from "../guest/debian-image.js";
+import { debianImage, fileSha256 } from "../guest/debian-image.js";
 import { requireVmTools } from "../guest/test-guest.js";
 import { forgetMachine } from "./libvirt-cleanup.js";
 import { ensureLibvirtDaemon } from "./libvirt-daemon.js";
@@ -28,16 +26,6 @@ let image: string;
 let box: Sandbox;
 
 const virsh = (...args: string[]) => execFileSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
-
-function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (c) => hash.update(c))
-      .on("end", () => resolve(hash.digest("hex")))
-      .on("error", reject);
-  });
-}
 
 beforeAll(async () => {
   requireVmTools();
@@ -58,7 +46,7 @@ describe("a cloud image through the libvirt driver", () => {
   it(
     "uploads the image and its seed, boots by firmware, and cloud-init applies the seed",
     async () => {
-      const before = await sha256(image);
+      const before = await fileSha256(image);
       await expectOk(box, [
         "create",
         "--driver",
@@ -125,7 +113,7 @@ describe("a cloud image through the libvirt driver", () => {
       expect(virsh("pool-list", "--all", "--name")).not.toContain(domain);
       expect(await forgetMachine(box.store, "cd1", URI)).toBe(false);
       // The bundle's image was copied, never written.
-      expect(await sha256(image)).toBe(before);
+      expect(await fileSha256(image)).toBe(before);
     },
     TEST_MS,
   );
