@@ -70,6 +70,8 @@ async function main(bundle: string | undefined): Promise<number> {
     ["status", MACHINE],
     ["stop", MACHINE],
     ["rm", MACHINE],
+    // The commands above shared one warm plugin (it would end by itself after its idle period): end it now.
+    ["plugins", "stop"],
   ];
   out.write(`driverplug demo: a real qemu machine's life\nbundle: ${bundle}\nstore: ${store} (temporary)\n\n`);
   const started = performance.now();
@@ -92,6 +94,7 @@ async function main(bundle: string | undefined): Promise<number> {
     if (failed) {
       // Leave nothing running behind a failed step either.
       await runCli(["rm", "--force", MACHINE], io);
+      await runCli(["plugins", "stop"], io);
     }
     const left = await leftovers(store, launched);
     await rm(store, { recursive: true, force: true });

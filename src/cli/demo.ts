@@ -34,6 +34,8 @@ const STEPS: readonly (readonly string[])[] = [
   ["ls"],
   ["stop", MACHINE],
   ["rm", MACHINE],
+  // The commands above shared one warm plugin (it would end by itself after its idle period): end it now.
+  ["plugins", "stop"],
 ];
 
 async function exists(path: string): Promise<boolean> {
@@ -61,6 +63,7 @@ async function main(): Promise<number> {
   const io = { stdout: indented(out), stderr: indented(out), env: { ...process.env, DRIVERPLUG_STORE: store } };
   out.write(`driverplug demo: one machine's life on the fake driver\nstore: ${store} (temporary)\n\n`);
   const started = performance.now();
+  let finished = false;
   try {
     for (const argv of STEPS) {
       out.write(`$ driverplug ${argv.map((a) => (/^[\w.,=/-]+$/.test(a) ? a : `'${a}'`)).join(" ")}\n`);
@@ -73,11 +76,17 @@ async function main(): Promise<number> {
       }
       out.write(`  -> ok in ${ms} ms\n\n`);
     }
+    finished = true;
+    // Commands that reuse a warm plugin report it too: one entry per process.
+    const plugins = [...new Map(launched.map((h) => [h.pid, h])).values()];
+    const n = plugins.length;
     out.write(
-      `all ${STEPS.length} steps in ${Math.round(performance.now() - started)} ms, ${launched.length} plugin processes launched and closed\n`,
+      `all ${STEPS.length} steps in ${Math.round(performance.now() - started)} ms, ${n} plugin process${n === 1 ? "" : "es"} launched and ended\n`,
     );
-    return await checkEverythingGone(launched);
+    return await checkEverythingGone(plugins);
   } finally {
+    // A failed step leaves no warm plugin behind either.
+    if (!finished) await runCli(["plugins", "stop"], io);
     await rm(store, { recursive: true, force: true });
   }
 }
@@ -101,7 +110,7 @@ async function checkEverythingGone(launched: readonly DriverHandle[]): Promise<n
   }
   process.stdout.write(
     `The last plugin's socket lived at ${last.socketPath}; it is gone now, as are its private directory and process ${last.pid} ` +
-      `(checked for all ${launched.length} plugins).\n`,
+      `(checked for ${launched.length === 1 ? "it" : `all ${launched.length} plugins`}).\n`,
   );
   return 0;
 }
