@@ -102,12 +102,16 @@ async function main(bundle: string | undefined): Promise<number> {
       out.write(`NOT CLEAN: still there: ${left.join(", ")}\n`);
       failed = true;
     } else {
-      out.write(
-        `No qemu process, socket or plugin is left (checked the store and ${launched.length} plugin processes).\n`,
-      );
+      out.write(`No qemu process, socket or plugin is left (checked the store and ${pluginCount(launched)}).\n`);
     }
   }
   return failed ? 1 : 0;
+}
+
+/** Commands that reuse a warm plugin report it too: processes, not launches. */
+function pluginCount(launched: readonly DriverHandle[]): string {
+  const n = new Set(launched.map((h) => h.pid)).size;
+  return `${n} plugin process${n === 1 ? "" : "es"}`;
 }
 
 async function leftovers(store: string, launched: readonly DriverHandle[]): Promise<string[]> {
