@@ -3,19 +3,20 @@
 // (the message type's fromPartial), and a response that cannot be serialized
 // becomes an INTERNAL status naming the method, the field and its value, and
 // is logged, instead of grpc-js's bare "Error serializing response".
-// The server is given pass-through serializers for the adapted services.
+// The server is given serializers that hand grpc-js those bytes: lent from
+// the encoder's memory, which grpc-js copies into its frame at once.
 import type { MethodDefinitionShape, ServiceDefinitionShape } from "../protocol/service-types.js";
-import { asBuffer, type MessageType } from "../protocol/message-types.js";
+import { LentBytes, lendMessage, type MessageType } from "../protocol/message-types.js";
 import { internal, type DriverError } from "./driver-error.js";
 import type { Logger } from "./logger.js";
 
-export type ResponseEncoder = (response: unknown) => Buffer;
+export type ResponseEncoder = (response: unknown) => LentBytes;
 
 /** The definition grpc-js registers: responses arrive already encoded. */
 export function preEncoded<S extends ServiceDefinitionShape>(definition: S): S {
   const out: Record<string, MethodDefinitionShape> = {};
   for (const [name, method] of Object.entries(definition)) {
-    out[name] = { ...method, responseSerialize: (bytes: Buffer) => bytes };
+    out[name] = { ...method, responseSerialize: (bytes: LentBytes) => bytes.take() };
   }
   return out as S;
 }
@@ -30,8 +31,8 @@ export function responseEncoder(
   log: Logger,
 ): ResponseEncoder {
   const encode = type
-    ? (response: unknown) => asBuffer(type.encode(type.fromPartial(response as never) as never).finish())
-    : (response: unknown) => method.responseSerialize(response);
+    ? (response: unknown) => lendMessage(type, type.fromPartial(response as never))
+    : (response: unknown) => new LentBytes(method.responseSerialize(response));
   return (response) => {
     try {
       return encode(response);

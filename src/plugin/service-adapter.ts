@@ -26,7 +26,7 @@ import { unimplemented } from "./driver-error.js";
 import { toServiceError } from "./error-mapping.js";
 import type { CallContext, ServiceHandlers } from "./handler-types.js";
 import type { Logger } from "./logger.js";
-import type { MessageType } from "../protocol/message-types.js";
+import type { LentBytes, MessageType } from "../protocol/message-types.js";
 import { preEncoded, responseEncoder, type ResponseEncoder } from "./response-encoding.js";
 import { chainedStream, chainedUnary, type ServerMethodInfo, type ServerMiddleware } from "./server-middleware.js";
 
@@ -155,7 +155,7 @@ function serveUnary(
   };
   const succeed = (response: unknown) => {
     if (answered) return;
-    let bytes: Buffer;
+    let bytes: LentBytes;
     try {
       bytes = encode(response);
     } catch (err) {

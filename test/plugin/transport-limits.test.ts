@@ -139,6 +139,20 @@ describe("message sizes", () => {
     expect(Buffer.compare(back.configJson, config)).toBe(0);
   });
 
+  it("a stream of large messages that queue behind a slow reader arrives as each was sent", async () => {
+    const plugin = await launchKeeper();
+    const got: Array<{ step: string; message: string }> = [];
+    for await (const { progress } of plugin.client.create({})) {
+      // Reading slowly at first lets the plugin's writes queue behind flow control.
+      if (got.length < 3) await new Promise((resolve) => setTimeout(resolve, 300));
+      got.push({ step: progress!.step, message: progress!.message });
+    }
+    expect(got.map((g) => g.step)).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+    for (const [i, g] of got.entries()) {
+      expect(g.message, `message ${i}`).toBe(String.fromCharCode(97 + (i % 26)).repeat(65536));
+    }
+  });
+
   it("a message over the limit fails RESOURCE_EXHAUSTED, not silently", async () => {
     const plugin = await launchKeeper({ maxMessageBytes: MIB });
     const err = await plugin.client.setConfig({ configJson: Buffer.alloc(2 * MIB) }).catch((e: unknown) => e);
