@@ -1,17 +1,15 @@
 // Launches a driver's plugin through the host API, with the CLI's choices:
 // plugin dirs from DRIVERPLUG_PLUGIN_DIRS, plugin logs at warn and above on
 // stderr (all of them with DRIVERPLUG_TRACE).
-import { delimiter } from "node:path";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { DRIVERPLUG_TRACE } from "../protocol/env.js";
 import { launch, stderrLogger, type LaunchOptions, type Logger, type TypedClient } from "../host/index.js";
 import type { PluginHandle } from "../host/plugin-handle.js";
 import { Interrupted } from "./interrupt.js";
 import type { WarmPlugins } from "./warm-plugins.js";
+import { passEnvFrom, pluginDirsFrom } from "./plugin-env-settings.js";
 
-export const PLUGIN_DIRS_ENV = "DRIVERPLUG_PLUGIN_DIRS";
-/** Names of further variables of the user's environment that plugins may inherit (comma-separated). */
-export const PASS_ENV_ENV = "DRIVERPLUG_PASS_ENV";
+export { PASS_ENV_ENV, passEnvFrom, PLUGIN_DIRS_ENV, pluginDirsFrom } from "./plugin-env-settings.js";
 
 export type DriverClient = TypedClient<typeof DriverServiceService>;
 
@@ -29,18 +27,6 @@ export interface DriverHandle {
   readonly warm: boolean;
   /** Stops the plugin (a warm one: lets go of it); idempotent. */
   close(): Promise<void>;
-}
-
-/** The names in DRIVERPLUG_PASS_ENV: host variables a plugin may inherit. */
-export function passEnvFrom(env: NodeJS.ProcessEnv): string[] {
-  return (env[PASS_ENV_ENV] ?? "")
-    .split(",")
-    .map((n) => n.trim())
-    .filter((n) => n !== "");
-}
-
-export function pluginDirsFrom(env: NodeJS.ProcessEnv): string[] {
-  return (env[PLUGIN_DIRS_ENV] ?? "").split(delimiter).filter((d) => d !== "");
 }
 
 export interface LaunchSettings {

@@ -19,13 +19,13 @@
 import fsx from "fs-native-extensions";
 import { constants } from "node:fs";
 import { lstat, open, readFile, rm, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { effectiveUid } from "../socket/private-dir.js";
 import { CliError, EXIT_PRECONDITION } from "./cli-error.js";
 import { isDiskFull } from "./disk-full.js";
 import type { MachineStore } from "./machine-store.js";
+import { lockPaths } from "./lock-paths.js";
 
 const POLL_MS = 50;
 const WATCH_MS = 1000;
@@ -53,10 +53,7 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-function paths(store: MachineStore, name: string) {
-  const base = join(store.locksDir, name);
-  return { lockfilePath: `${base}.lock`, holder: `${base}.holder.json` };
-}
+const paths = lockPaths;
 
 /** Opens (creating 0600) the lock file without following a symlink; only a regular file of ours. */
 async function openLockFile(path: string): Promise<FileHandle> {

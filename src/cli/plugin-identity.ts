@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import { PLUGIN_ENV_ALLOWLIST } from "../host/launch.js";
+import { PLUGIN_ENV_ALLOWLIST } from "../host/plugin-env.js";
 
 export interface FileIdentity {
   path: string;

@@ -10,7 +10,6 @@ import {
   DEFAULT_COOKIE,
   DRIVERPLUG_IDLE_EXIT_MS,
   DRIVERPLUG_STDIN_LIFELINE,
-  DRIVERPLUG_TRACE,
   PLUGIN_CLIENT_CERT,
   PLUGIN_MULTIPLEX_GRPC,
   PLUGIN_PROTOCOL_VERSIONS,
@@ -20,6 +19,7 @@ import {
 } from "../protocol/env.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import { PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import { PLUGIN_ENV_ALLOWLIST } from "./plugin-env.js";
 import { resolveSocketGroup } from "../socket/socket-group.js";
 import { driverCallDefaults, type CallDefaults } from "./call-options.js";
 import { composeClientMiddleware, type ClientMiddleware } from "./client-middleware.js";
@@ -259,24 +259,6 @@ function socketGroupId(group: string | number | undefined): number | undefined {
     throw new LaunchError("socket-dir", (err as Error).message, { cause: err });
   }
 }
-
-/**
- * What a plugin inherits from the host's environment: what any program needs
- * to run (PATH, HOME, locale, temp dir, time zone, XDG dirs) and driverplug's
- * trace switch. Not cloud keys, tokens, SSH_AUTH_SOCK or NODE_OPTIONS: a
- * plugin is given what it needs, not all the host holds.
- */
-export const PLUGIN_ENV_ALLOWLIST: readonly RegExp[] = [
-  /^PATH$/,
-  /^HOME$/,
-  /^LANG$/,
-  /^LANGUAGE$/,
-  /^LC_[A-Z_]+$/,
-  /^TMPDIR$/,
-  /^TZ$/,
-  /^XDG_[A-Z_]+$/,
-  new RegExp(`^${DRIVERPLUG_TRACE}$`),
-];
 
 function pluginEnv(
   options: LaunchOptions<ServiceDefinitionShape>,
