@@ -53,8 +53,10 @@ export class MachineStore {
       await storeDirCheck(async () => {
         await mkdir(dirname(this.root), { recursive: true, mode: 0o700 });
         await ensurePrivateDir(this.root, { label: "machine store directory" });
-        await ensurePrivateDir(this.machinesDir, { label: "machine store directory" });
-        await ensurePrivateDir(this.locksDir, { label: "machine store directory" });
+        await Promise.all([
+          ensurePrivateDir(this.machinesDir, { label: "machine store directory" }),
+          ensurePrivateDir(this.locksDir, { label: "machine store directory" }),
+        ]);
       });
     })();
     return this.layout;

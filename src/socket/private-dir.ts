@@ -109,8 +109,17 @@ function checkMode(dir: string, st: Stats, policy: DirPolicy, label: string): vo
  * not be writable by group or others unless sticky, as OpenSSH's StrictModes.
  */
 export async function checkAncestors(realDir: string, uid: number, label = "socket directory"): Promise<void> {
+  const ancestors: string[] = [];
   for (let p = dirname(realDir); ; p = dirname(p)) {
-    const st = await fs.stat(p);
+    ancestors.push(p);
+    if (p === dirname(p)) break;
+  }
+  // Looked up together, judged nearest first: the verdict (and its message) is the walk's.
+  const stats = await Promise.allSettled(ancestors.map((p) => fs.stat(p)));
+  for (const [i, p] of ancestors.entries()) {
+    const result = stats[i]!;
+    if (result.status === "rejected") throw result.reason;
+    const st = result.value;
     if (st.uid !== 0 && st.uid !== uid) {
       throw new SocketDirError(
         realDir,
@@ -124,7 +133,6 @@ export async function checkAncestors(realDir: string, uid: number, label = "sock
         `ancestor ${p} of ${label} ${realDir} has mode ${octal(st.mode)}: writable by group or others without the sticky bit, so they could replace the directory; chmod go-w ${p} (or chmod +t ${p}), or choose another ${label}`,
       );
     }
-    if (p === dirname(p)) return;
   }
 }
 
