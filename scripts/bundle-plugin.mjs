@@ -36,6 +36,9 @@ const STAMP = "//driverplug-bundle:";
 const META_URL = "__driverplug_import_meta_url";
 const DEFAULT_COOKIE = { key: "DRIVERPLUG_PLUGIN", value: "machine-driver" };
 
+/** The source files each bundle holds, by its `out` (for the build's own checks). */
+export const bundledInputs = new Map();
+
 /** Thrown when esbuild cannot be found; its message says how to install it. */
 export class EsbuildMissing extends Error {
   name = "EsbuildMissing";
@@ -67,7 +70,7 @@ export async function loadEsbuild(cwd = process.cwd()) {
  * Bundles `entry` into `<out>.bundle.cjs` and writes the runner and launcher.
  * Returns the launcher's path.
  */
-export async function bundlePlugin({ entry, out, sourcemap = true, external = [] }) {
+export async function bundlePlugin({ entry, out, sourcemap = true, external = [], alias, plugins }) {
   out = resolve(out);
   const bundle = `${out}.bundle.cjs`;
   const { build } = await loadEsbuild();
@@ -76,6 +79,9 @@ export async function bundlePlugin({ entry, out, sourcemap = true, external = []
     bundle: true,
     // Packages with native addons load their prebuilt binary relative to their own folder: required at run time.
     external,
+    ...(alias ? { alias } : {}),
+    ...(plugins ? { plugins } : {}),
+    metafile: true,
     platform: "node",
     format: "cjs",
     target: "node20",
@@ -115,6 +121,7 @@ export async function bundlePlugin({ entry, out, sourcemap = true, external = []
   }
   await writeAtomically(`${out}.cjs`, await readFile(RUNNER), 0o644);
   await writeAtomically(out, launcher(basename(out)), 0o755);
+  bundledInputs.set(out, Object.keys(result.metafile.inputs));
   // The old cache no longer fits the new bundle (the runner would skip it anyway).
   await rm(`${bundle}.v8cache`, { force: true });
   if (!sourcemap) await rm(`${bundle}.map`, { force: true });

@@ -117,6 +117,8 @@ async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Res
   await writeFakeMachines(env.DRIVERPLUG_STORE!, [{ name: "m1", state: "running" }]);
   const cold = { ...env, DRIVERPLUG_WARM: "0" };
   const warm = { ...env, DRIVERPLUG_WARM: "600" };
+  // The same warm plugin through the full CLI bundle (the entry's fast path turned off).
+  const warmFull = { ...warm, DRIVERPLUG_NO_FAST_PATH: "1" };
   const status = (e: NodeJS.ProcessEnv) => async () => {
     const run = expectOk("driverplug status m1", await runCli(["status", "m1"], e, false));
     if (run.stdout.trim() !== "Running") throw new Error(`driverplug status m1 said ${JSON.stringify(run.stdout)}`);
@@ -129,6 +131,7 @@ async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Res
     [
       { name: "cold", run: status(cold) },
       { name: "warm", run: status(warm) },
+      { name: "warm_full_cli", run: status(warmFull) },
       { name: "node", run: async () => (await timeNodeNoop()).totalMs },
     ],
     rounds,
@@ -147,6 +150,12 @@ async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Res
     "ms",
     "driverplug status m1 reusing the warm plugin: spawn to exit",
   );
+  results.add(
+    "cli_status_warm_full_cli_ms",
+    median(timed.get("warm_full_cli")!),
+    "ms",
+    "the same through the full CLI bundle (DRIVERPLUG_NO_FAST_PATH=1)",
+  );
   results.add("cli_node_ms", median(timed.get("node")!), "ms", "node -e 0, alternated with them");
   results.add(
     "ratio.cli_status_over_node",
@@ -159,6 +168,12 @@ async function statusVsNode(env: NodeJS.ProcessEnv, rounds: number, results: Res
     medianRatio(timed.get("warm")!, timed.get("node")!),
     "x",
     "warm: paired rounds",
+  );
+  results.add(
+    "ratio.cli_status_warm_full_cli_over_node",
+    medianRatio(timed.get("warm_full_cli")!, timed.get("node")!),
+    "x",
+    "warm, full CLI bundle: paired rounds",
   );
   if (rss !== undefined) results.add("warm_plugin_rss_mib.status", rss, "MiB", "VmRSS of the warm fake plugin, idle");
 }

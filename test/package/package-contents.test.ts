@@ -37,6 +37,8 @@ describe("npm pack of a clean checkout", () => {
       "dist/generated/driverplug/driver/v1/driver.js",
       "dist/bundle/driverplug.bundle.cjs",
       "dist/bundle/driverplug.cjs",
+      "dist/bundle/driverplug-cli.bundle.cjs",
+      "dist/bundle/driverplug-cli.cjs",
       "dist/bundle/driverplug-driver-fake.bundle.cjs",
       "dist/bundle/driverplug-driver-libvirt.bundle.cjs",
       "bin/driverplug",
