@@ -42,6 +42,15 @@ export const NO_FAST_PATH_ENV = "DRIVERPLUG_NO_FAST_PATH";
 /** How long the plugin has to say it still ends when idle: as the full path's check (PluginHandle.honoursIdleExit). */
 const IDLE_CHECK_MS = 5_000;
 
+/**
+ * How long SetConfig and GetState may take here. A warm plugin answers in
+ * milliseconds; one that does not answer in this time is left to the full
+ * CLI, which waits for it as long as the command's --timeout says and reports
+ * it. So a warm plugin that hangs costs a `status` at most IDLE_CHECK_MS and
+ * this more than the full path alone would.
+ */
+const FAST_CALLS_MS = 5_000;
+
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
 const SET_CONFIG = "/driverplug.driver.v1.DriverService/SetConfig";
 const GET_STATE = "/driverplug.driver.v1.DriverService/GetState";
@@ -116,7 +125,7 @@ async function queryState(
     // Undefined (cannot tell whether the machine is locked) declines too.
     if (!same || locked !== false) return undefined;
     if (HealthCheckResponse.decode(await health).status !== HealthCheckResponse_ServingStatus.SERVING) return undefined;
-    const deadline = Date.now() + QUERY_TIMEOUT_S * 1000;
+    const deadline = Date.now() + Math.min(FAST_CALLS_MS, QUERY_TIMEOUT_S * 1000);
     const call = () => ({ timeoutMs: deadline - Date.now(), metadata: { [MACHINE_METADATA_KEY]: machine } });
     const configJson = jsonConfig().encode(record.config);
     await unaryCall(session, SET_CONFIG, SetConfigRequest.encode({ configJson }).finish(), call());
