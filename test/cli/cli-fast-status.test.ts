@@ -105,6 +105,24 @@ describe("status on a warm plugin", () => {
     expect((await traced(["status", "m1"])).bundle).toBe(FAST_BUNDLE);
   });
 
+  it("gives up on a warm plugin that stopped answering, and the full CLI answers with a fresh one", async () => {
+    await expectOk(box, ["status", "m1"], WARM);
+    const pid = await warmPid();
+    process.kill(pid, "SIGSTOP");
+    try {
+      const r = await traced(["status", "m1"]);
+      expect([r.code, r.stdout, r.bundle], r.stderr).toEqual([0, "Stopped\n", FULL_BUNDLE]);
+      expect(await warmPid()).not.toBe(pid);
+    } finally {
+      // Left to its idle exit it would outlive the test: ended now, cleaning up after itself.
+      process.kill(pid, "SIGCONT");
+      process.kill(pid, "SIGTERM");
+      while (isAlive(pid) && !(await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).includes(") Z ")) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }, 120_000);
+
   it("leaves errors to the full CLI: an unknown machine gets its message and exit code", async () => {
     await expectOk(box, ["status", "m1"], WARM);
     const fast = await traced(["status", "nope"]);
