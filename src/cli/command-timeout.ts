@@ -12,9 +12,13 @@ import { CliError, EXIT_DRIVER } from "./cli-error.js";
 import { parseSeconds } from "./commands/ls.js";
 import { TurnTimeout } from "./plugin-pool.js";
 
-import { CHANGE_TIMEOUT_S, QUERY_TIMEOUT_S } from "./default-timeouts.js";
+/** Create, Start, Stop, Restart, Kill, Remove, UpdateConfig: as long as the host's deadline for these RPCs. */
+export const CHANGE_TIMEOUT_S = 600;
+/** status, ip, url, ssh-info, ssh, config get: the plugin's start and a query or two. */
+export const QUERY_TIMEOUT_S = 30;
 
-export { CHANGE_TIMEOUT_S, LS_TIMEOUT_S, QUERY_TIMEOUT_S } from "./default-timeouts.js";
+/** ls: each machine's plugin start and queries, side by side. */
+export const LS_TIMEOUT_S = 10;
 
 export type CommandKind = "change" | "query";
 

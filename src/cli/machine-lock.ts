@@ -53,8 +53,6 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-const paths = lockPaths;
-
 /** Opens (creating 0600) the lock file without following a symlink; only a regular file of ours. */
 async function openLockFile(path: string): Promise<FileHandle> {
   const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
@@ -87,7 +85,7 @@ async function tryTake(path: string): Promise<FileHandle | undefined> {
 }
 
 export async function lockMachine(store: MachineStore, name: string, options: LockOptions): Promise<MachineLock> {
-  const p = paths(store, name);
+  const p = lockPaths(store, name);
   await store.checkLayout();
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
@@ -149,7 +147,7 @@ function heldLock(name: string, lockfilePath: string, holderPath: string, file: 
 
 /** Whether another process holds the machine's lock right now. */
 export async function isMachineLocked(store: MachineStore, name: string): Promise<boolean> {
-  const { lockfilePath } = paths(store, name);
+  const { lockfilePath } = lockPaths(store, name);
   let file: FileHandle;
   try {
     file = await open(lockfilePath, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -167,7 +165,7 @@ export async function isMachineLocked(store: MachineStore, name: string): Promis
 
 export async function readLockHolder(store: MachineStore, name: string): Promise<LockHolder | undefined> {
   try {
-    const value = JSON.parse(await readFile(paths(store, name).holder, "utf8")) as Partial<LockHolder>;
+    const value = JSON.parse(await readFile(lockPaths(store, name).holder, "utf8")) as Partial<LockHolder>;
     if (typeof value.pid === "number" && typeof value.command === "string" && typeof value.since === "string") {
       return value as LockHolder;
     }
@@ -184,7 +182,7 @@ async function busyError(store: MachineStore, name: string): Promise<CliError> {
       ? "another driverplug command"
       : `process ${holder.pid} (${JSON.stringify(holder.command)}, since ${holder.since})`;
   return new CliError(
-    `machine ${JSON.stringify(name)} is busy: ${who} holds its lock ${paths(store, name).lockfilePath}; ` +
+    `machine ${JSON.stringify(name)} is busy: ${who} holds its lock ${lockPaths(store, name).lockfilePath}; ` +
       `wait for it to finish, or give more time with --lock-timeout <seconds>`,
     EXIT_PRECONDITION,
   );

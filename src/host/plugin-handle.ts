@@ -7,7 +7,7 @@ import type { Client } from "@grpc/grpc-js";
 import type { DriverServiceService } from "../../generated/driverplug/driver/v1/driver.js";
 import { GRPCControllerService } from "../../generated/plugin/grpc_controller.js";
 import { HealthCheckResponse_ServingStatus, HealthService } from "../../generated/grpc/health/v1/health.js";
-import { IDLE_EXIT_HEALTH_SERVICE } from "../protocol/env.js";
+import { IDLE_EXIT_CHECK_MS, IDLE_EXIT_HEALTH_SERVICE } from "../protocol/env.js";
 import type { ServiceDefinitionShape } from "../protocol/service-types.js";
 import type { CallDefaults } from "./call-options.js";
 import { ClientError } from "./client-error.js";
@@ -148,7 +148,7 @@ export class PluginHandle<S extends ServiceDefinitionShape = typeof DriverServic
    * `idleExitMs`, or reattached to such a plugin, and serves driverplug's
    * health name for it). False for go-plugin plugins and for errors.
    */
-  async honoursIdleExit(timeoutMs = 5_000): Promise<boolean> {
+  async honoursIdleExit(timeoutMs = IDLE_EXIT_CHECK_MS): Promise<boolean> {
     try {
       const health = createTypedClient(HealthService, this.channel);
       const answer = await health.check({ service: IDLE_EXIT_HEALTH_SERVICE }, { timeoutMs });

@@ -27,6 +27,9 @@ export const DRIVERPLUG_IDLE_EXIT_MS = "DRIVERPLUG_IDLE_EXIT_MS";
  */
 export const IDLE_EXIT_HEALTH_SERVICE = "driverplug.idle-exit";
 
+/** How long a host waits for that health check before it does not reuse the plugin. */
+export const IDLE_EXIT_CHECK_MS = 5_000;
+
 /** Switches on protocol tracing on stderr (off by default, free when off). */
 export const DRIVERPLUG_TRACE = "DRIVERPLUG_TRACE";
 

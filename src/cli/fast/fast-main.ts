@@ -4,23 +4,18 @@
 // path declines, runs the full CLI's bundle (../main.ts), loaded only then,
 // with its own code cache.
 import { createRequire } from "node:module";
+import { exitQuietlyOnEpipe } from "../quiet-epipe.js";
 import { fastStatus } from "./fast-status.js";
 
 /** The full CLI's runner, next to this bundle in dist/bundle/ (scripts/build-bundles.mjs). */
 const FULL_CLI = "./driverplug-cli.cjs";
 
-// `driverplug status m1 | head -0` closes the pipe early: stop quietly, as main.ts does.
-const quietOnEpipe = (err: NodeJS.ErrnoException) => {
-  if (err.code !== "EPIPE") throw err;
-  process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
-};
-
 const argv = process.argv.slice(2);
-void fastStatus(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }, () => {
-  for (const stream of [process.stdout, process.stderr]) stream.once("error", quietOnEpipe);
-}).then((code) => {
-  // The answer is written (synchronously, to a file, pipe or terminal on Linux) and every handle is
-  // closed: exit now rather than after Node's teardown of a heap that holds http2.
-  if (code !== undefined) process.exit(code);
-  else createRequire(import.meta.url)(FULL_CLI);
-});
+void fastStatus(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }, exitQuietlyOnEpipe).then(
+  (code) => {
+    // The answer is written (synchronously, to a file, pipe or terminal on Linux) and every handle is
+    // closed: exit now rather than after Node's teardown of a heap that holds http2.
+    if (code !== undefined) process.exit(code);
+    else createRequire(import.meta.url)(FULL_CLI);
+  },
+);

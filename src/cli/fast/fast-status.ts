@@ -22,11 +22,10 @@ import { jsonConfig } from "../../host/config-codec.js";
 import { findPlugin } from "../../host/find-plugin.js";
 import { pinSocket } from "../../host/pinned-socket.js";
 import { verifyReattachRecord } from "../../host/reattach-verify.js";
-import { DRIVERPLUG_TRACE, IDLE_EXIT_HEALTH_SERVICE } from "../../protocol/env.js";
+import { DRIVERPLUG_TRACE, IDLE_EXIT_CHECK_MS, IDLE_EXIT_HEALTH_SERVICE } from "../../protocol/env.js";
 import { MACHINE_METADATA_KEY } from "../../protocol/machine-key.js";
 import { stateName } from "../../protocol/state-names.js";
 import { printJson, println, type Io } from "../cli-context.js";
-import { QUERY_TIMEOUT_S } from "../default-timeouts.js";
 import { lockPaths } from "../lock-paths.js";
 import { isValidMachineName } from "../machine-name.js";
 import { MachineStore, storeRoot } from "../machine-store.js";
@@ -39,14 +38,11 @@ import { connectUnix, unaryCall } from "./unary-call.js";
 /** Set to 1, the CLI always takes its full path (for comparing the two, and as a way out). */
 export const NO_FAST_PATH_ENV = "DRIVERPLUG_NO_FAST_PATH";
 
-/** How long the plugin has to say it still ends when idle: as the full path's check (PluginHandle.honoursIdleExit). */
-const IDLE_CHECK_MS = 5_000;
-
 /**
  * How long SetConfig and GetState may take here. A warm plugin answers in
  * milliseconds; one that does not answer in this time is left to the full
  * CLI, which waits for it as long as the command's --timeout says and reports
- * it. So a warm plugin that hangs costs a `status` at most IDLE_CHECK_MS and
+ * it. So a warm plugin that hangs costs a `status` at most IDLE_EXIT_CHECK_MS and
  * this more than the full path alone would.
  */
 const FAST_CALLS_MS = 5_000;
@@ -113,7 +109,7 @@ async function queryState(
       HEALTH_CHECK,
       HealthCheckRequest.encode({ service: IDLE_EXIT_HEALTH_SERVICE }).finish(),
       {
-        timeoutMs: IDLE_CHECK_MS,
+        timeoutMs: IDLE_EXIT_CHECK_MS,
       },
     );
     // Not awaited on every way out: its failure is then one more reason to decline, not an unhandled one.
@@ -125,7 +121,7 @@ async function queryState(
     // Undefined (cannot tell whether the machine is locked) declines too.
     if (!same || locked !== false) return undefined;
     if (HealthCheckResponse.decode(await health).status !== HealthCheckResponse_ServingStatus.SERVING) return undefined;
-    const deadline = Date.now() + Math.min(FAST_CALLS_MS, QUERY_TIMEOUT_S * 1000);
+    const deadline = Date.now() + FAST_CALLS_MS;
     const call = () => ({ timeoutMs: deadline - Date.now(), metadata: { [MACHINE_METADATA_KEY]: machine } });
     const configJson = jsonConfig().encode(record.config);
     await unaryCall(session, SET_CONFIG, SetConfigRequest.encode({ configJson }).finish(), call());
