@@ -9,11 +9,17 @@
 // checks (owned by this user, 0700, no symlink, every ancestor owned by root
 // or the user and not open to others), and config.json is opened without
 // following a symlink and read only if this user owns it.
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { checkPrivateDir, effectiveUid, ensurePrivateDir, SocketDirError } from "../socket/private-dir.js";
+import {
+  checkDirStats,
+  checkPrivateDir,
+  effectiveUid,
+  ensurePrivateDir,
+  SocketDirError,
+} from "../socket/private-dir.js";
 import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { checkMachineName, isValidMachineName } from "./machine-name.js";
@@ -64,8 +70,29 @@ export class MachineStore {
 
   /** Checks one machine's directory like the store's own (it is the driver's storePath). */
   async checkMachineDir(name: string): Promise<void> {
+    const dir = this.machineDir(name);
+    const st = await this.machineDirStats(name);
+    if (st === undefined) {
+      await storeDirCheck(() => checkPrivateDir(dir, { label: "machine directory" }));
+      return;
+    }
+    await storeDirCheck(() => checkDirStats(dir, st, { label: "machine directory" }));
+  }
+
+  /**
+   * The machine directory's lstat, undefined when it is missing, after the
+   * layout's check. Its ancestors are machines/ and machines/'s, which that
+   * check walked (the entry, once its lstat shows no symlink, lies in
+   * machines/'s real path), so a machine directory's own check is its lstat:
+   * `ls` of many machines does not walk the same ancestors once per machine.
+   */
+  private async machineDirStats(name: string): Promise<Stats | undefined> {
+    const dir = this.machineDir(name);
     await this.checkLayout();
-    await storeDirCheck(() => checkPrivateDir(this.machineDir(name), { label: "machine directory" }));
+    return lstat(dir).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
   }
 
   get machinesDir(): string {
@@ -121,18 +148,14 @@ export class MachineStore {
   /** Reads a machine's record; a missing or invalid file is a CliError naming it. */
   async read(name: string): Promise<MachineRecord> {
     const path = this.configPath(name);
-    await this.checkLayout();
-    const dir = await lstat(this.machineDir(name)).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
-    if (dir === undefined) {
+    const st = await this.machineDirStats(name);
+    if (st === undefined) {
       throw new CliError(
         `no machine named ${JSON.stringify(name)} in ${this.machinesDir}: "driverplug ls" lists the machines, "driverplug create" makes one`,
         EXIT_NOT_FOUND,
       );
     }
-    await this.checkMachineDir(name);
+    await storeDirCheck(() => checkDirStats(this.machineDir(name), st, { label: "machine directory" }));
     let text: string;
     try {
       text = await readOwnFile(path);

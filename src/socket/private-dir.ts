@@ -46,7 +46,6 @@ export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Prom
       `${policy.label ?? "socket directory"} ${JSON.stringify(dir)} is relative; give an absolute path`,
     );
   }
-  const uid = policy.uid ?? effectiveUid();
   const label = policy.label ?? "socket directory";
   let st: Stats;
   try {
@@ -54,6 +53,21 @@ export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Prom
   } catch (err) {
     throw new SocketDirError(dir, `${label} ${dir} cannot be read: ${(err as Error).message}`);
   }
+  await checkDirStats(dir, st, policy);
+  const real = await fs.realpath(dir);
+  await checkAncestors(real, policy.uid ?? effectiveUid(), label);
+  return { path: real, dev: st.dev, ino: st.ino };
+}
+
+/**
+ * The directory's own checks (not a symlink, a directory, its owner, its
+ * mode) on its lstat, without its ancestors: checkPrivateDir's whole check
+ * for a directory whose parent passed checkPrivateDir (the entry, not being
+ * a symlink, has the parent's real path and the parent's ancestors above it).
+ */
+export async function checkDirStats(dir: string, st: Stats, policy: DirPolicy = {}): Promise<void> {
+  const uid = policy.uid ?? effectiveUid();
+  const label = policy.label ?? "socket directory";
   if (st.isSymbolicLink()) {
     const target = await fs.readlink(dir).catch(() => "?");
     throw new SocketDirError(
@@ -74,9 +88,6 @@ export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Prom
     );
   }
   checkMode(dir, st, policy, label);
-  const real = await fs.realpath(dir);
-  await checkAncestors(real, uid, label);
-  return { path: real, dev: st.dev, ino: st.ino };
 }
 
 function checkMode(dir: string, st: Stats, policy: DirPolicy, label: string): void {

@@ -111,6 +111,24 @@ describe("a machine another user swapped in", () => {
     expect(await readdir(attacker)).toEqual([]);
   });
 
+  it("refuses a machine directory that is a symlink to a directory of the user's, or that others can enter", async () => {
+    await expectOk(box, ["create", "--driver", "fake", "m1"]);
+    const machine = join(box.store, "machines", "m1");
+    const elsewhere = join(box.root, "elsewhere-m1");
+    const { rename } = await import("node:fs/promises");
+    await rename(machine, elsewhere);
+    await symlink(elsewhere, machine);
+    await refused(["status", "m1"], [`machine directory ${machine}`, "is a symlink"]);
+    // `ls` lists directories only: nothing is read through the link.
+    const listed = await box.run(["ls", "--json"]);
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    const { rm } = await import("node:fs/promises");
+    await rm(machine);
+    await rename(elsewhere, machine);
+    await chmod(machine, 0o755);
+    await refused(["status", "m1"], [`machine directory ${machine}`, "mode 0755", "chmod 0700"]);
+  });
+
   it("refuses a config.json owned by another uid in the user's own machine directory", async () => {
     await expectOk(box, ["create", "--driver", "fake", "m1"]);
     await chown(box.configPath("m1"), OTHER_UID, OTHER_UID);

@@ -65,8 +65,8 @@ async function listRows(c: CliContext, names: readonly string[], timeoutMs: numb
   const byDriver = new Map<string, (StoredMachine & { at: number })[]>();
   await Promise.all(
     names.map(async (name, at) => {
-      // Machines without a readable config get today's rows (Creating, or the read's error).
-      const record = (await c.store.hasConfig(name)) ? await c.store.read(name).catch(() => undefined) : undefined;
+      // Machines without a readable config (or none yet) get machineRow()'s rows: Creating, or the read's error.
+      const record = await c.store.read(name).catch(() => undefined);
       // A machine another command holds (a Start in progress) is asked machine by machine: its
       // SetConfig in a shared (warm) plugin would wait behind that command; alone it gets a plugin
       // of its own, as `status` does, and its true state.
