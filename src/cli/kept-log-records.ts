@@ -37,6 +37,7 @@ export class KeptLogRecords {
   logger(): Logger {
     const min = LOG_LEVELS.indexOf(this.minLevel);
     return {
+      level: this.minLevel,
       log: (record: HostLogRecord) => {
         if (LOG_LEVELS.indexOf(record.level) >= min) this.keep(fromHost(record));
       },

@@ -24,6 +24,12 @@ export interface HostLogRecord {
 
 export interface Logger {
   log(record: HostLogRecord): void;
+  /**
+   * The lowest level this logger keeps, if it drops lower ones: launch()
+   * passes it to the plugin (DRIVERPLUG_LOG_LEVEL), whose logger then makes
+   * and writes no record below it. Without it a plugin writes debug and above.
+   */
+  readonly level?: LogLevel;
 }
 
 export interface StderrLoggerOptions {
@@ -33,9 +39,11 @@ export interface StderrLoggerOptions {
 }
 
 export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
-  const min = LOG_LEVELS.indexOf(options.level ?? (process.env[DRIVERPLUG_TRACE] ? "trace" : "info"));
+  const level = options.level ?? (process.env[DRIVERPLUG_TRACE] ? "trace" : "info");
+  const min = LOG_LEVELS.indexOf(level);
   const write = options.write ?? ((text: string) => void process.stderr.write(text));
   return {
+    level,
     log(record) {
       if (LOG_LEVELS.indexOf(record.level) < min) return;
       // Nothing a plugin wrote may reach the terminal raw or start a line that looks like a record.
@@ -61,5 +69,5 @@ function shown(text: string): string {
   return printable(/^[^\s"=\\\x00-\x1f\x7f-\x9f]+$/.test(text) ? text : JSON.stringify(text));
 }
 
-/** Drops everything; for hosts that do not want plugin logs. */
-export const silentLogger: Logger = Object.freeze({ log() {} });
+/** Drops everything; for hosts that do not want plugin logs (their plugins write errors only). */
+export const silentLogger: Logger = Object.freeze({ level: "error", log() {} });

@@ -9,6 +9,7 @@ import { hostDriverService } from "./driver-service.js";
 import {
   DEFAULT_COOKIE,
   DRIVERPLUG_IDLE_EXIT_MS,
+  DRIVERPLUG_LOG_LEVEL,
   DRIVERPLUG_STDIN_LIFELINE,
   PLUGIN_CLIENT_CERT,
   PLUGIN_MULTIPLEX_GRPC,
@@ -28,6 +29,7 @@ import { checkPinnedDigest } from "./plugin-executable.js";
 import { awaitHandshake, drained, explainAfterHandshake } from "./handshake-wait.js";
 import { guardPlugin } from "./host-exit-guard.js";
 import { stderrLogger, type Logger } from "./host-logger.js";
+import type { LogLevel } from "../protocol/log-line.js";
 import { LaunchError } from "./launch-error.js";
 import { PluginHandle, type CloseOptions } from "./plugin-handle.js";
 import { PluginOutput } from "./plugin-output.js";
@@ -130,7 +132,7 @@ export async function launch<S extends ServiceDefinitionShape>(
 
   let child: ChildProcess;
   try {
-    const env = pluginEnv(options, versions, privateDir, gid);
+    const env = pluginEnv(options, versions, privateDir, gid, logger.level);
     if (clientCert) env[PLUGIN_CLIENT_CERT] = clientCert.certPem;
     // Detached: the plugin leads a process group of its own, which close() ends with it (process-group.ts).
     // Node's detached is setsid(), so on Linux the plugin is also a scheduler autogroup of its own; an A/B
@@ -265,6 +267,7 @@ function pluginEnv(
   versions: readonly number[],
   privateDir: string,
   gid: number | undefined,
+  logLevel: LogLevel | undefined,
 ): NodeJS.ProcessEnv {
   const cookie = options.cookie ?? DEFAULT_COOKIE;
   const inherit = new Set(options.inheritEnv ?? []);
@@ -279,6 +282,8 @@ function pluginEnv(
   delete env[PLUGIN_UNIX_SOCKET_GROUP];
   delete env[DRIVERPLUG_IDLE_EXIT_MS];
   delete env[DRIVERPLUG_STDIN_LIFELINE];
+  // The plugin writes nothing the host's logger would drop (an explicit env value wins).
+  if (logLevel !== undefined && options.env?.[DRIVERPLUG_LOG_LEVEL] === undefined) env[DRIVERPLUG_LOG_LEVEL] = logLevel;
   env[cookie.key] = cookie.value;
   env[PLUGIN_PROTOCOL_VERSIONS] = versions.join(",");
   env[PLUGIN_UNIX_SOCKET_DIR] = privateDir;

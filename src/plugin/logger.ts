@@ -1,7 +1,7 @@
 // A small structured logger for the plugin and the driver: one JSON line per
 // record on stderr, in the format go-plugin hosts re-log at their level.
-import { DRIVERPLUG_TRACE } from "../protocol/env.js";
-import { formatLogLine, type LogLevel } from "../protocol/log-line.js";
+import { DRIVERPLUG_LOG_LEVEL, DRIVERPLUG_TRACE } from "../protocol/env.js";
+import { formatLogLine, LOG_LEVELS, parseLogLevel, type LogLevel } from "../protocol/log-line.js";
 import { callLogFields } from "./call-scope.js";
 import { writeRawStderr } from "./process-output.js";
 
@@ -19,17 +19,32 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
+/**
+ * The lowest level written, read once per logger: trace with DRIVERPLUG_TRACE;
+ * else the host's DRIVERPLUG_LOG_LEVEL; else debug (trace is chatty: only when
+ * asked for). A value that names no level is ignored, so a host's typo never
+ * costs a record.
+ */
+function lowestLevel(): LogLevel {
+  if (process.env[DRIVERPLUG_TRACE]) return "trace";
+  const asked = process.env[DRIVERPLUG_LOG_LEVEL];
+  return (asked === undefined ? undefined : parseLogLevel(asked)) ?? "debug";
+}
+
 export function createLogger(module: string, sink: LogSink = (line) => writeRawStderr(`${line}\n`)): Logger {
-  // Trace is chatty: only when asked for, and then checked once, not per call.
-  const traceOn = Boolean(process.env[DRIVERPLUG_TRACE]);
-  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    // The current call's fields (call-scope.ts: a trace id, say) come first; the line's own win.
-    const scoped = callLogFields();
-    const all = scoped ? { ...scoped, ...fields } : fields;
-    sink(formatLogLine(level, message, module, all ? jsonSafe(all) : {}));
+  const lowest = LOG_LEVELS.indexOf(lowestLevel());
+  const emit = (level: LogLevel) => {
+    // A level below what the host keeps costs nothing: no record is made or written.
+    if (LOG_LEVELS.indexOf(level) < lowest) return () => {};
+    return (message: string, fields?: LogFields) => {
+      // The current call's fields (call-scope.ts: a trace id, say) come first; the line's own win.
+      const scoped = callLogFields();
+      const all = scoped ? { ...scoped, ...fields } : fields;
+      sink(formatLogLine(level, message, module, all ? jsonSafe(all) : {}));
+    };
   };
   return {
-    trace: traceOn ? emit("trace") : () => {},
+    trace: emit("trace"),
     debug: emit("debug"),
     info: emit("info"),
     warn: emit("warn"),

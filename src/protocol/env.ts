@@ -33,6 +33,14 @@ export const IDLE_EXIT_CHECK_MS = 5_000;
 /** Switches on protocol tracing on stderr (off by default, free when off). */
 export const DRIVERPLUG_TRACE = "DRIVERPLUG_TRACE";
 
+/**
+ * Set by a host whose logger keeps only records of this level and above
+ * (trace, debug, info, warn, error): the plugin's logger writes none below
+ * it. Unset (go-plugin hosts, which re-log at their own level), a plugin
+ * writes debug and above; DRIVERPLUG_TRACE turns trace on whatever this says.
+ */
+export const DRIVERPLUG_LOG_LEVEL = "DRIVERPLUG_LOG_LEVEL";
+
 export interface MagicCookie {
   key: string;
   value: string;

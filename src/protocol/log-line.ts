@@ -56,7 +56,7 @@ export function parseLogLine(line: string): LogRecord | undefined {
     "@timestamp": timestamp,
     ...fields
   } = value as Record<string, unknown>;
-  const normalized = typeof level === "string" ? normalizeLevel(level) : undefined;
+  const normalized = typeof level === "string" ? parseLogLevel(level) : undefined;
   if (normalized === undefined || typeof message !== "string") return undefined;
   return {
     level: normalized,
@@ -67,7 +67,8 @@ export function parseLogLine(line: string): LogRecord | undefined {
   };
 }
 
-function normalizeLevel(level: string): LogLevel | undefined {
+/** A level's name as hclog or a person writes it ("WARN", "warning"), or undefined when it names none. */
+export function parseLogLevel(level: string): LogLevel | undefined {
   const l = level.toLowerCase();
   if (l === "warning") return "warn";
   return (LOG_LEVELS as readonly string[]).includes(l) ? (l as LogLevel) : undefined;

@@ -1,10 +1,15 @@
 // What a plugin writes after its handshake reaches the host's Logger: JSON
 // stderr lines at their own level, everything else as debug records prefixed
-// by the plugin's name; over-long lines are cut; a flood costs no memory.
+// by the plugin's name; over-long lines are cut; a flood costs no memory; a
+// logger's level is the plugin's too.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { stderrLogger, type HostLogRecord, type Logger } from "../../src/host/index.js";
+import { CONFIG_DEFAULTS } from "../../src/drivers/fake/config.js";
+import { launch, silentLogger, stderrLogger, type HostLogRecord, type Logger } from "../../src/host/index.js";
+import type { LogLevel } from "../../src/protocol/log-line.js";
 import { MAX_LOG_LINES_PER_SECOND } from "../../src/host/plugin-output.js";
 import { launchFixture } from "./fixture-launch.js";
 import { makeHostTestEnv, type HostTestEnv } from "./host-test-env.js";
@@ -203,5 +208,61 @@ describe("stderrLogger's fields", () => {
     expect(lines).toEqual([
       "[fake fake] ERROR two\n  | [fake fake] INFO forged\n  | error=Error: boom\n  |     at f (x.js:1:1)\n",
     ]);
+  });
+});
+
+describe("a host logger's level", () => {
+  const SILENT = fileURLToPath(new URL("../fixtures/plugins/silent-driver.mjs", import.meta.url));
+  const config = (machineName: string) =>
+    Buffer.from(JSON.stringify({ ...CONFIG_DEFAULTS, machineName, storePath: join(env.scratch, machineName) }));
+
+  /** The plugin's JSON records while it takes a SetConfig (a debug record) and a GetState left unanswered (a warn one). */
+  async function recordsAt(level: LogLevel | undefined): Promise<HostLogRecord[]> {
+    const records: HostLogRecord[] = [];
+    const plugin = await launch("silent", {
+      executable: SILENT,
+      socketBaseDir: env.base,
+      env: { FIXTURE_SILENT: "getState" },
+      logger: { ...(level ? { level } : {}), log: (r) => void records.push(r) },
+    });
+    try {
+      await plugin.client.setConfig({ configJson: config("m1") });
+      await expect(plugin.client.getState({}, { timeoutMs: 300 })).rejects.toMatchObject({
+        codeName: "DEADLINE_EXCEEDED",
+      });
+      await expect
+        .poll(() => records.some((r) => r.message === "getState ended unanswered"), { timeout: 10_000 })
+        .toBe(true);
+    } finally {
+      // Its output is read to the end before close() resolves.
+      await plugin.close();
+    }
+    return records.filter((r) => r.source === "stderr-json");
+  }
+
+  it("reaches the plugin, which then writes no record below it", async () => {
+    const warnAndUp = await recordsAt("warn");
+    expect(warnAndUp.filter((r) => r.level === "debug" || r.level === "info")).toEqual([]);
+    expect(warnAndUp.find((r) => r.message === "getState ended unanswered")?.level).toBe("warn");
+
+    // A logger that names no level gets debug and above, as a go-plugin host does.
+    const all = await recordsAt(undefined);
+    expect(all.find((r) => r.message === "config set")?.level).toBe("debug");
+    expect(all.find((r) => r.message === "getState ended unanswered")?.level).toBe("warn");
+  });
+
+  it("stderrLogger and silentLogger name theirs; a launch's own env value wins", async () => {
+    expect(stderrLogger({ level: "warn" }).level).toBe("warn");
+    expect(silentLogger.level).toBe("error");
+    const records: HostLogRecord[] = [];
+    const plugin = await launch("silent", {
+      executable: SILENT,
+      socketBaseDir: env.base,
+      env: { DRIVERPLUG_LOG_LEVEL: "debug" },
+      logger: { level: "error", log: (r) => void records.push(r) },
+    });
+    await plugin.client.setConfig({ configJson: config("m2") });
+    await plugin.close();
+    expect(records.find((r) => r.message === "config set")?.level).toBe("debug");
   });
 });
