@@ -17,8 +17,10 @@ import {
   checkDirStats,
   checkPrivateDir,
   effectiveUid,
+  ensurePrivateChildDir,
   ensurePrivateDir,
   SocketDirError,
+  type CheckedDir,
 } from "../socket/private-dir.js";
 import { CliError, EXIT_NOT_FOUND, EXIT_PRECONDITION } from "./cli-error.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
@@ -45,26 +47,27 @@ export function storeRoot(env: NodeJS.ProcessEnv = process.env): string {
 export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 export class MachineStore {
-  private layout: Promise<void> | undefined;
+  private layout: Promise<CheckedDir> | undefined;
 
   constructor(readonly root: string) {}
 
   /**
    * Creates the root, machines/ and locks/ (0700) where missing and checks
    * them, once per process; a directory someone else could write is refused
-   * with the fix, before anything is read from or written to it.
+   * with the fix, before anything is read from or written to it. Resolves
+   * the root as checked, for entries of it checked the same way.
    */
-  checkLayout(): Promise<void> {
-    this.layout ??= (async () => {
-      await storeDirCheck(async () => {
-        await mkdir(dirname(this.root), { recursive: true, mode: 0o700 });
-        await ensurePrivateDir(this.root, { label: "machine store directory" });
-        await Promise.all([
-          ensurePrivateDir(this.machinesDir, { label: "machine store directory" }),
-          ensurePrivateDir(this.locksDir, { label: "machine store directory" }),
-        ]);
-      });
-    })();
+  checkLayout(): Promise<CheckedDir> {
+    this.layout ??= storeDirCheck(async () => {
+      await mkdir(dirname(this.root), { recursive: true, mode: 0o700 });
+      const root = await ensurePrivateDir(this.root, { label: "machine store directory" });
+      // Entries of the root just checked: their own checks, not the root's ancestors again.
+      await Promise.all([
+        ensurePrivateChildDir(root, "machines", { label: "machine store directory" }, this.machinesDir),
+        ensurePrivateChildDir(root, "locks", { label: "machine store directory" }, this.locksDir),
+      ]);
+      return root;
+    });
     return this.layout;
   }
 

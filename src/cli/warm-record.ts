@@ -8,7 +8,7 @@ import { readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { verifyReattachRecord } from "../host/reattach-verify.js";
 import { parseReattachRecord, type ReattachRecord } from "../host/reattach-record.js";
-import { ensurePrivateDir } from "../socket/private-dir.js";
+import { ensurePrivateChildDir } from "../socket/private-dir.js";
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { isNotFound, readOwnFile, type MachineStore } from "./machine-store.js";
 import type { FileIdentity } from "./plugin-identity.js";
@@ -73,8 +73,8 @@ export function recordPath(store: MachineStore, driver: string): string {
 }
 
 export async function ensurePluginsDir(store: MachineStore): Promise<void> {
-  await store.checkLayout();
-  await ensurePrivateDir(pluginsDir(store), { label: "machine store directory" });
+  const root = await store.checkLayout();
+  await ensurePrivateChildDir(root, "plugins", { label: "machine store directory" }, pluginsDir(store));
 }
 
 /** The drivers with a record, sorted. */

@@ -2,7 +2,7 @@
 // created in it: the directory itself and every ancestor (OpenSSH
 // StrictModes style). A failure names the directory, what was found and the fix.
 import { promises as fs, type Stats } from "node:fs";
-import { dirname, isAbsolute } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 
 export class SocketDirError extends Error {
   override name = "SocketDirError";
@@ -188,6 +188,49 @@ export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Pro
   } catch (err) {
     // A refused directory we made (e.g. under an ancestor others can write) must not stay behind.
     if (created) await fs.rmdir(dir).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * ensurePrivateDir() for the entry `name` of `parent`, a directory that passed
+ * checkPrivateDir() (or ensurePrivateDir()) in this process: the entry's
+ * ancestors are `parent` and those checked with it, so only the entry itself
+ * is checked (checkDirStats), not the same ancestors again. It is made and
+ * checked in `parent`'s real path; messages name it `dir`, the path as the
+ * caller knows it.
+ */
+export async function ensurePrivateChildDir(
+  parent: CheckedDir,
+  name: string,
+  policy: DirPolicy = {},
+  dir = join(parent.path, name),
+): Promise<CheckedDir> {
+  if (name === "" || name === "." || name === ".." || name.includes("/"))
+    throw new Error(`ensurePrivateChildDir: ${JSON.stringify(name)} is not the name of an entry`);
+  const real = join(parent.path, name);
+  let created = false;
+  try {
+    await fs.mkdir(real, { mode: 0o700 });
+    created = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw new SocketDirError(
+        dir,
+        `cannot create ${policy.label ?? "socket directory"} ${dir}: ${(err as Error).message}`,
+      );
+    }
+  }
+  try {
+    if (created && policy.gid !== undefined) {
+      await fs.chown(real, -1, policy.gid);
+      await fs.chmod(real, 0o710);
+    }
+    const st = await fs.lstat(real);
+    await checkDirStats(dir, st, policy);
+    return { path: real, dev: st.dev, ino: st.ino };
+  } catch (err) {
+    if (created) await fs.rmdir(real).catch(() => undefined);
     throw err;
   }
 }

@@ -99,6 +99,26 @@ describe("a store another user can write", () => {
   }
 });
 
+describe("the warm plugins' records in a plugins/ another user can write", () => {
+  it("refuses a plugins/ another uid owns, or that is a symlink, and reads no record from it", async () => {
+    await expectOk(box, ["ls"]);
+    const plugins = join(box.store, "plugins");
+    await mkdir(plugins, { mode: 0o700 });
+    await chown(plugins, OTHER_UID, OTHER_UID);
+    await refused(["plugins", "--json"], [plugins, `owned by uid ${OTHER_UID}`]);
+    const { rm } = await import("node:fs/promises");
+    await rm(plugins, { recursive: true });
+    const elsewhere = join(box.root, "elsewhere-plugins");
+    await mkdir(elsewhere, { mode: 0o700 });
+    await writeFile(join(elsewhere, "fake.json"), "{}", { mode: 0o600 });
+    await symlink(elsewhere, plugins);
+    await refused(["plugins", "--json"], [plugins, "is a symlink"]);
+    // Made fresh when missing: 0700, this user's.
+    await rm(plugins);
+    expect(JSON.parse((await expectOk(box, ["plugins", "--json"])).stdout)).toEqual([]);
+  });
+});
+
 describe("a machine another user swapped in", () => {
   it("refuses a machine directory owned by another uid with a forged config.json", async () => {
     await expectOk(box, ["ls"]);

@@ -4,7 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertDirUnchanged, checkPrivateDir, ensurePrivateDir, SocketDirError } from "../../src/socket/private-dir.js";
+import {
+  assertDirUnchanged,
+  checkPrivateDir,
+  ensurePrivateChildDir,
+  ensurePrivateDir,
+  SocketDirError,
+} from "../../src/socket/private-dir.js";
 
 let base: string;
 
@@ -119,6 +125,32 @@ describe("ensurePrivateDir", () => {
     const path = await dir("wide", 0o755);
     await expect(ensurePrivateDir(path)).rejects.toThrow("has mode 0755");
     expect((await stat(path)).mode & 0o777).toBe(0o755);
+  });
+});
+
+describe("ensurePrivateChildDir", () => {
+  it("creates or accepts an entry of a checked directory, with the entry's own checks", async () => {
+    const parent = await ensurePrivateDir(join(base, "store"));
+    const made = await ensurePrivateChildDir(parent, "machines");
+    expect(made.path).toBe(join(parent.path, "machines"));
+    expect((await stat(made.path)).mode & 0o7777).toBe(0o700);
+    expect((await ensurePrivateChildDir(parent, "machines")).ino).toBe(made.ino);
+
+    await mkdir(join(parent.path, "wide"), { mode: 0o700 });
+    await chmod(join(parent.path, "wide"), 0o755);
+    await expect(ensurePrivateChildDir(parent, "wide", {}, "/shown/wide")).rejects.toThrow(
+      "directory /shown/wide has mode 0755",
+    );
+    await symlink(base, join(parent.path, "link"));
+    await expect(ensurePrivateChildDir(parent, "link")).rejects.toThrow("is a symlink");
+    await writeFile(join(parent.path, "file"), "");
+    await expect(ensurePrivateChildDir(parent, "file")).rejects.toThrow("is not a directory");
+  });
+
+  it("refuses a name that is not one entry's", async () => {
+    const parent = await ensurePrivateDir(join(base, "store"));
+    for (const bad of ["..", ".", "", "a/b", "/"])
+      await expect(ensurePrivateChildDir(parent, bad)).rejects.toThrow("is not the name of an entry");
   });
 });
 
