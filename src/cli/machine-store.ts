@@ -12,7 +12,7 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   checkDirStats,
   checkPrivateDir,
@@ -59,8 +59,7 @@ export class MachineStore {
    */
   checkLayout(): Promise<CheckedDir> {
     this.layout ??= storeDirCheck(async () => {
-      await mkdir(dirname(this.root), { recursive: true, mode: 0o700 });
-      const root = await ensurePrivateDir(this.root, { label: "machine store directory" });
+      const root = await ensurePrivateDir(this.root, { label: "machine store directory" }, { makeParents: true });
       // Entries of the root just checked: their own checks, not the root's ancestors again.
       await Promise.all([
         ensurePrivateChildDir(root, "machines", { label: "machine store directory" }, this.machinesDir),
@@ -249,7 +248,15 @@ export async function readOwnFile(path: string): Promise<string> {
       throw refuse(`has mode 0${(st.mode & 0o777).toString(8)}, which lets others change it: chmod 0600 ${path}, then`);
     if (st.size > MAX_CONFIG_FILE_BYTES)
       throw refuse(`is ${st.size} bytes, over the ${MAX_CONFIG_FILE_BYTES}-byte limit of a machine config`);
-    return await file.readFile("utf8");
+    // The size just checked, read at once (FileHandle.readFile would fstat again first).
+    const bytes = Buffer.allocUnsafe(st.size);
+    let filled = 0;
+    while (filled < st.size) {
+      const { bytesRead } = await file.read(bytes, filled, st.size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return bytes.toString("utf8", 0, filled);
   } finally {
     await file.close();
   }

@@ -53,9 +53,17 @@ export async function checkPrivateDir(dir: string, policy: DirPolicy = {}): Prom
   } catch (err) {
     throw new SocketDirError(dir, `${label} ${dir} cannot be read: ${(err as Error).message}`);
   }
+  return checkStatedDir(dir, st, policy);
+}
+
+/** checkPrivateDir() once `dir`'s lstat is known. */
+async function checkStatedDir(dir: string, st: Stats, policy: DirPolicy): Promise<CheckedDir> {
   await checkDirStats(dir, st, policy);
-  const real = await fs.realpath(dir);
-  await checkAncestors(real, policy.uid ?? effectiveUid(), label);
+  // The ancestors are looked up with the real path: when the path holds no symlink (the usual
+  // case) they are the real path's, and no second lookup follows.
+  const [real, asGiven] = await Promise.all([fs.realpath(dir), lookUpAncestors(dir)]);
+  const uid = policy.uid ?? effectiveUid();
+  judgeAncestors(real, real === dir ? asGiven : await lookUpAncestors(real), uid, policy.label ?? "socket directory");
   return { path: real, dev: st.dev, ino: st.ino };
 }
 
@@ -120,14 +128,27 @@ function checkMode(dir: string, st: Stats, policy: DirPolicy, label: string): vo
  * not be writable by group or others unless sticky, as OpenSSH's StrictModes.
  */
 export async function checkAncestors(realDir: string, uid: number, label = "socket directory"): Promise<void> {
-  const ancestors: string[] = [];
-  for (let p = dirname(realDir); ; p = dirname(p)) {
-    ancestors.push(p);
+  judgeAncestors(realDir, await lookUpAncestors(realDir), uid, label);
+}
+
+interface Ancestors {
+  paths: string[];
+  stats: PromiseSettledResult<Stats>[];
+}
+
+/** Every ancestor of `dir`, nearest first, with its stat: looked up together. */
+async function lookUpAncestors(dir: string): Promise<Ancestors> {
+  const paths: string[] = [];
+  for (let p = dirname(dir); ; p = dirname(p)) {
+    paths.push(p);
     if (p === dirname(p)) break;
   }
-  // Looked up together, judged nearest first: the verdict (and its message) is the walk's.
-  const stats = await Promise.allSettled(ancestors.map((p) => fs.stat(p)));
-  for (const [i, p] of ancestors.entries()) {
+  return { paths, stats: await Promise.allSettled(paths.map((p) => fs.stat(p))) };
+}
+
+/** Judged nearest first: the verdict (and its message) is the walk's. */
+function judgeAncestors(realDir: string, { paths, stats }: Ancestors, uid: number, label: string): void {
+  for (const [i, p] of paths.entries()) {
     const result = stats[i]!;
     if (result.status === "rejected") throw result.reason;
     const st = result.value;
@@ -156,19 +177,28 @@ function kind(st: Stats): string {
 }
 
 /**
- * Creates the directory 0700 if it is missing (its parent must exist), then
- * checks it. An existing directory is never chmod-ed into shape: a wrong one
- * is refused, since someone else may have made it.
+ * Creates the directory 0700 if it is missing (its parent must exist, unless
+ * `makeParents`: then missing parents are made 0700 too), then checks it. An
+ * existing directory is never chmod-ed into shape: a wrong one is refused,
+ * since someone else may have made it.
  */
-export async function ensurePrivateDir(dir: string, policy: DirPolicy = {}): Promise<CheckedDir> {
+export async function ensurePrivateDir(
+  dir: string,
+  policy: DirPolicy = {},
+  { makeParents = false }: { makeParents?: boolean } = {},
+): Promise<CheckedDir> {
   if (!isAbsolute(dir)) {
     throw new SocketDirError(
       dir,
       `${policy.label ?? "socket directory"} ${JSON.stringify(dir)} is relative; give an absolute path`,
     );
   }
+  // One that exists (the usual case) is only checked.
+  const existing = await fs.lstat(dir).catch(() => undefined);
+  if (existing !== undefined) return checkStatedDir(dir, existing, policy);
   let created = false;
   try {
+    if (makeParents) await fs.mkdir(dirname(dir), { recursive: true, mode: 0o700 });
     await fs.mkdir(dir, { mode: 0o700 });
     created = true;
   } catch (err) {

@@ -121,6 +121,24 @@ describe("ensurePrivateDir", () => {
     expect((await stat(path)).mode & 0o7777).toBe(0o700);
   });
 
+  it("makes missing parents 0700 only when asked to", async () => {
+    const path = join(base, "a", "b", "store");
+    await expect(ensurePrivateDir(path)).rejects.toThrow(`cannot create socket directory ${path}`);
+    const made = await ensurePrivateDir(path, {}, { makeParents: true });
+    expect(made.path).toBe(path);
+    for (const p of [join(base, "a"), join(base, "a", "b"), path]) expect((await stat(p)).mode & 0o777).toBe(0o700);
+  });
+
+  it("checks a directory reached through a symlinked ancestor at its real path", async () => {
+    const real = await dir("real", 0o755);
+    await mkdir(join(real, "sock"), { mode: 0o700 });
+    await symlink(real, join(base, "link"));
+    expect((await ensurePrivateDir(join(base, "link", "sock"))).path).toBe(join(real, "sock"));
+    // The real path's ancestors are the ones judged: a group-writable one is refused.
+    await chmod(real, 0o775);
+    await expect(ensurePrivateDir(join(base, "link", "sock"))).rejects.toThrow(`ancestor ${real} of`);
+  });
+
   it("never chmods an existing wrong directory into shape", async () => {
     const path = await dir("wide", 0o755);
     await expect(ensurePrivateDir(path)).rejects.toThrow("has mode 0755");
