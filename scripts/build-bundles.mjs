@@ -6,7 +6,11 @@
 // No source maps: the package ships these bundles, and their maps would point
 // at node_modules sources that are not there (and weigh several MB); the code
 // keeps its names.
-import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundledInputs, bundlePlugin, writeCodeCache } from "./bundle-plugin.mjs";
 
@@ -59,8 +63,6 @@ const cli = await bundlePlugin({
   // The machine lock's flock/OFD-lock addon (prebuilt .node files): loaded from node_modules.
   external: ["fs-native-extensions"],
 });
-// `--help` runs the CLI's whole set-up (commands, options) without touching any machine.
-await writeCodeCache(cli, { command: true, args: ["--help"] });
 // bin/driverplug's entry: `status` on a warm plugin without grpc-js, else the bundle above.
 const fast = await bundlePlugin({
   entry: root("src/cli/fast/fast-main.ts"),
@@ -78,5 +80,40 @@ if (fastCode.includes("DriverServiceService"))
   throw new Error(
     "the fast status bundle holds the generated service definitions: pureClientConstructors no longer matches generated/",
   );
-// A `status` that finds no machine store declines and runs the full CLI: both bundles' code runs.
-await writeCodeCache(fast, { command: true, args: ["status", "--help"] });
+// The CLI's caches are made by the commands users run most, in a scratch store:
+// `ls` for the full CLI (its whole set-up, the store, a warm plugin reused,
+// the batch query), and for the entry a `status` its fast path answers.
+// Short names: the plugin's socket path is made under XDG_RUNTIME_DIR.
+const scratch = await mkdtemp(join(tmpdir(), "dpb-"));
+const scratchEnv = {
+  DRIVERPLUG_STORE: join(scratch, "s"),
+  XDG_RUNTIME_DIR: join(scratch, "r"),
+  DRIVERPLUG_WARM: "60",
+};
+await mkdir(scratchEnv.XDG_RUNTIME_DIR, { mode: 0o700 });
+try {
+  await runScratchCli(["create", "--driver", "fake", "m1"]);
+  await writeCodeCache(cli, { command: true, args: ["ls", "--json"], env: scratchEnv });
+  await writeCodeCache(fast, { command: true, args: ["status", "m1"], env: scratchEnv });
+} finally {
+  // The warm plugin ends by itself within DRIVERPLUG_WARM anyway; this ends it now.
+  await runScratchCli(["plugins", "stop"]).catch(() => undefined);
+  await rm(scratch, { recursive: true, force: true });
+}
+
+/** The full CLI in the scratch store, leaving its code cache alone. */
+async function runScratchCli(args) {
+  const child = spawn(process.execPath, [`${cli}.cjs`, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("DRIVERPLUG_"))),
+      ...scratchEnv,
+      DRIVERPLUG_NO_CODE_CACHE: "1",
+    },
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const [code, signal] = await once(child, "close");
+  if (code !== 0)
+    throw new Error(`driverplug ${args.join(" ")} (for the code caches) exited with ${signal ?? code}:\n${stderr}`);
+}

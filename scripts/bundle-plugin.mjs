@@ -155,12 +155,14 @@ exec node "$self.cjs" "$@"
 /**
  * Writes the bundle's code cache by running it once: a plugin (the default)
  * with its cookie and a private socket dir until its handshake, then stopped
- * with SIGTERM; a command (`{ command: true, args }`) until it exits. The
- * runner writes the cache at exit, so it holds what the run compiled.
+ * with SIGTERM; a command (`{ command: true, args }`) until it exits. `env`
+ * adds to the builder's environment (from which plugin, driverplug and
+ * NODE_OPTIONS variables are removed). The runner writes the cache at exit,
+ * so it holds what the run compiled.
  */
 export async function writeCodeCache(
   out,
-  { command = false, args = [], cookie = DEFAULT_COOKIE, timeoutMs = 60_000 } = {},
+  { command = false, args = [], env = {}, cookie = DEFAULT_COOKIE, timeoutMs = 60_000 } = {},
 ) {
   out = resolve(out);
   const dir = await mkdtemp(join(tmpdir(), "dpc-"));
@@ -169,6 +171,7 @@ export async function writeCodeCache(
       stdio: ["pipe", "pipe", "pipe"],
       env: {
         ...trainingEnv(process.env),
+        ...env,
         [cookie.key]: cookie.value,
         PLUGIN_UNIX_SOCKET_DIR: dir,
         DRIVERPLUG_WRITE_CODE_CACHE: "1",
