@@ -76,6 +76,10 @@ const loaded = bundledInputs.get(fast).filter((file) => /node_modules\/@grpc\/|c
 if (loaded.length > 0)
   throw new Error(`the fast status bundle must not hold grpc-js or the full CLI, but holds ${loaded.join(", ")}`);
 const fastCode = await readFile(`${fast}.bundle.cjs`, "latin1");
+if (/require\("(node:)?(http2|tls)"\)/.test(fastCode))
+  throw new Error(
+    "the fast status bundle loads node:http2 or node:tls: its calls go through src/cli/fast/h2-client.ts",
+  );
 if (fastCode.includes("DriverServiceService"))
   throw new Error(
     "the fast status bundle holds the generated service definitions: pureClientConstructors no longer matches generated/",

@@ -14,7 +14,7 @@ const argv = process.argv.slice(2);
 void fastStatus(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }, exitQuietlyOnEpipe).then(
   (code) => {
     // The answer is written (synchronously, to a file, pipe or terminal on Linux) and every handle is
-    // closed: exit now rather than after Node's teardown of a heap that holds http2.
+    // closed: exit now rather than after Node's teardown.
     if (code !== undefined) process.exit(code);
     else createRequire(import.meta.url)(FULL_CLI);
   },

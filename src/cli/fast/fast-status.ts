@@ -1,12 +1,14 @@
 // `driverplug status <machine>` on a warm plugin, without the CLI's command
-// parser, grpc-js or its client stack: what a Node CLI can still cut from a
+// parser, grpc-js or node:http2 (its calls go through h2-client.ts): what a
+// Node CLI can still cut from a
 // command that must start Node. It runs the same steps as the full path,
 // through the same modules: the machine's record (machine-store.ts), the
 // warm record and every check before reuse (warm-record.ts, the plugin's
 // identity, reattach()'s checks of the record, the socket pinned as checked,
 // the plugin's answer that it ends when idle), the query on a plugin of its
-// own when another command holds the machine's lock, SetConfig then GetState
-// naming the machine, and the record touched as the plugin is let go of.
+// own when another command holds the machine's lock, SetConfig (sent while
+// the health check is answered) then GetState naming the machine, and the
+// record touched as the plugin is let go of.
 //
 // It only ever answers when all of that went as expected. Anything else (no
 // warm plugin, a check that fails, a plugin that answers with an error,
@@ -33,7 +35,7 @@ import { passEnvFrom, pluginDirsFrom } from "../plugin-env-settings.js";
 import { environmentDigest, sameFiles } from "../plugin-identity.js";
 import { ensurePluginsDir, readRecord, touchRecord, warmIdleMs } from "../warm-record.js";
 import { writeLockListed } from "./lock-listed.js";
-import { connectUnix, unaryCall } from "./unary-call.js";
+import { H2Connection } from "./h2-client.js";
 
 /** Set to 1, the CLI always takes its full path (for comparing the two, and as a way out). */
 export const NO_FAST_PATH_ENV = "DRIVERPLUG_NO_FAST_PATH";
@@ -102,10 +104,9 @@ async function queryState(
   // remaining checks run: the plugin's files, and the machine's lock (a query of a machine
   // another command is changing gets a plugin of its own: the full path's).
   const pin = pinSocket(socketPath);
-  const session = connectUnix(pin.address.slice("unix:".length));
+  const session = new H2Connection(pin.address.slice("unix:".length));
   try {
-    const health = unaryCall(
-      session,
+    const health = session.call(
       HEALTH_CHECK,
       HealthCheckRequest.encode({ service: IDLE_EXIT_HEALTH_SERVICE }).finish(),
       {
@@ -120,18 +121,21 @@ async function queryState(
     ]);
     // Undefined (cannot tell whether the machine is locked) declines too.
     if (!same || locked !== false) return undefined;
-    if (HealthCheckResponse.decode(await health).status !== HealthCheckResponse_ServingStatus.SERVING) return undefined;
     const deadline = Date.now() + FAST_CALLS_MS;
     const call = () => ({ timeoutMs: deadline - Date.now(), metadata: { [MACHINE_METADATA_KEY]: machine } });
     const configJson = jsonConfig().encode(record.config);
-    await unaryCall(session, SET_CONFIG, SetConfigRequest.encode({ configJson }).finish(), call());
-    const answer = GetStateResponse.decode(
-      await unaryCall(session, GET_STATE, GetStateRequest.encode({}).finish(), call()),
-    );
+    // Sent behind the health check, not after its answer: a SetConfig changes nothing but which
+    // config the plugin's instance for this machine holds, and the plugin passed every check of
+    // its identity already; only its use waits for the answer that it ends when idle.
+    const setConfig = session.call(SET_CONFIG, SetConfigRequest.encode({ configJson }).finish(), call());
+    setConfig.catch(() => undefined);
+    if (HealthCheckResponse.decode(await health).status !== HealthCheckResponse_ServingStatus.SERVING) return undefined;
+    await setConfig;
+    const answer = GetStateResponse.decode(await session.call(GET_STATE, GetStateRequest.encode({}).finish(), call()));
     await touchRecord(store, driver);
     return { driver, state: answer.state };
   } finally {
-    // Every call has ended: the connection goes at once, with no GOAWAY exchange for the exit to wait on.
+    // Every call has ended: the connection goes at once.
     session.destroy();
     pin.release();
   }
