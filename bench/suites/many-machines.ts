@@ -1,6 +1,6 @@
 // The CLI and many machines: `driverplug status m1` from spawn to exit next
 // to `node -e 0`, with warm plugins off and reusing the warm plugin; how long PluginHandle.close() takes; `driverplug ls` of
-// 1..500 fake machines, warm (wall, peak processes, peak RSS of the whole process
+// 1..500 fake machines, warm, timed side by side (wall, peak processes, peak RSS of the whole process
 // tree, and whether every row shows its machine's true state); and a fake
 // plugin's RSS serving 1 and 100 machines, and the warm plugin's RSS. Machines are written to the store
 // directly (bench/fake-machines.ts).
@@ -210,46 +210,74 @@ async function closeTime(rounds: number, results: Results): Promise<void> {
 }
 
 async function lsScale(opts: ManyMachinesOptions, results: Results): Promise<void> {
-  for (const n of opts.lsCounts) {
-    const box = await sandbox();
-    try {
+  // One store per count, each with its warm plugin (as by default): the first `ls` in each starts the
+  // plugin and samples the process tree; then the counts are timed side by side, round by round, so
+  // a busy stretch of the machine lands on all of them alike and ls100 over ls1 is a paired ratio.
+  const stores: { n: number; fleet: FakeMachineSpec[]; root: string; env: NodeJS.ProcessEnv }[] = [];
+  try {
+    for (const n of opts.lsCounts) {
+      const box = await sandbox();
       const fleet = fakeFleet(n);
+      stores.push({ n, fleet, root: box.root, env: { ...box.env, DRIVERPLUG_WARM: "600" } });
       await writeFakeMachines(box.env.DRIVERPLUG_STORE!, fleet);
-      const walls: number[] = [];
-      let peakProcesses = 0;
-      let peakRss = 0;
-      let timeouts = 0;
-      let wrong = 0;
-      // Warm plugins on (as by default): the first round starts the plugin and samples the process tree;
-      // the others reuse it, timed undisturbed.
-      const env = { ...box.env, DRIVERPLUG_WARM: "600" };
-      for (let round = 0; round < opts.lsRounds; round++) {
-        const run = expectOk(`driverplug ls (${n} machines)`, await runCli(["ls", "--json"], env, round === 0));
-        if (round === 0) {
-          peakProcesses = run.peakProcesses;
-          peakRss = run.peakRssMib;
-        } else walls.push(run.ms);
-        const rows = JSON.parse(run.stdout) as { name: string; state: string }[];
-        timeouts = Math.max(timeouts, rows.filter((r) => r.state === "Timeout").length);
-        wrong = Math.max(wrong, countWrong(fleet, rows));
-      }
-      const rss = await warmPluginRssMib(env);
-      await stopWarmPlugins(env);
-      results.add(`ls${n}_ms`, median(walls), "ms", `driverplug ls --json of ${n} fake machines, warm: spawn to exit`);
+    }
+    const wrongRows = new Map<number, { timeouts: number; wrong: number }>();
+    const ls = async (store: (typeof stores)[number], sample: boolean) => {
+      const run = expectOk(`driverplug ls (${store.n} machines)`, await runCli(["ls", "--json"], store.env, sample));
+      const rows = JSON.parse(run.stdout) as { name: string; state: string }[];
+      const seen = wrongRows.get(store.n) ?? { timeouts: 0, wrong: 0 };
+      seen.timeouts = Math.max(seen.timeouts, rows.filter((r) => r.state === "Timeout").length);
+      seen.wrong = Math.max(seen.wrong, countWrong(store.fleet, rows));
+      wrongRows.set(store.n, seen);
+      return run;
+    };
+    for (const store of stores) {
+      const first = await ls(store, true);
+      results.add(`ls${store.n}_peak_processes`, first.peakProcesses, "", "the CLI and its plugins, at most at once");
+      results.add(
+        `ls${store.n}_peak_rss_mib`,
+        first.peakRssMib,
+        "MiB",
+        "summed VmRSS of the CLI and its plugins, at most",
+      );
+    }
+    const walls = await alternate(
+      stores.map((store) => ({ name: String(store.n), run: async () => (await ls(store, false)).ms })),
+      opts.lsRounds,
+    );
+    for (const store of stores) {
+      results.add(
+        `ls${store.n}_ms`,
+        median(walls.get(String(store.n))!),
+        "ms",
+        `driverplug ls --json of ${store.n} fake machines, warm: spawn to exit`,
+      );
+      const rss = await warmPluginRssMib(store.env);
       if (rss !== undefined)
-        results.add(`warm_plugin_rss_mib.ls${n}`, rss, "MiB", `VmRSS of the warm fake plugin after ls of ${n}`);
-      results.add(`ls${n}_peak_processes`, peakProcesses, "", "the CLI and its plugins, at most at once");
-      results.add(`ls${n}_peak_rss_mib`, peakRss, "MiB", "summed VmRSS of the CLI and its plugins, at most");
-      results.add(`ls${n}_timeout_rows`, timeouts, "", "rows shown as Timeout");
-      results.add(`ls${n}_wrong_rows`, wrong, "", "rows whose state is not the machine's true state");
-    } finally {
-      await rm(box.root, { recursive: true, force: true });
+        results.add(
+          `warm_plugin_rss_mib.ls${store.n}`,
+          rss,
+          "MiB",
+          `VmRSS of the warm fake plugin after ls of ${store.n}`,
+        );
+      results.add(`ls${store.n}_timeout_rows`, wrongRows.get(store.n)!.timeouts, "", "rows shown as Timeout");
+      results.add(
+        `ls${store.n}_wrong_rows`,
+        wrongRows.get(store.n)!.wrong,
+        "",
+        "rows whose state is not the machine's true state",
+      );
+    }
+    const one = walls.get("1");
+    const hundred = walls.get("100");
+    if (one !== undefined && hundred !== undefined)
+      results.add("ratio.ls100_over_ls1", medianRatio(hundred, one), "x", "paired rounds");
+  } finally {
+    for (const store of stores) {
+      await stopWarmPlugins(store.env).catch(() => undefined);
+      await rm(store.root, { recursive: true, force: true });
     }
   }
-  const one = results.get("ls1_ms");
-  const hundred = results.get("ls100_ms");
-  if (one !== undefined && hundred !== undefined)
-    results.add("ratio.ls100_over_ls1", hundred / one, "x", "medians of the same run");
 }
 
 function countWrong(fleet: readonly FakeMachineSpec[], rows: readonly { name: string; state: string }[]): number {
