@@ -196,30 +196,7 @@ export async function ensurePrivateDir(
   // One that exists (the usual case) is only checked.
   const existing = await fs.lstat(dir).catch(() => undefined);
   if (existing !== undefined) return checkStatedDir(dir, existing, policy);
-  let created = false;
-  try {
-    if (makeParents) await fs.mkdir(dirname(dir), { recursive: true, mode: 0o700 });
-    await fs.mkdir(dir, { mode: 0o700 });
-    created = true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-      throw new SocketDirError(
-        dir,
-        `cannot create ${policy.label ?? "socket directory"} ${dir}: ${(err as Error).message}`,
-      );
-    }
-  }
-  if (created && policy.gid !== undefined) {
-    await fs.chown(dir, -1, policy.gid);
-    await fs.chmod(dir, 0o710);
-  }
-  try {
-    return await checkPrivateDir(dir, policy);
-  } catch (err) {
-    // A refused directory we made (e.g. under an ancestor others can write) must not stay behind.
-    if (created) await fs.rmdir(dir).catch(() => undefined);
-    throw err;
-  }
+  return makeThenCheck(dir, dir, policy, () => checkPrivateDir(dir, policy), makeParents);
 }
 
 /**
@@ -239,28 +216,46 @@ export async function ensurePrivateChildDir(
   if (name === "" || name === "." || name === ".." || name.includes("/"))
     throw new Error(`ensurePrivateChildDir: ${JSON.stringify(name)} is not the name of an entry`);
   const real = join(parent.path, name);
+  return makeThenCheck(real, dir, policy, async () => {
+    const st = await fs.lstat(real);
+    await checkDirStats(dir, st, policy);
+    return { path: real, dev: st.dev, ino: st.ino };
+  });
+}
+
+/**
+ * Makes `path` 0700 (0710 and the socket group's, with one) unless it exists,
+ * then runs `check`. A directory made here that `check` refuses (e.g. under
+ * an ancestor others can write) is removed again. `shown` names it in messages.
+ */
+async function makeThenCheck(
+  path: string,
+  shown: string,
+  policy: DirPolicy,
+  check: () => Promise<CheckedDir>,
+  makeParents = false,
+): Promise<CheckedDir> {
   let created = false;
   try {
-    await fs.mkdir(real, { mode: 0o700 });
+    if (makeParents) await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path, { mode: 0o700 });
     created = true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
       throw new SocketDirError(
-        dir,
-        `cannot create ${policy.label ?? "socket directory"} ${dir}: ${(err as Error).message}`,
+        shown,
+        `cannot create ${policy.label ?? "socket directory"} ${shown}: ${(err as Error).message}`,
       );
     }
   }
   try {
     if (created && policy.gid !== undefined) {
-      await fs.chown(real, -1, policy.gid);
-      await fs.chmod(real, 0o710);
+      await fs.chown(path, -1, policy.gid);
+      await fs.chmod(path, 0o710);
     }
-    const st = await fs.lstat(real);
-    await checkDirStats(dir, st, policy);
-    return { path: real, dev: st.dev, ino: st.ino };
+    return await check();
   } catch (err) {
-    if (created) await fs.rmdir(real).catch(() => undefined);
+    if (created) await fs.rmdir(path).catch(() => undefined);
     throw err;
   }
 }
